@@ -1,0 +1,82 @@
+"""Helpers for the executable chapters: the run's settings, the stand-in banner, glue.
+
+Every chapter starts with :func:`start`, which resolves the model and corpus settings once, shows
+what ran (and, on a random-weight model, a warning that the numbers are not GPT-2's), and hands out
+the model and the cached harvest lazily.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .corpus import CorpusSpec, corpus_spec
+from .harvest import Harvest, HarvestConfig, harvest
+from .model import ModelSpec, Subject, load_model
+from .settings import model_setting
+
+STANDIN_BANNER = (
+    "**Numbers on this page come from a random-weight stand-in, not GPT-2.** This build ran on "
+    "{model}. It shows that the code runs and is internally consistent; it says nothing about "
+    "GPT-2's exception handler. Set `DV_MODEL=openai-community/gpt2` (the default) with the weights "
+    "available to reproduce the paper."
+)
+
+
+def banner_markdown(spec: ModelSpec, corpus: CorpusSpec | None = None) -> str:
+    """MyST markdown for the run banner: a warning on a random-weight model, a note otherwise."""
+    where = f" Corpus: {corpus.describe()}." if corpus else ""
+    if spec.is_pretrained:
+        return f":::{{note}}\nThis page was executed on **{spec.describe()}**.{where}\n:::\n"
+    return ":::{warning}\n" + STANDIN_BANNER.format(model=spec.describe()) + where + "\n:::\n"
+
+
+@dataclass
+class Run:
+    """The settings of one chapter's execution, with the model and harvest loaded on first use."""
+
+    spec: ModelSpec
+    corpus: CorpusSpec
+    _subject: Subject | None = field(default=None, repr=False)
+    _harvests: dict[Any, Harvest] = field(default_factory=dict, repr=False)
+
+    @property
+    def subject(self) -> Subject:
+        if self._subject is None:
+            self._subject = load_model(self.spec)
+        return self._subject
+
+    @property
+    def pretrained(self) -> bool:
+        return self.spec.is_pretrained
+
+    def harvest(self, config: HarvestConfig | None = None, corpus: CorpusSpec | None = None) -> Harvest:
+        """The (cached) traced pass over this run's corpus slice; same object on repeated calls."""
+        key = (config, corpus or self.corpus)
+        if key not in self._harvests:
+            self._harvests[key] = harvest(self.subject, corpus or self.corpus, config)
+        return self._harvests[key]
+
+    def banner(self) -> Any:
+        """Display the banner (as MyST markdown) in a notebook."""
+        from IPython.display import Markdown, display
+
+        display(Markdown(banner_markdown(self.spec, self.corpus)))
+
+
+def start(model: str | None = None, windows: int | None = None, *, show: bool = True) -> Run:
+    """Resolve the model and corpus settings for a chapter and show the banner."""
+    run = Run(ModelSpec.parse(model_setting(model)), corpus_spec(windows))
+    if show:
+        run.banner()
+    return run
+
+
+def glue(name: str, value: Any, display: bool = False) -> Any:
+    """``myst_nb.glue`` when available (inside a book build), a no-op elsewhere; returns ``value``."""
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:  # pragma: no cover - myst-nb is in requirements.txt
+        return value
+    _glue(name, value, display=display)
+    return value

@@ -1,0 +1,134 @@
+"""The WikiText-103 stream as the paper uses it, and prompt encoding without silent truncation.
+
+DS-A (paper-claims §4): the raw test split, blank rows dropped, the remaining rows kept unmodified and
+joined with ``"\\n\\n"``, tokenised once as one stream, cut into back-to-back 1,024-token windows. No
+BOS token is prepended. The target of position j in window k is ``tokens[1024k + j + 1]``, so the last
+position of a window predicts the first token of the next one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from .settings import setting, windows_setting
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+Split = Literal["test", "train"]
+Source = Literal["auto", "hub", "local"]
+
+
+class ContextLengthError(ValueError):
+    """A text is longer than the model's context window."""
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    """Which slice of WikiText-103 a run reads.
+
+    ``split="test"`` is the paper's DS-A (crossover, cross-layer, lens); ``"train"`` is the same
+    construction on the train split (the recommended stand-in for the paper's unpublished train
+    array behind the 31.79 perplexity). ``source="auto"`` uses the hub through ``datasets`` when it is
+    reachable and the shipped test file otherwise.
+    """
+
+    split: Split = "test"
+    n_windows: int = 200
+    window: int = 1024
+    source: Source = "auto"
+
+    @property
+    def n_tokens(self) -> int:
+        """Scored positions (every window position, targets crossing into the next window)."""
+        return self.n_windows * self.window
+
+    def describe(self) -> str:
+        """E.g. ``"WikiText-103 test, 200 × 1,024 = 204,800 tokens"``."""
+        return f"WikiText-103 {self.split}, {self.n_windows} × {self.window:,} = {self.n_tokens:,} tokens"
+
+
+def corpus_spec(n_windows: int | None = None, split: Split = "test", window: int = 1024,
+                source: str | None = None) -> CorpusSpec:
+    """A :class:`CorpusSpec` with the window count and source read from the settings."""
+    src = str(setting("corpus_source", "DV_CORPUS_SOURCE", source, "auto"))
+    if src not in ("auto", "hub", "local"):
+        raise ValueError(f"corpus source must be auto, hub or local, got {src!r}")
+    return CorpusSpec(split, windows_setting(n_windows), window, src)  # type: ignore[arg-type]
+
+
+def local_test_file() -> Path:
+    """The shipped WikiText-103 (= WikiText-2) raw test split."""
+    return Path(str(resources.files("darkness_visible") / "assets" / "wikitext" / "wiki.test.raw"))
+
+
+def _rows_from_hub(split: Split) -> list[str]:
+    from datasets import load_dataset
+
+    return list(load_dataset("wikitext", "wikitext-103-raw-v1", split=split)["text"])
+
+
+def corpus_rows(split: Split = "test", source: Source = "auto") -> tuple[list[str], str]:
+    """The split's rows exactly as Hugging Face serves them, and where they came from.
+
+    Each row of the raw file is one line with its trailing newline, which is what the hub rows are.
+    """
+    from .model import _hub_reachable
+
+    if source == "hub" or (source == "auto" and _hub_reachable()):
+        return _rows_from_hub(split), "hub: wikitext/wikitext-103-raw-v1"
+    if split != "test":
+        raise FileNotFoundError(
+            "the WikiText-103 train split needs the Hugging Face hub (no local copy ships with the "
+            "book); connect, or use the test split (split='test')."
+        )
+    text = local_test_file().read_text(encoding="utf-8")
+    return text.splitlines(keepends=True), f"local file {local_test_file().name}"
+
+
+def join_rows(rows: list[str]) -> str:
+    """Drop blank rows, keep the others unmodified, join with ``"\\n\\n"`` (DS-A)."""
+    return "\n\n".join(row for row in rows if row.strip())
+
+
+def token_stream(tokenizer: PreTrainedTokenizerBase, spec: CorpusSpec) -> tuple[np.ndarray, str]:
+    """Tokenise the joined split once: ``int32 [n_stream]`` and a provenance string."""
+    rows, origin = corpus_rows(spec.split, spec.source)
+    ids = tokenizer(join_rows(rows), add_special_tokens=False, verbose=False)["input_ids"]
+    return np.asarray(ids, dtype=np.int32), origin
+
+
+def windows(stream: np.ndarray, spec: CorpusSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and next-token targets, both ``int64 [n_windows, window]``.
+
+    Raises ``ValueError`` if the stream is too short for the requested windows (+1 target token).
+    """
+    need = spec.n_windows * spec.window + 1
+    if len(stream) < need:
+        available = (len(stream) - 1) // spec.window
+        raise ValueError(
+            f"the corpus has {len(stream):,} tokens, enough for {available} windows of {spec.window}, "
+            f"not {spec.n_windows}; lower DV_WINDOWS (or windows=) to at most {available}."
+        )
+    flat = stream[:need].astype(np.int64)
+    inputs = flat[:-1].reshape(spec.n_windows, spec.window)
+    targets = flat[1:].reshape(spec.n_windows, spec.window)
+    return inputs, targets
+
+
+def encode(tokenizer: PreTrainedTokenizerBase, text: str, n_ctx: int) -> list[int]:
+    """Token ids of ``text`` (no BOS); ``ContextLengthError`` if longer than ``n_ctx``."""
+    ids = tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
+    if len(ids) > n_ctx:
+        raise ContextLengthError(
+            f"the text is {len(ids):,} tokens but the model's context is {n_ctx:,}; it would be "
+            "truncated. Split it into pieces of at most that length (or use the corpus windows)."
+        )
+    if not ids:
+        raise ValueError("the text is empty after tokenisation")
+    return ids

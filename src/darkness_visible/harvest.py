@@ -1,0 +1,392 @@
+"""One nnsight pass over the corpus that every chapter draws on.
+
+For each batch of windows a single ``model.trace`` reads, at the chosen layer L (default: the last):
+the residual stream entering the MLP (``h[L].ln_2.input``), the post-GELU activations
+(``h[L].mlp.act.output``), the MLP output (``h[L].mlp.output``), the previous block's output, and the
+logits. Because the last block's MLP output reaches the logits only through ``ln_f`` and the
+unembedding, every "without" variant (no MLP, no tier, no neuron set) is the unembedding of a modified
+residual, computed from the same pass, never by a second forward (paper-claims §1, "exact shortcut").
+
+Per token it keeps only what the chapters need: firing masks of all neurons under each rule
+(bit-packed), the activations of the recorded neurons, the target's log-probability / top-1 / max
+probability under each variant, and the norms of each tier's share of the MLP output.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import warnings
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from . import __version__
+from .cache import ChunkCache, CorruptCacheError
+from .corpus import CorpusSpec, corpus_spec, token_stream, windows
+from .firing import FIRE_ABS, FIRE_POS, FiringRule, pack, unpack
+from .model import Subject, load_model
+from .neurons import HANDLER, HANDLER_TIERS, ROUTING, check_indices
+from .settings import cache_dir
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A counterfactual read off the same pass.
+
+    ``zero``: neurons whose activations are set to 0 (``b_out`` kept, the paper's neuron knockout);
+    ``whole_mlp``: the MLP output, bias included, replaced by 0 (the crossover's ablation);
+    ``lens_prev_block``: the logit lens at the previous block's output (skips attention *and* MLP of L).
+    """
+
+    name: str
+    zero: tuple[int, ...] = ()
+    whole_mlp: bool = False
+    lens_prev_block: bool = False
+
+
+#: The variants the chapters use on GPT-2 Small: no L11 MLP, each tier ablated, all 20, block-10 lens.
+PAPER_VARIANTS: tuple[Variant, ...] = (
+    Variant("no_mlp", whole_mlp=True),
+    Variant("no_core", zero=HANDLER_TIERS["core"]),
+    Variant("no_differentiator", zero=HANDLER_TIERS["differentiator"]),
+    Variant("no_specialist", zero=HANDLER_TIERS["specialist"]),
+    Variant("no_handler", zero=HANDLER),
+    Variant("lens_prev_block", lens_prev_block=True),
+)
+
+
+@dataclass(frozen=True)
+class HarvestConfig:
+    """What one harvest records. Everything here except ``batch_size`` is part of the cache key."""
+
+    layer: int | None = None
+    rules: tuple[FiringRule, ...] = (FIRE_ABS, FIRE_POS)
+    record: tuple[int, ...] = ROUTING
+    tiers: tuple[tuple[str, tuple[int, ...]], ...] = tuple(HANDLER_TIERS.items())
+    variants: tuple[Variant, ...] = PAPER_VARIANTS
+    batch_size: int = field(default=2, compare=False)
+
+    def key(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("batch_size")
+        return data
+
+    @classmethod
+    def for_model(cls, subject: Subject, **overrides: Any) -> HarvestConfig:
+        """The paper's settings for GPT-2-shaped models; on smaller models, no named neurons."""
+        if subject.d_mlp >= 3072:
+            return cls(**overrides)
+        base: dict[str, Any] = dict(record=(), tiers=(), variants=(Variant("no_mlp", whole_mlp=True),
+                                                                     Variant("lens_prev_block", lens_prev_block=True)))
+        base.update(overrides)
+        return cls(**base)
+
+
+@dataclass(frozen=True)
+class TracedBatch:
+    """What one nnsight trace returns for a batch ``[B, T]`` (all fp32 torch tensors)."""
+
+    resid_mid: torch.Tensor  # [B, T, d_model] input of ln_2 at layer L
+    act: torch.Tensor  # [B, T, d_mlp] post-GELU activations at layer L
+    mlp_out: torch.Tensor  # [B, T, d_model] MLP output at layer L, b_out included
+    prev_out: torch.Tensor  # [B, T, d_model] output of block L-1 (embeddings if L = 0)
+    logits: torch.Tensor  # [B, T, vocab]
+
+
+def _first(value: Any) -> torch.Tensor:
+    return value[0] if isinstance(value, tuple) else value
+
+
+def trace_batch(subject: Subject, input_ids: torch.Tensor, layer: int | None = None) -> TracedBatch:
+    """Run one nnsight trace over ``input_ids [B, T]`` and return the layer-L quantities.
+
+    Modules are read in forward order (nnsight 0.8 raises ``OutOfOrderError`` otherwise).
+    """
+    L = subject.layer_index(layer)
+    if input_ids.shape[-1] > subject.n_ctx:
+        from .corpus import ContextLengthError
+
+        raise ContextLengthError(f"batch is {input_ids.shape[-1]} tokens long; the model's context is {subject.n_ctx}")
+    model = subject.model
+    with model.trace(input_ids):
+        prev = (model.transformer.h[L - 1].output if L > 0 else model.transformer.drop.output).save()
+        block = model.transformer.h[L]
+        mid = block.ln_2.input.save()
+        act = block.mlp.act.output.save()
+        out = block.mlp.output.save()
+        logits = model.lm_head.output.save()
+    return TracedBatch(mid, act, out, _first(prev), logits)
+
+
+def target_stats(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Log-probability of ``targets``, the argmax token, and the max probability; each ``[...]``."""
+    lse = torch.logsumexp(logits, dim=-1)
+    logprob = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - lse
+    top, arg = logits.max(dim=-1)
+    return logprob, arg, torch.exp(top - lse)
+
+
+def variant_logits(subject: Subject, batch: TracedBatch, variant: Variant, layer: int) -> torch.Tensor:
+    """Logits of a variant by re-unembedding the modified final residual (last layer only)."""
+    if variant.lens_prev_block:
+        return subject.unembed(batch.prev_out)
+    if layer != subject.n_layers - 1:
+        raise ValueError(
+            f"variant {variant.name!r} is computed by re-unembedding, which is exact only at the last "
+            f"block (layer {subject.n_layers - 1}); harvest layer {layer} without variants (variants=())."
+        )
+    if variant.whole_mlp:
+        return subject.unembed(batch.resid_mid)
+    idx = torch.as_tensor(variant.zero, dtype=torch.long)
+    removed = batch.act[..., idx] @ subject.w_out(layer)[idx]
+    return subject.unembed(batch.resid_mid + batch.mlp_out - removed)
+
+
+def decompose(act: torch.Tensor, w_out: torch.Tensor, b_out: torch.Tensor,
+              tiers: dict[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
+    """Split an MLP output into tier outputs: ``T_S = a[..., S] @ W_out[S]``, ``[..., d_model]`` each.
+
+    Returns the named tiers plus ``"residual"`` (every other neuron) and ``"bias"`` (``b_out``), which
+    sum exactly (up to float rounding) to ``act @ w_out + b_out``. Tiers must not overlap.
+    """
+    used = [i for members in tiers.values() for i in members]
+    if len(set(used)) != len(used):
+        raise ValueError("tiers overlap; a decomposition needs disjoint neuron sets")
+    parts = {}
+    for name, members in tiers.items():
+        idx = torch.as_tensor(members, dtype=torch.long)
+        parts[name] = act[..., idx] @ w_out[idx]
+    rest = torch.ones(act.shape[-1], dtype=torch.bool)
+    rest[torch.as_tensor(used, dtype=torch.long)] = False
+    parts["residual"] = act[..., rest] @ w_out[rest]
+    parts["bias"] = b_out.expand_as(parts["residual"])
+    return parts
+
+
+def summarise_batch(subject: Subject, batch: TracedBatch, targets: torch.Tensor, config: HarvestConfig,
+                    layer: int) -> dict[str, np.ndarray]:
+    """Per-token arrays (flattened over ``[B, T]``) for one traced batch."""
+    flat = targets.reshape(-1)
+    out: dict[str, np.ndarray] = {}
+    act = batch.act.reshape(-1, batch.act.shape[-1])
+    for rule in config.rules:
+        out[f"mask/{rule.name}"] = pack(rule(act).numpy())
+    out["acts"] = act[:, list(config.record)].numpy().astype(np.float32)
+    names = [("full", batch.logits)] + [(v.name, None) for v in config.variants]
+    variants = {v.name: v for v in config.variants}
+    for name, logits in names:
+        if logits is None:
+            logits = variant_logits(subject, batch, variants[name], layer)
+        lp, arg, mx = target_stats(logits.reshape(-1, logits.shape[-1]), flat)
+        out[f"logprob/{name}"] = lp.numpy().astype(np.float32)
+        out[f"top1/{name}"] = arg.numpy().astype(np.int32)
+        out[f"maxprob/{name}"] = mx.numpy().astype(np.float32)
+        del logits
+    mlp = batch.mlp_out.reshape(-1, batch.mlp_out.shape[-1])
+    out["mlp_norm"] = mlp.norm(dim=-1).numpy()
+    if config.tiers:
+        parts = decompose(act, subject.w_out(layer), subject.b_out(layer), dict(config.tiers))
+        names_t = [n for n, _ in config.tiers] + ["residual"]
+        out["tier_norm"] = torch.stack([parts[n].norm(dim=-1) for n in names_t], -1).numpy()
+        out["tier_dot"] = torch.stack([(parts[n] * mlp).sum(-1) for n in names_t], -1).numpy()
+    return out
+
+
+@dataclass
+class Harvest:
+    """The per-token results of one harvest (numpy arrays) and where they came from.
+
+    ``N`` = windows × window length; token ``i`` is position ``i % window`` of window ``i // window``.
+    """
+
+    meta: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.arrays["input_ids"].shape[0])
+
+    @property
+    def is_pretrained(self) -> bool:
+        """False when the numbers come from a random-weight model (stand-in or tiny)."""
+        return bool(self.meta["model"]["is_pretrained"])
+
+    @property
+    def label(self) -> str:
+        """Model and corpus in one line, for captions and result files."""
+        return f"{self.meta['model']['describe']}; {self.meta['corpus']['describe']}"
+
+    @property
+    def window_index(self) -> np.ndarray:
+        return np.arange(self.n_tokens) // self.meta["corpus"]["window"]
+
+    @property
+    def position(self) -> np.ndarray:
+        return np.arange(self.n_tokens) % self.meta["corpus"]["window"]
+
+    @property
+    def within_window(self) -> np.ndarray:
+        """True where the target lies in the same window (the lens / perplexity convention: 1,023 per window)."""
+        return self.position < self.meta["corpus"]["window"] - 1
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.arrays[name]
+
+    def recorded(self, neuron: int) -> np.ndarray:
+        """Post-GELU activation of a recorded neuron, ``float32 [N]``."""
+        record = self.meta["config"]["record"]
+        if neuron not in record:
+            raise KeyError(f"N{neuron} was not recorded in this harvest (recorded: {record})")
+        return self.arrays["acts"][:, record.index(neuron)]
+
+    def _packed(self, rule: FiringRule | str) -> np.ndarray:
+        from .firing import rule as as_rule
+
+        name = as_rule(rule).name
+        key = f"mask/{name}"
+        if key not in self.arrays:
+            have = [k.split("/", 1)[1] for k in self.arrays if k.startswith("mask/")]
+            raise KeyError(f"no firing mask for rule {name!r} in this harvest (have {have}); harvest with rules=...")
+        return self.arrays[key]
+
+    def fires(self, neurons: int | list[int] | tuple[int, ...], rule: FiringRule | str) -> np.ndarray:
+        """Firing of some neurons: ``bool [N]`` for one index, ``bool [N, k]`` for a list."""
+        cols = [neurons] if isinstance(neurons, int) else list(neurons)
+        check_indices(cols, self.meta["d_mlp"])
+        mask = unpack(self._packed(rule), self.meta["d_mlp"], cols)
+        return mask[:, 0] if isinstance(neurons, int) else mask
+
+    def mask(self, rule: FiringRule | str, rows: np.ndarray | None = None) -> np.ndarray:
+        """All neurons' firing, ``bool [N, d_mlp]`` (or the selected rows)."""
+        packed = self._packed(rule)
+        return unpack(packed if rows is None else packed[rows], self.meta["d_mlp"])
+
+    def logprob(self, variant: str = "full") -> np.ndarray:
+        """Natural-log probability of each target, ``float32 [N]``, under a variant."""
+        return self.arrays[f"logprob/{variant}"]
+
+    def prob(self, variant: str = "full") -> np.ndarray:
+        return np.exp(self.logprob(variant).astype(np.float64))
+
+    @cached_property
+    def variants(self) -> list[str]:
+        return [k.split("/", 1)[1] for k in self.arrays if k.startswith("logprob/")]
+
+
+def _meta(subject: Subject, corpus: CorpusSpec, config: HarvestConfig, layer: int, origin: str) -> dict[str, Any]:
+    return {
+        "package_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": {**subject.spec.key(), "describe": subject.spec.describe(), "is_pretrained": subject.spec.is_pretrained},
+        "corpus": {**asdict(corpus), "describe": corpus.describe(), "origin": origin},
+        "layer": layer,
+        "d_mlp": subject.d_mlp,
+        "config": json_ready(config.key()),
+        "tier_names": [n for n, _ in config.tiers] + (["residual"] if config.tiers else []),
+    }
+
+
+def json_ready(value: Any) -> Any:
+    """Tuples to lists, recursively, so metadata compares equal after a JSON round trip."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
+
+
+#: Windows per cache chunk (fixed so that the batch size does not change the cache).
+CHUNK_WINDOWS = 4
+
+
+def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, config: HarvestConfig | None = None,
+            *, cache: str | Path | bool | None = None, progress: bool = True) -> Harvest:
+    """Run (or load from cache) the one traced pass over a corpus slice.
+
+    Args:
+        subject: the model (default: :func:`load_model` with the model setting).
+        corpus: the slice (default: :func:`corpus_spec`, i.e. ``DV_WINDOWS`` windows of the test split).
+        config: what to record (default: the paper's settings for this model's size).
+        cache: folder for the cache, ``False`` for none, ``None`` for the setting (``DV_CACHE``).
+        progress: show a tqdm bar.
+    """
+    subject = subject or load_model()
+    corpus = corpus or corpus_spec()
+    config = config or HarvestConfig.for_model(subject)
+    layer = subject.layer_index(config.layer)
+    check_indices(list(config.record), subject.d_mlp, "recorded neuron")
+    for v in config.variants:
+        check_indices(list(v.zero), subject.d_mlp, f"variant {v.name!r} neuron")
+    for name, members in config.tiers:
+        check_indices(list(members), subject.d_mlp, f"tier {name!r} neuron")
+    if corpus.window > subject.n_ctx:
+        from .corpus import ContextLengthError
+
+        raise ContextLengthError(
+            f"corpus windows of {corpus.window} tokens exceed the model's context of {subject.n_ctx}; "
+            f"use window={subject.n_ctx} or less"
+        )
+    stream, origin = token_stream(subject.tokenizer, corpus)
+    inputs, targets = windows(stream, corpus)
+    material = {"model": subject.spec.key(), "corpus": asdict(corpus), "config": json_ready(config.key()),
+                "layer": layer, "stream_sha": _digest(stream[: corpus.n_tokens + 1])}
+    store = None if cache is False else ChunkCache(cache_dir(None if cache in (None, True) else cache), material)
+    n_chunks = math.ceil(corpus.n_windows / CHUNK_WINDOWS)
+    if store is not None and store.complete:
+        try:
+            meta, chunks = store.load()
+            return Harvest(meta, _concat(chunks))
+        except CorruptCacheError as error:
+            warnings.warn(f"discarding a corrupt harvest cache and rebuilding it: {error}", stacklevel=2)
+            store.clear()
+    if store is not None:
+        try:
+            store.open()
+        except CorruptCacheError as error:
+            warnings.warn(f"discarding a mismatched harvest cache: {error}", stacklevel=2)
+            store.clear()
+            store.open()
+    meta = _meta(subject, corpus, config, layer, origin)
+    chunks: list[dict[str, np.ndarray]] = []
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=corpus.n_windows, desc=f"harvest layer {layer}", unit="window", disable=not progress)
+    for c in range(n_chunks):
+        lo, hi = c * CHUNK_WINDOWS, min((c + 1) * CHUNK_WINDOWS, corpus.n_windows)
+        if store is not None and store.has_chunk(c):
+            chunks.append(store.read_chunk(c))
+            bar.update(hi - lo)
+            continue
+        parts = []
+        for start in range(lo, hi, config.batch_size):
+            stop = min(start + config.batch_size, hi)
+            ids = torch.from_numpy(inputs[start:stop])
+            with torch.inference_mode():
+                traced = trace_batch(subject, ids, layer)
+                parts.append(summarise_batch(subject, traced, torch.from_numpy(targets[start:stop]), config, layer))
+            bar.update(stop - start)
+        chunk = _concat(parts)
+        chunk["input_ids"] = inputs[lo:hi].reshape(-1).astype(np.int32)
+        chunk["target"] = targets[lo:hi].reshape(-1).astype(np.int32)
+        if store is not None:
+            store.write_chunk(c, chunk)
+        chunks.append(chunk)
+    bar.close()
+    if store is not None:
+        store.finalize(n_chunks, meta)
+    return Harvest(meta, _concat(chunks))
+
+
+def _digest(array: np.ndarray) -> str:
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

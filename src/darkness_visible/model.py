@@ -1,0 +1,306 @@
+"""Loading the model under study as an nnsight ``TransformersModel``.
+
+Four kinds of model, one setting (:func:`darkness_visible.settings.model_setting`):
+
+``openai-community/gpt2`` (default, pinned revision) or any hub id, optionally ``id@revision``
+    The real checkpoint, from the Hugging Face cache or the hub.
+a local folder
+    A saved checkpoint (``config.json`` plus ``model.safetensors`` or ``pytorch_model.bin``).
+``standin`` / ``standin:SEED``
+    A randomly initialised GPT-2 of exactly GPT-2 Small's shape with the real tokenizer. It exercises
+    every procedure offline; **its numbers are not GPT-2's**.
+``tiny`` / ``tiny:SEED``
+    A 2-layer, 64-wide GPT-2 with the real tokenizer, for fast tests.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlparse
+
+import torch
+
+from .settings import DEFAULT_MODEL, model_setting
+
+if TYPE_CHECKING:
+    from nnsight import TransformersModel
+    from transformers import GPT2Config, PreTrainedModel, PreTrainedTokenizerBase
+
+#: The ``openai-community/gpt2`` commit the book is pinned to.
+GPT2_REVISION = "607a30d783dfa663caf39e06633721c8d4cfcd7e"
+
+Kind = Literal["hub", "local", "standin", "tiny"]
+
+
+class ModelUnavailableError(RuntimeError):
+    """The requested weights cannot be had here (offline and not cached, or files missing)."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model to run. Build one with :meth:`parse`."""
+
+    kind: Kind
+    name: str
+    revision: str | None = None
+    seed: int = 0
+
+    @classmethod
+    def parse(cls, text: str) -> ModelSpec:
+        """Parse ``"standin"``, ``"standin:3"``, ``"tiny"``, a folder, ``"hub/id"`` or ``"hub/id@rev"``."""
+        text = text.strip()
+        if not text:
+            raise ValueError("empty model setting: use a hub id, a local folder, 'standin' or 'tiny'")
+        head, _, seed = text.partition(":")
+        if head in ("standin", "tiny"):
+            try:
+                return cls(head, head, None, int(seed or 0))  # type: ignore[arg-type]
+            except ValueError:
+                raise ValueError(f"bad seed in {text!r}: write e.g. '{head}:3'") from None
+        if Path(text).expanduser().is_dir() or text.startswith((".", "/", "~")):
+            return cls("local", str(Path(text).expanduser().resolve()))
+        name, _, revision = text.partition("@")
+        if revision == "" and name == DEFAULT_MODEL:
+            revision = GPT2_REVISION
+        return cls("hub", name, revision or None)
+
+    @property
+    def is_pretrained(self) -> bool:
+        """True for real checkpoints (hub or folder), False for random-weight models."""
+        return self.kind in ("hub", "local")
+
+    @property
+    def is_gpt2_small(self) -> bool:
+        """True only for the checkpoint the paper studies."""
+        return self.kind == "hub" and self.name == DEFAULT_MODEL
+
+    def describe(self) -> str:
+        """One line for pages and result files."""
+        if self.kind == "hub":
+            return f"{self.name} @ {(self.revision or 'main')[:7]}"
+        if self.kind == "local":
+            return f"local checkpoint {self.name}"
+        if self.kind == "standin":
+            return f"random-weight stand-in with GPT-2 Small's shape (seed {self.seed}); NOT GPT-2"
+        return f"tiny 2-layer test model (seed {self.seed}); NOT GPT-2"
+
+    def key(self) -> dict[str, object]:
+        """What identifies the weights, for cache keys."""
+        return {"kind": self.kind, "name": self.name, "revision": self.revision, "seed": self.seed}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A loaded model: the nnsight wrapper plus what it is and a few weight accessors."""
+
+    model: TransformersModel
+    spec: ModelSpec
+
+    @property
+    def hf(self) -> PreTrainedModel:
+        """The underlying ``GPT2LMHeadModel`` (for plain-PyTorch checks and weight reads)."""
+        return self.model._module
+
+    @property
+    def tokenizer(self) -> PreTrainedTokenizerBase:
+        """The GPT-2 tokenizer (no BOS is ever added by this package)."""
+        return self.model.tokenizer
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.hf.config.n_layer)
+
+    @property
+    def d_mlp(self) -> int:
+        cfg = self.hf.config
+        return int(cfg.n_inner or 4 * cfg.n_embd)
+
+    @property
+    def n_ctx(self) -> int:
+        return int(self.hf.config.n_positions)
+
+    def layer_index(self, layer: int | None) -> int:
+        """Normalise a layer index (``None`` or negative count from the end); check its range."""
+        n = self.n_layers
+        index = n - 1 if layer is None else (layer + n if layer < 0 else layer)
+        if not 0 <= index < n:
+            raise IndexError(f"layer {layer} is out of range: this model has {n} layers (0..{n - 1})")
+        return index
+
+    def w_out(self, layer: int | None = None) -> torch.Tensor:
+        """Output vectors of the MLP neurons, ``[d_mlp, d_model]`` (row n = neuron n's w_n)."""
+        return self.hf.transformer.h[self.layer_index(layer)].mlp.c_proj.weight.detach()
+
+    def b_out(self, layer: int | None = None) -> torch.Tensor:
+        """The MLP output bias ``[d_model]``."""
+        return self.hf.transformer.h[self.layer_index(layer)].mlp.c_proj.bias.detach()
+
+    @property
+    def w_u(self) -> torch.Tensor:
+        """The (tied) unembedding ``[vocab, d_model]``."""
+        return self.hf.lm_head.weight.detach()
+
+    def unembed(self, resid: torch.Tensor) -> torch.Tensor:
+        """Logits of a final-layer residual: ``ln_f(resid) @ W_U.T``, ``[..., d_model] -> [..., vocab]``."""
+        return self.hf.lm_head(self.hf.transformer.ln_f(resid))
+
+
+def tokenizer_dir() -> Path:
+    """Folder of the GPT-2 tokenizer files shipped with this package."""
+    return Path(str(resources.files("darkness_visible") / "assets" / "gpt2-tokenizer"))
+
+
+def load_tokenizer() -> PreTrainedTokenizerBase:
+    """The real GPT-2 tokenizer from the shipped files (works offline)."""
+    from transformers import GPT2TokenizerFast
+
+    return GPT2TokenizerFast.from_pretrained(str(tokenizer_dir()))
+
+
+def gpt2_small_config() -> GPT2Config:
+    """GPT-2 Small's exact configuration (12 layers, 768 wide, 3,072 MLP neurons, 1,024 context)."""
+    from transformers import GPT2Config
+
+    return GPT2Config(
+        vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12,
+        activation_function="gelu_new", layer_norm_epsilon=1e-5,
+    )
+
+
+def tiny_config() -> GPT2Config:
+    """A 2-layer, 64-wide, 256-neuron GPT-2 with the real vocabulary and a 128-token context."""
+    from transformers import GPT2Config
+
+    return GPT2Config(
+        vocab_size=50257, n_positions=128, n_embd=64, n_layer=2, n_head=4, n_inner=256,
+        activation_function="gelu_new", layer_norm_epsilon=1e-5,
+    )
+
+
+def random_model(config: GPT2Config, seed: int) -> PreTrainedModel:
+    """A seeded, randomly initialised ``GPT2LMHeadModel`` in eval mode with dropout off."""
+    from transformers import GPT2LMHeadModel
+
+    for name in ("resid_pdrop", "embd_pdrop", "attn_pdrop"):
+        setattr(config, name, 0.0)
+    generator_state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        module = GPT2LMHeadModel(config)
+    finally:
+        torch.random.set_rng_state(generator_state)
+    return module.eval()
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+        return False
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        socket.create_connection((endpoint.hostname, endpoint.port or 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def _how_to_fix(name: str) -> str:
+    return (
+        "How to fix it:\n"
+        f"  * with internet access, run once: python -m darkness_visible download --model {name}\n"
+        "    (it fills the Hugging Face cache; later runs work offline);\n"
+        "  * or point the model setting at a folder holding a saved checkpoint:\n"
+        "    DV_MODEL=/path/to/gpt2 (config.json + model.safetensors);\n"
+        "  * or run the random-weight stand-in to check that the code runs: DV_MODEL=standin\n"
+        "    (its numbers are NOT GPT-2's and every page will say so)."
+    )
+
+
+def _load_pretrained(spec: ModelSpec, **kwargs: object) -> PreTrainedModel:
+    from transformers import AutoModelForCausalLM
+
+    if spec.kind == "local":
+        folder = Path(spec.name)
+        if not folder.is_dir():
+            raise ModelUnavailableError(f"model folder {folder} does not exist.\n" + _how_to_fix(DEFAULT_MODEL))
+        missing = [] if (folder / "config.json").is_file() else ["config.json"]
+        if not any((folder / f).is_file() for f in ("model.safetensors", "pytorch_model.bin")):
+            missing.append("model.safetensors (or pytorch_model.bin)")
+        if missing:
+            raise ModelUnavailableError(
+                f"model folder {folder} is missing {', '.join(missing)}. Save a checkpoint there with "
+                "model.save_pretrained(folder), or pick another model.\n" + _how_to_fix(DEFAULT_MODEL)
+            )
+        return AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)
+    try:  # the cache first: no network, no retries
+        return AutoModelForCausalLM.from_pretrained(
+            spec.name, revision=spec.revision, local_files_only=True, **kwargs
+        )
+    except OSError:
+        pass
+    if not _hub_reachable():
+        raise ModelUnavailableError(
+            f"cannot load {spec.describe()}: its weights are not in the local Hugging Face cache "
+            "and the hub is out of reach (offline, or HF_HUB_OFFLINE=1).\n" + _how_to_fix(spec.name)
+        )
+    try:
+        return AutoModelForCausalLM.from_pretrained(spec.name, revision=spec.revision, **kwargs)
+    except OSError as error:
+        text = str(error)
+        if "not a valid model identifier" in text or "Repository Not Found" in text or "404" in text:
+            raise ModelUnavailableError(
+                f"{spec.name!r} is not a model on the Hugging Face hub (or is private). Check the "
+                f"spelling; the paper's model is {DEFAULT_MODEL!r}. Other choices: a local folder, "
+                "'standin' or 'tiny'."
+            ) from error
+        if "revision" in text.lower():
+            raise ModelUnavailableError(
+                f"revision {spec.revision!r} of {spec.name} does not exist; write {spec.name}@<commit>."
+            ) from error
+        raise ModelUnavailableError(f"cannot load {spec.describe()}: {text}\n" + _how_to_fix(spec.name)) from error
+
+
+def load_model(model: str | ModelSpec | None = None, *, attn_implementation: str | None = None) -> Subject:
+    """Load the model to study and wrap it in nnsight's ``TransformersModel``.
+
+    Args:
+        model: hub id (``"openai-community/gpt2"``, optionally ``@revision``), a local folder,
+            ``"standin[:seed]"`` or ``"tiny[:seed]"``; ``None`` reads the setting
+            (``DV_MODEL``, then ``_config.yml``), whose default is the real GPT-2 Small.
+        attn_implementation: e.g. ``"eager"`` when attention weights are needed.
+
+    Raises:
+        ModelUnavailableError: with the fix spelled out, when the weights cannot be had.
+    """
+    from nnsight import TransformersModel
+
+    spec = model if isinstance(model, ModelSpec) else ModelSpec.parse(model_setting(model))
+    kwargs: dict[str, object] = {"dtype": torch.float32}
+    if attn_implementation:
+        kwargs["attn_implementation"] = attn_implementation
+    if spec.kind in ("standin", "tiny"):
+        config = gpt2_small_config() if spec.kind == "standin" else tiny_config()
+        if attn_implementation:
+            config._attn_implementation = attn_implementation
+        module = random_model(config, spec.seed)
+        tokenizer = load_tokenizer()
+    else:
+        module = _load_pretrained(spec, **kwargs).eval()
+        tokenizer = load_tokenizer()
+    return Subject(TransformersModel(module, tokenizer=tokenizer), spec)
+
+
+def download(model: str = DEFAULT_MODEL) -> Path:
+    """Fetch a checkpoint into the Hugging Face cache (needs the hub); returns the snapshot folder."""
+    from huggingface_hub import snapshot_download
+
+    spec = ModelSpec.parse(model)
+    if spec.kind != "hub":
+        raise ValueError(f"only hub models can be downloaded, not {spec.describe()}")
+    if not _hub_reachable():
+        raise ModelUnavailableError("the Hugging Face hub is out of reach from this machine.\n" + _how_to_fix(spec.name))
+    return Path(snapshot_download(spec.name, revision=spec.revision, allow_patterns=["*.json", "*.safetensors", "*.txt"]))

@@ -1,0 +1,81 @@
+"""Which model, how much corpus, where the cache lives: one setting each.
+
+Precedence for every setting: an explicit argument, then an environment variable, then the book's
+``_config.yml`` (key ``replication``), then the default. The default model is the real GPT-2 Small.
+
+==================  ==========================  ===========================================
+setting             environment variable        ``_config.yml``
+==================  ==========================  ===========================================
+model               ``DV_MODEL``                ``replication: {model: ...}``
+corpus windows      ``DV_WINDOWS``              ``replication: {windows: ...}``
+corpus source       ``DV_CORPUS_SOURCE``        ``replication: {corpus_source: ...}``
+cache folder        ``DV_CACHE``                ``replication: {cache: ...}``
+==================  ==========================  ===========================================
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "openai-community/gpt2"
+#: The paper's crossover corpus: 200 back-to-back 1,024-token windows.
+DEFAULT_WINDOWS = 200
+
+
+def find_book_config(start: Path | None = None) -> Path | None:
+    """The nearest ``_config.yml`` at or above ``start`` (default: the working directory)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "_config.yml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def book_settings(start: Path | None = None) -> dict[str, Any]:
+    """The ``replication`` block of the nearest book ``_config.yml`` (empty if there is none)."""
+    path = find_book_config(start)
+    if path is None:
+        return {}
+    import yaml
+
+    data = yaml.safe_load(path.read_text()) or {}
+    block = data.get("replication") or {}
+    if not isinstance(block, dict):
+        raise ValueError(f"{path}: 'replication' must be a mapping, got {type(block).__name__}")
+    return block
+
+
+def setting(name: str, env: str, explicit: Any = None, default: Any = None) -> Any:
+    """Resolve one setting: ``explicit`` > ``$env`` > ``_config.yml`` > ``default``."""
+    if explicit is not None:
+        return explicit
+    if os.environ.get(env):
+        return os.environ[env]
+    value = book_settings().get(name)
+    return default if value is None else value
+
+
+def model_setting(explicit: str | None = None) -> str:
+    """The model to run: hub id, local folder, ``standin[:seed]`` or ``tiny[:seed]``."""
+    return str(setting("model", "DV_MODEL", explicit, DEFAULT_MODEL))
+
+
+def windows_setting(explicit: int | None = None) -> int:
+    """How many 1,024-token windows of the corpus a run uses (the paper: 200)."""
+    value = setting("windows", "DV_WINDOWS", explicit, DEFAULT_WINDOWS)
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"DV_WINDOWS / windows must be a whole number, got {value!r}") from None
+    if n < 1:
+        raise ValueError(f"windows must be at least 1, got {n}")
+    return n
+
+
+def cache_dir(explicit: str | Path | None = None) -> Path:
+    """Folder for harvest caches (default ``~/.cache/darkness-visible``)."""
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "darkness-visible"
+    return Path(setting("cache", "DV_CACHE", explicit, default)).expanduser()

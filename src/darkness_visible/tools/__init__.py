@@ -1,0 +1,1 @@
+"""Developer tools (running a notebook headless)."""
