@@ -31,6 +31,26 @@ def banner_markdown(spec: ModelSpec, corpus: CorpusSpec | None = None) -> str:
     return ":::{warning}\n" + STANDIN_BANNER.format(model=spec.describe()) + where + "\n:::\n"
 
 
+def banner_html(spec: ModelSpec, corpus: CorpusSpec | None = None) -> str:
+    """The banner as HTML with the book theme's admonition classes (and inline fallback styling)."""
+    import html
+    import re
+
+    where = f" Corpus: {html.escape(corpus.describe())}." if corpus else ""
+    if spec.is_pretrained:
+        kind, title, colour = "note", "Model", "#0071bc"
+        body = f"This page was executed on <strong>{html.escape(spec.describe())}</strong>.{where}"
+    else:
+        kind, title, colour = "warning", "Not GPT-2: random-weight stand-in", "#e3a008"
+        text = html.escape(STANDIN_BANNER.format(model=spec.describe()))
+        text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+        body = re.sub(r"`(.+?)`", r"<code>\1</code>", text) + where
+    return (
+        f'<div class="admonition {kind} dv-banner" style="border-left:4px solid {colour};padding:0.4em 0.8em">'
+        f'<p class="admonition-title">{title}</p><p>{body}</p></div>'
+    )
+
+
 @dataclass
 class Run:
     """The settings of one chapter's execution, with the model and harvest loaded on first use."""
@@ -58,10 +78,10 @@ class Run:
         return self._harvests[key]
 
     def banner(self) -> Any:
-        """Display the banner (as MyST markdown) in a notebook."""
-        from IPython.display import Markdown, display
+        """Display the banner in a notebook (HTML styled as a book admonition; readable in Jupyter too)."""
+        from IPython.display import HTML, display
 
-        display(Markdown(banner_markdown(self.spec, self.corpus)))
+        display(HTML(banner_html(self.spec, self.corpus)))
 
 
 def start(model: str | None = None, windows: int | None = None, *, show: bool = True) -> Run:
@@ -80,3 +100,16 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
         return value
     _glue(name, value, display=display)
     return value
+
+
+def show_rows(chapter: str, rows: list) -> Any:
+    """Save a chapter's scorecard rows (JSON in :func:`settings.results_dir`) and return them as a table."""
+    import pandas as pd
+
+    from .results import save_rows
+    from .settings import results_dir
+
+    save_rows(rows, results_dir() / f"{chapter}.json")
+    table = pd.DataFrame([r.as_dict() for r in rows])
+    columns = ["claim", "description", "paper", "value", "ci", "tolerance", "verdict", "note"]
+    return table[[c for c in columns if c in table.columns]]

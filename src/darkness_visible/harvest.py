@@ -282,7 +282,8 @@ def _meta(subject: Subject, corpus: CorpusSpec, config: HarvestConfig, layer: in
     return {
         "package_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "model": {**subject.spec.key(), "describe": subject.spec.describe(), "is_pretrained": subject.spec.is_pretrained},
+        "model": {**subject.spec.key(), "describe": subject.spec.describe(),
+                  "is_pretrained": subject.spec.is_pretrained},
         "corpus": {**asdict(corpus), "describe": corpus.describe(), "origin": origin},
         "layer": layer,
         "d_mlp": subject.d_mlp,
@@ -353,7 +354,7 @@ def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, co
             store.open()
     meta = _meta(subject, corpus, config, layer, origin)
     chunks: list[dict[str, np.ndarray]] = []
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     bar = tqdm(total=corpus.n_windows, desc=f"harvest layer {layer}", unit="window", disable=not progress)
     for c in range(n_chunks):

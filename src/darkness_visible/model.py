@@ -245,7 +245,9 @@ def _load_pretrained(spec: ModelSpec, **kwargs: object) -> PreTrainedModel:
     if not _hub_reachable():
         raise ModelUnavailableError(
             f"cannot load {spec.describe()}: its weights are not in the local Hugging Face cache "
-            "and the hub is out of reach (offline, or HF_HUB_OFFLINE=1).\n" + _how_to_fix(spec.name)
+            "and the hub is out of reach (offline, or HF_HUB_OFFLINE=1)."
+            + ("" if spec.name == DEFAULT_MODEL else f" Check the id too: the paper's model is {DEFAULT_MODEL!r}.")
+            + "\n" + _how_to_fix(spec.name)
         )
     try:
         return AutoModelForCausalLM.from_pretrained(spec.name, revision=spec.revision, **kwargs)
@@ -302,5 +304,7 @@ def download(model: str = DEFAULT_MODEL) -> Path:
     if spec.kind != "hub":
         raise ValueError(f"only hub models can be downloaded, not {spec.describe()}")
     if not _hub_reachable():
-        raise ModelUnavailableError("the Hugging Face hub is out of reach from this machine.\n" + _how_to_fix(spec.name))
-    return Path(snapshot_download(spec.name, revision=spec.revision, allow_patterns=["*.json", "*.safetensors", "*.txt"]))
+        raise ModelUnavailableError("the Hugging Face hub is out of reach from this machine.\n"
+                                    + _how_to_fix(spec.name))
+    patterns = ["*.json", "*.safetensors", "*.txt"]
+    return Path(snapshot_download(spec.name, revision=spec.revision, allow_patterns=patterns))

@@ -79,3 +79,10 @@ def cache_dir(explicit: str | Path | None = None) -> Path:
     """Folder for harvest caches (default ``~/.cache/darkness-visible``)."""
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "darkness-visible"
     return Path(setting("cache", "DV_CACHE", explicit, default)).expanduser()
+
+
+def results_dir(explicit: str | Path | None = None) -> Path:
+    """Folder where chapters write their scorecard rows (default ``<book root>/_build/results``)."""
+    config = find_book_config()
+    default = (config.parent if config else Path.cwd()) / "_build" / "results"
+    return Path(setting("results", "DV_RESULTS", explicit, default)).expanduser()

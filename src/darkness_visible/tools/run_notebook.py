@@ -18,7 +18,8 @@ def run(path: Path, timeout: int = 1800) -> float:
     """Execute one notebook in place of a copy; returns seconds taken. Raises on a cell error."""
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    resources = {"metadata": {"path": str(path.parent)}}
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources).execute()
     return time.perf_counter() - start
 
 

@@ -1,0 +1,120 @@
+"""Command line: ``python -m darkness_visible <command>``.
+
+``harvest`` runs (or loads) the one traced pass and prints where its cache went; ``download`` fills the
+Hugging Face cache with the real GPT-2; ``info`` shows the resolved settings. Chapter analyses register
+themselves in :data:`CHAPTERS` as they land.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from . import __version__
+
+#: ``name -> (help, function(args) -> exit code)``; chapters add their analyses here.
+CHAPTERS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {}
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=None, help=(
+        "model to run: a hub id (default openai-community/gpt2 at the pinned revision; id@rev for another), "
+        "a local checkpoint folder, 'standin[:SEED]' (random weights, GPT-2 Small's shape: NOT GPT-2) or "
+        "'tiny[:SEED]'. Default: $DV_MODEL, then _config.yml, then openai-community/gpt2."))
+    parser.add_argument("--windows", type=int, default=None, help=(
+        "how many 1,024-token windows of the corpus to use (the paper: 200). Default: $DV_WINDOWS, then "
+        "_config.yml, then 200."))
+    parser.add_argument("--split", choices=("test", "train"), default="test", help=(
+        "WikiText-103 split (test = the paper's crossover corpus; train needs the hub)."))
+    parser.add_argument("--corpus-source", choices=("auto", "hub", "local"), default=None, help=(
+        "where the corpus comes from: the hub through `datasets`, the copy shipped with the package, or "
+        "auto (hub when reachable). Default: $DV_CORPUS_SOURCE, then auto."))
+    parser.add_argument("--cache", default=None, help="cache folder (default: $DV_CACHE or ~/.cache/darkness-visible)")
+
+
+def _harvest(args: argparse.Namespace) -> int:
+    from .corpus import corpus_spec
+    from .harvest import HarvestConfig, harvest
+    from .model import load_model
+    from .settings import cache_dir
+
+    subject = load_model(args.model)
+    corpus = corpus_spec(args.windows, split=args.split, window=args.window or subject.n_ctx,
+                         source=args.corpus_source)
+    config = HarvestConfig.for_model(subject, layer=args.layer, batch_size=args.batch_size)
+    result = harvest(subject, corpus, config, cache=args.cache, progress=not args.quiet)
+    print(f"model:  {subject.spec.describe()}")
+    print(f"corpus: {corpus.describe()} ({result.meta['corpus']['origin']})")
+    print(f"layer:  {result.meta['layer']}; tokens: {result.n_tokens:,}")
+    print(f"cache:  {cache_dir(args.cache)}")
+    if not subject.spec.is_pretrained:
+        print("NOTE: random-weight model; these numbers are not GPT-2's.")
+    return 0
+
+
+def _download(args: argparse.Namespace) -> int:
+    from .model import download
+
+    print(download(args.model or "openai-community/gpt2"))
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from .corpus import corpus_spec
+    from .model import ModelSpec
+    from .settings import cache_dir, find_book_config, model_setting
+
+    spec = ModelSpec.parse(model_setting(args.model))
+    corpus = corpus_spec(args.windows, split=args.split, source=args.corpus_source)
+    print(json.dumps({
+        "version": __version__, "model": spec.describe(), "pretrained": spec.is_pretrained,
+        "corpus": corpus.describe(), "corpus_source": corpus.source, "cache": str(cache_dir(args.cache)),
+        "book_config": str(find_book_config()),
+    }, indent=1))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m darkness_visible",
+        description="Replicate 'Darkness Visible' (Balogh 2026) on GPT-2 Small's last MLP, traced with nnsight.",
+    )
+    parser.add_argument("--version", action="version", version=__version__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    p = sub.add_parser("harvest", help="run (or load from cache) the one traced pass over the corpus",
+                       description="Run the one nnsight pass that every chapter uses and cache it on disk.")
+    _common(p)
+    p.add_argument("--window", type=int, default=None,
+                   help="tokens per window (default: the model's context, 1,024 on GPT-2 as in the paper)")
+    p.add_argument("--layer", type=int, default=None, help="layer to record (default: the last, 11 on GPT-2 Small)")
+    p.add_argument("--batch-size", type=int, default=2, help="windows per forward pass (memory vs speed; default 2)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_harvest)
+    p = sub.add_parser("download", help="download GPT-2 Small into the Hugging Face cache (needs the hub)")
+    p.add_argument("--model", default=None, help="hub id (default openai-community/gpt2 at the pinned revision)")
+    p.set_defaults(func=_download)
+    p = sub.add_parser("info", help="show the resolved settings (model, corpus, cache)")
+    _common(p)
+    p.set_defaults(func=_info)
+    for name, (text, func) in CHAPTERS.items():
+        p = sub.add_parser(name, help=text)
+        _common(p)
+        p.set_defaults(func=func)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; errors the user can fix end in one clear line, not a traceback."""
+    from .cache import CorruptCacheError
+    from .corpus import ContextLengthError
+    from .model import ModelUnavailableError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ModelUnavailableError, ContextLengthError, CorruptCacheError, IndexError, ValueError,
+            FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,33 @@
+import pytest
+
+from darkness_visible.cli import build_parser, main
+
+
+def test_help_explains_every_option(capsys):
+    with pytest.raises(SystemExit):
+        main(["harvest", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--model", "--windows", "--split", "--corpus-source", "--cache", "--layer", "--batch-size"):
+        assert option in out
+    assert "standin" in out and "NOT GPT-2" in out
+
+
+def test_harvest_on_tiny_prints_where_results_went(capsys, tmp_path, monkeypatch):
+    code = main(["harvest", "--model", "tiny", "--windows", "2", "--cache", str(tmp_path), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert str(tmp_path) in out and "2 × 128" in out and "not GPT-2" in out
+    assert list(tmp_path.glob("harvest-*/manifest.json"))
+
+
+def test_offline_real_model_is_one_clear_error(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    assert main(["harvest", "--windows", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot load openai-community/gpt2") and "DV_MODEL=standin" in err
+
+
+def test_parser_has_the_documented_commands():
+    names = build_parser()._subparsers._group_actions[0].choices
+    assert {"harvest", "download", "info"} <= set(names)

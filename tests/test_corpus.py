@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from darkness_visible.corpus import (
+    ContextLengthError,
+    CorpusSpec,
+    corpus_rows,
+    encode,
+    join_rows,
+    token_stream,
+    windows,
+)
+from darkness_visible.model import load_tokenizer
+
+
+def test_rows_are_kept_unmodified_and_blank_rows_dropped():
+    rows = [" = Title = \n", " \n", "\n", " Body text .\n"]
+    assert join_rows(rows) == " = Title = \n\n\n Body text .\n"
+
+
+def test_local_test_split_looks_like_wikitext():
+    rows, origin = corpus_rows("test", "local")
+    assert "local" in origin
+    assert len(rows) == 4358
+    assert rows[1] == " = Robert Boulter = \n"
+
+
+def test_stream_is_long_enough_for_the_papers_200_windows():
+    stream, _ = token_stream(load_tokenizer(), CorpusSpec(source="local"))
+    assert len(stream) >= 204_801
+    assert stream.dtype == np.int32
+    assert 50256 not in stream[:10], "no BOS / end-of-text token is prepended"
+
+
+def test_windows_targets_are_next_tokens_across_window_boundaries():
+    stream = np.arange(100, dtype=np.int32)
+    inputs, targets = windows(stream, CorpusSpec(n_windows=3, window=10))
+    assert inputs.shape == targets.shape == (3, 10)
+    assert np.array_equal(targets, inputs + 1)
+    assert targets[0, -1] == inputs[1, 0], "the last position predicts the next window's first token"
+
+
+def test_too_few_tokens_names_the_fix():
+    with pytest.raises(ValueError, match="at most 9"):
+        windows(np.arange(100, dtype=np.int32), CorpusSpec(n_windows=20, window=10))
+
+
+def test_encode_refuses_to_truncate():
+    tok = load_tokenizer()
+    assert encode(tok, "The capital of France is", n_ctx=1024) == [464, 3139, 286, 4881, 318]
+    with pytest.raises(ContextLengthError, match="Split it"):
+        encode(tok, "word " * 2000, n_ctx=1024)
+
+
+def test_train_split_offline_says_what_to_do():
+    with pytest.raises(FileNotFoundError, match="needs the Hugging Face hub"):
+        corpus_rows("train", "local")

@@ -1,0 +1,101 @@
+import time
+
+import pytest
+import torch
+
+from darkness_visible import model as dvm
+from darkness_visible.model import GPT2_REVISION, ModelSpec, ModelUnavailableError, load_model
+
+
+def test_parse_kinds(tmp_path):
+    assert ModelSpec.parse("openai-community/gpt2") == ModelSpec("hub", "openai-community/gpt2", GPT2_REVISION)
+    assert ModelSpec.parse("gpt2-medium@abc").revision == "abc"
+    assert ModelSpec.parse("standin:3") == ModelSpec("standin", "standin", None, 3)
+    assert ModelSpec.parse("tiny").seed == 0
+    assert ModelSpec.parse(str(tmp_path)).kind == "local"
+    with pytest.raises(ValueError, match="seed"):
+        ModelSpec.parse("standin:x")
+    assert not ModelSpec.parse("standin").is_pretrained and ModelSpec.parse("gpt2").is_pretrained
+
+
+def test_tokenizer_is_gpt2s_and_adds_no_bos():
+    tok = dvm.load_tokenizer()
+    assert tok("The capital of France is", add_special_tokens=False)["input_ids"] == [464, 3139, 286, 4881, 318]
+    assert tok("The capital of France is")["input_ids"][0] == 464
+    assert len(tok) == 50257
+
+
+def test_standin_config_is_exactly_gpt2_small():
+    cfg = dvm.gpt2_small_config()
+    assert (cfg.n_layer, cfg.n_embd, cfg.n_head, cfg.n_positions, cfg.vocab_size) == (12, 768, 12, 1024, 50257)
+    assert cfg.n_inner is None and cfg.activation_function == "gelu_new"
+
+
+def test_random_models_are_seeded_eval_and_dropout_free():
+    a = dvm.random_model(dvm.tiny_config(), seed=1)
+    b = dvm.random_model(dvm.tiny_config(), seed=1)
+    c = dvm.random_model(dvm.tiny_config(), seed=2)
+    wa, wb, wc = (m.transformer.h[0].mlp.c_fc.weight for m in (a, b, c))
+    assert torch.equal(wa, wb) and not torch.equal(wa, wc)
+    assert not a.training and a.config.resid_pdrop == a.config.attn_pdrop == a.config.embd_pdrop == 0.0
+
+
+def test_subject_accessors(tiny):
+    assert (tiny.n_layers, tiny.d_mlp, tiny.n_ctx) == (2, 256, 128)
+    assert tiny.w_out().shape == (256, 64) and tiny.b_out().shape == (64,)
+    assert tiny.w_u.shape == (50257, 64)
+    assert tiny.layer_index(None) == 1 and tiny.layer_index(-2) == 0
+    with pytest.raises(IndexError, match="has 2 layers"):
+        tiny.layer_index(2)
+
+
+def test_offline_without_cache_fails_fast_and_names_the_fix(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    start = time.perf_counter()
+    with pytest.raises(ModelUnavailableError) as info:
+        load_model("openai-community/gpt2")
+    assert time.perf_counter() - start < 30
+    text = str(info.value)
+    assert "download" in text and "DV_MODEL=standin" in text and "NOT GPT-2" in text
+
+
+def test_wrong_model_id_is_reported_as_such(monkeypatch):
+    import transformers
+
+    def not_found(name, **kwargs):
+        if kwargs.get("local_files_only"):
+            raise OSError("not cached")
+        raise OSError(f"{name} is not a local folder and is not a valid model identifier listed on the hub")
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", not_found)
+    monkeypatch.setattr(dvm, "_hub_reachable", lambda timeout=3.0: True)
+    with pytest.raises(ModelUnavailableError, match="not a model on the Hugging Face hub"):
+        load_model("openai-community/gtp2")
+
+
+def test_local_folder_missing_files_and_round_trip(tmp_path, tiny):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelUnavailableError, match="config.json, model.safetensors"):
+        load_model(str(empty))
+    saved = tmp_path / "saved"
+    tiny.hf.save_pretrained(saved)
+    loaded = load_model(str(saved))
+    assert loaded.spec.kind == "local" and loaded.spec.is_pretrained
+    ids = torch.tensor([[464, 3139, 286, 4881, 318]])
+    with torch.inference_mode():
+        assert torch.allclose(loaded.hf(ids).logits, tiny.hf(ids).logits)
+
+
+@pytest.mark.real_weights
+def test_real_gpt2_loads_with_the_pinned_revision():
+    try:
+        subject = load_model("openai-community/gpt2")
+    except ModelUnavailableError as error:
+        pytest.skip(f"GPT-2 Small's weights are not available here: {str(error).splitlines()[0]}")
+    assert (subject.n_layers, subject.d_mlp) == (12, 3072)
+    ids = torch.tensor([subject.tokenizer("The capital of France is")["input_ids"]])
+    with torch.inference_mode():
+        top = subject.hf(ids).logits[0, -1].topk(10).indices.tolist()
+    assert subject.tokenizer(" Paris")["input_ids"][0] in top
