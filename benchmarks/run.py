@@ -1,0 +1,150 @@
+"""Benchmark harness: ratios against plain PyTorch (or the paper's procedure), measured in one run.
+
+Each benchmark returns ``{name: (ratio, target, explanation)}``; the harness writes RESULTS.md and prints
+all ratios on its last line. Nothing here is a test: a missed target is reported, not failed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+Result = dict[str, tuple[float, str, str]]
+
+
+def _timed(fn: Callable[[], object], repeat: int = 1) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_harvest(n_windows: int = 6, batch: int = 2) -> Result:
+    """The traced pass vs a plain ``inference_mode`` forward of the same batches (stand-in, 1,024 tokens)."""
+    from darkness_visible.corpus import CorpusSpec, token_stream, windows
+    from darkness_visible.harvest import HarvestConfig, Variant, summarise_batch, trace_batch
+    from darkness_visible.model import load_model
+
+    subject = load_model("standin")
+    corpus = CorpusSpec(n_windows=n_windows, source="local")
+    stream, _ = token_stream(subject.tokenizer, corpus)
+    inputs, targets = (torch.from_numpy(a) for a in windows(stream, corpus))
+    batches = [(inputs[i:i + batch], targets[i:i + batch]) for i in range(0, n_windows, batch)]
+
+    def plain() -> None:
+        with torch.inference_mode():
+            for ids, _ in batches:
+                subject.hf(ids)
+
+    def traced(config: HarvestConfig) -> Callable[[], None]:
+        def run() -> None:
+            with torch.inference_mode():
+                for ids, tgt in batches:
+                    summarise_batch(subject, trace_batch(subject, ids), tgt, config, 11)
+        return run
+
+    masks = HarvestConfig(variants=(), tiers=())
+    no_mlp = HarvestConfig(variants=(Variant("no_mlp", whole_mlp=True),), tiers=())
+    full = HarvestConfig()
+    plain()  # warm-up
+    t_plain = _timed(plain, 2)
+    t_masks = _timed(traced(masks), 2)
+    t_nomlp = _timed(traced(no_mlp), 2)
+    t_full = _timed(traced(full), 1)
+    tokens = n_windows * 1024
+    return {
+        "harvest_masks_vs_plain": (t_plain / t_masks, ">= 0.95", f"plain {tokens / t_plain:.0f} tok/s, "
+                                   f"acts+masks+target stats {tokens / t_masks:.0f} tok/s"),
+        "harvest_no_mlp_vs_plain": (t_plain / t_nomlp, ">= 0.70", f"+ no-MLP log-probs {tokens / t_nomlp:.0f} tok/s"),
+        "harvest_all_variants_vs_plain": (t_plain / t_full, "(none)", f"all 6 variants + tier norms "
+                                          f"{tokens / t_full:.0f} tok/s (7 unembeddings per token)"),
+    }
+
+
+def bench_memory(windows: tuple[int, int] = (4, 12)) -> Result:
+    """Peak resident memory of the harvest (subprocesses), extrapolated to 512,000 tokens."""
+    peaks = []
+    for n in windows:
+        code = (
+            "import resource, sys\n"
+            "from darkness_visible.model import load_model\n"
+            "from darkness_visible.corpus import CorpusSpec\n"
+            "from darkness_visible.harvest import harvest\n"
+            f"H = harvest(load_model('standin'), CorpusSpec(n_windows={n}, source='local'),\n"
+            "            cache=False, progress=False)\n"
+            "print(sum(a.nbytes for a in H.arrays.values()) / H.n_tokens)\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+        per_token, peak_kib = float(out[0]), float(out[1])
+        peaks.append(peak_kib / 2**20)
+    slope = (peaks[1] - peaks[0]) / ((windows[1] - windows[0]) * 1024)
+    at_512k = peaks[0] + slope * (512_000 - windows[0] * 1024)
+    stored = per_token * 512_000 / 2**30
+    return {
+        "memory_512k_GiB": (at_512k, "<= 4", f"peak RSS {peaks[0]:.2f} GiB at {windows[0]} windows, {peaks[1]:.2f} GiB "
+                            f"at {windows[1]}; {per_token:.0f} stored bytes/token = {stored:.2f} GiB of results "
+                            "at 512,000 tokens (bit-packed masks); extrapolated linearly"),
+    }
+
+
+BENCHMARKS: dict[str, Callable[[], Result]] = {"harvest": bench_harvest, "memory": bench_memory}
+
+
+def _optional() -> None:
+    try:
+        from extra import EXTRA  # benchmarks that need chapter modules
+
+        BENCHMARKS.update(EXTRA)
+    except ImportError:
+        pass
+
+
+def machine() -> dict[str, str]:
+    import nnsight
+    import transformers
+
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}",
+        "python": platform.python_version(), "torch": torch.__version__, "torch threads": str(torch.get_num_threads()),
+        "nnsight": nnsight.__version__, "transformers": transformers.__version__, "numpy": np.__version__,
+        "load average at start": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+    }
+
+
+def main(argv: list[str]) -> int:
+    sys.path.insert(0, str(HERE))
+    _optional()
+    chosen = argv or list(BENCHMARKS)
+    results: Result = {}
+    for name in chosen:
+        print(f"== {name}", flush=True)
+        results.update(BENCHMARKS[name]())
+    info = machine()
+    lines = ["# Benchmark results", "", "Written by `python benchmarks/run.py`; ratios > 1 mean faster than the "
+             "reference (memory: GiB).", "", "| | |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in info.items()]
+    lines += ["", "| benchmark | ratio | target | detail |", "|---|---|---|---|"]
+    lines += [f"| {k} | {r:.3g} | {t} | {d} |" for k, (r, t, d) in results.items()]
+    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    (HERE / "results.json").write_text(json.dumps({"machine": info, "results": results}, indent=1))
+    print("ratios: " + ", ".join(f"{k}={r:.3g}" for k, (r, _, _) in results.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
