@@ -55,3 +55,12 @@ def test_encode_refuses_to_truncate():
 def test_train_split_offline_says_what_to_do():
     with pytest.raises(FileNotFoundError, match="needs the Hugging Face hub"):
         corpus_rows("train", "local")
+
+
+def test_head_tokenisation_equals_whole_text_tokenisation():
+    tok = load_tokenizer()
+    rows, _ = corpus_rows("test", "local")
+    whole = np.asarray(tok(join_rows(rows), add_special_tokens=False, verbose=False)["input_ids"])
+    head, _ = token_stream(tok, CorpusSpec(n_windows=3, window=1024, source="local"))
+    assert 3 * 1024 + 1 < len(head) < len(whole)
+    assert np.array_equal(head[: 3 * 1024 + 1], whole[: 3 * 1024 + 1])
