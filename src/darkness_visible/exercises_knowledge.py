@@ -1,0 +1,89 @@
+"""Checks for the exercises of the knowledge-neurons chapter (``notebooks/04_knowledge_neurons.ipynb``).
+
+Each ``check_*`` takes the learner's answer, compares it with this package's reference computation
+and returns a short message; it raises ``AssertionError`` saying what is off when the answer is wrong.
+The reference solutions (``analytic_ig``, ``reference_upper_median``) are what pytest feeds the checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from .corpus import encode
+from .harvest import trace_batch
+from .knowledge import PAPER_STEPS, IGConfig, integrated_gradients, target_id, upper_median
+from .model import Subject
+from .neurons import ROUTING
+
+# --- Exercise 1: exact vs rounded chance -------------------------------------------------------------
+
+
+def check_enrichment(answer: float, mean_overlap: float = 7.3, k: int = 20, set_size: int = len(ROUTING),
+                     d_mlp: int = 3072) -> str:
+    """The enrichment of ``mean_overlap`` over the *exact* uniform chance ``k·set_size/d_mlp``."""
+    expected = mean_overlap / (k * set_size / d_mlp)
+    if abs(answer - expected) > 0.05:
+        hint = " (that is the rounded-chance ratio)" if abs(answer - mean_overlap / 0.2) < 0.05 else ""
+        raise AssertionError(f"expected {expected:.2f}x, got {answer:.2f}x{hint}: chance is k·|set|/d_mlp exactly")
+    return f"correct: {answer:.1f}x over the exact chance {k * set_size / d_mlp:.4f}"
+
+
+# --- Exercise 2: IG through ln_f, without a second forward ------------------------------------------------
+
+
+def analytic_ig(subject: Subject, prompt: str, target: str, steps: int = PAPER_STEPS) -> np.ndarray:
+    """Reference solution: logit IG at the last block from one cached trace, ``[d_mlp]``.
+
+    ``s(α) = ln_f(r + α a* W_out + b_out) · W_U[t]`` at the last position; plain autograd over a
+    ``[steps, d_mlp]`` batch of α-scaled activations (left Riemann sum, α = k/steps).
+    """
+    ids = torch.tensor([encode(subject.tokenizer, prompt, subject.n_ctx)])
+    tid = target_id(subject, target)
+    with torch.inference_mode():
+        traced = trace_batch(subject, ids)
+    r, a = traced.resid_mid[0, -1].clone(), traced.act[0, -1].clone()
+    w, b = subject.w_out().clone(), subject.b_out().clone()
+    alphas = torch.arange(steps, dtype=torch.float32)[:, None] / steps
+    x = (alphas * a).requires_grad_(True)
+    with torch.enable_grad():
+        s = (subject.hf.transformer.ln_f(r + x @ w + b) @ subject.w_u[tid].clone()).sum()
+        (grad,) = torch.autograd.grad(s, x)
+    return (a * grad.mean(0)).numpy()
+
+
+def check_analytic_ig(subject: Subject, prompt: str, target: str, answer: np.ndarray | torch.Tensor,
+                      steps: int = PAPER_STEPS) -> str:
+    """Your ``[d_mlp]`` logit attributions vs the batched nnsight IG (same steps, left Riemann sum)."""
+    ref = integrated_gradients(subject, prompt, target, IGConfig(steps=steps, scores=("logit",)))["logit"]
+    got = np.asarray(answer.detach() if isinstance(answer, torch.Tensor) else answer, dtype=np.float64)
+    if got.shape != ref.attribution.shape:
+        raise AssertionError(f"expected shape {ref.attribution.shape}, got {got.shape}")
+    scale = float(np.abs(ref.attribution).max()) or 1.0
+    err = float(np.abs(got - ref.attribution).max()) / scale
+    if err > 1e-3:
+        raise AssertionError(f"max deviation {err:.2e} (relative to the largest attribution): check α = k/steps for "
+                             "k = 0..steps-1, the b_out term and that you multiply by a*")
+    same_top = set(np.argsort(-np.abs(got))[:20]) == set(ref.top(20))
+    return f"correct: max relative deviation {err:.1e}; same top-20: {same_top}"
+
+
+# --- Exercise 3: which median? ----------------------------------------------------------------------------
+
+
+def reference_upper_median(values: Sequence[float]) -> float:
+    """Reference solution: the paper's median, ``sorted(values)[n // 2]``."""
+    return upper_median(values)
+
+
+def check_upper_median(fn: Callable[[Sequence[float]], float]) -> str:
+    """Your ``fn(values)`` must return ``sorted(values)[len(values)//2]`` on odd and even inputs."""
+    cases = [[5, 1, 3], [4, 1, 3, 2], [1905, 1812, 10, 7, 14960, 2], [7.0]]
+    for case in cases:
+        expected = upper_median(case)
+        got = fn(case)
+        if got != expected:
+            raise AssertionError(f"for {case}: expected {expected}, got {got} (np.median gives {np.median(case)})")
+    return "correct: the paper's medians are upper medians (1,905), np.median gives 1,858.5 on its data"
