@@ -85,4 +85,24 @@ def bench_crossover(n_windows: int = 4) -> Result:
     }
 
 
-EXTRA: dict[str, Callable[[], Result]] = {"crossover": bench_crossover}
+def bench_ig(n_prompts: int = 20, loop_prompts: int = 2) -> Result:
+    """IG, 50 steps, logit target: one batched trace per prompt vs one forward+backward per step."""
+    from darkness_visible.knowledge import IGConfig, integrated_gradients, integrated_gradients_loop
+    from darkness_visible.model import load_model
+    from darkness_visible.prompts import FACT_PROMPTS
+
+    subject = load_model("standin")
+    config = IGConfig(scores=("logit",))
+    prompts = FACT_PROMPTS[:n_prompts]
+    t_batched, _ = _clock(lambda: [integrated_gradients(subject, p.prompt, p.target, config) for p in prompts])
+    loop = prompts[:loop_prompts]
+    t_loop, _ = _clock(lambda: [integrated_gradients_loop(subject, p.prompt, p.target, config) for p in loop])
+    per_prompt_loop = t_loop / len(loop)
+    return {
+        "ig_batched_vs_per_step": (per_prompt_loop / (t_batched / len(prompts)), "(none)",
+                                   f"{len(prompts)} prompts x 50 steps batched: {t_batched:.1f} s; per-step loop "
+                                   f"{per_prompt_loop:.1f} s per prompt (timed on {len(loop)} prompts)"),
+    }
+
+
+EXTRA: dict[str, Callable[[], Result]] = {"crossover": bench_crossover, "ig": bench_ig}
