@@ -1,0 +1,280 @@
+"""The paper's controls: the random-init null model and the threshold sweep (paper-claims E11, E12).
+
+**Null model.** Randomly initialised GPT-2 Smalls (HF's default initialisation, one model per seed,
+``load_model("standin:SEED")``) are run over the same tokens as the trained model, and the same statistics
+are computed under the *same* firing rule: N2123's fire rate, the Core and consensus fire rates, the Core
+pairwise Jaccard (mean and minimum over the 10 pairs), N2123's rate by consensus level (its "profile") and
+the enrichment of every neuron given N2123. The paper's text compares 64 % (random, ``|GELU| > 0.1``)
+with 11.3 % (trained, ``GELU > 0.1``); under one rule the trained rate is 68.8 % (paper-claims §3, E11).
+The original run was unseeded; here the null model is a mean and spread over several seeds.
+
+**Threshold sweep.** For θ in {0.01, 0.05, 0.1, 0.25, 0.5, 1.0} and ``|GELU| > θ`` (FIRE-ABS(θ)) for all
+neurons, the same statistics plus N2123's rate at consensus 0/7 and 7/7 (consensus counted at the same θ).
+All thresholds come from one pass: the harvest records the post-GELU activations of the 27 named neurons
+(which include N2123, the Core and the consensus), and each :class:`~darkness_visible.firing.FiringRule`
+is applied to them.
+
+**Corpus.** The paper's controls read DS-B: the first 5,000 rows of the WikiText-103 *train* split joined
+with single spaces, 195 windows of 256 tokens (49,920 tokens). The foundation's corpus builds the train
+split like DS-A (``"\\n\\n"`` joins) and needs the hub; :func:`controls_corpus` therefore uses 256-token
+windows of the run's own split (the test split offline), at most 195 of them: same window length and token
+count as DS-B, different text. Chapters must say so.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .corpus import CorpusSpec
+from .firing import FIRE_ABS, FiringRule
+from .harvest import Harvest, HarvestConfig, harvest
+from .model import ModelSpec, Subject, load_model
+from .neurons import CONSENSUS, CORE, EXCEPTION_NEURON, ROUTING
+from .results import ResultRow
+
+#: The thresholds of the paper's sweep (paper-claims E12).
+SWEEP_THRESHOLDS: tuple[float, ...] = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0)
+#: DS-B's shape: 195 windows of 256 tokens.
+DSB_WINDOWS, DSB_WINDOW = 195, 256
+
+
+@dataclass(frozen=True)
+class ControlSet:
+    """The neurons the controls look at (the original control script uses only these three lists)."""
+
+    exception: int = EXCEPTION_NEURON
+    core: tuple[int, ...] = CORE
+    consensus: tuple[int, ...] = CONSENSUS
+
+    @property
+    def needed(self) -> tuple[int, ...]:
+        """Every neuron whose activation the sweep needs, without repeats, in first-seen order."""
+        return tuple(dict.fromkeys((self.exception, *self.core, *self.consensus)))
+
+
+def controls_corpus(base: CorpusSpec) -> CorpusSpec:
+    """256-token windows of ``base``'s split; as many as DS-B (195) for a full run, ``2 × base.n_windows``
+    for a short one."""
+    return CorpusSpec(base.split, min(DSB_WINDOWS, 2 * base.n_windows), DSB_WINDOW, base.source)
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """|a ∧ b| / |a ∨ b| of two boolean ``[N]`` masks (NaN if neither fires)."""
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else float("nan")
+
+
+def pairwise_jaccard(fires: np.ndarray) -> np.ndarray:
+    """Jaccard of every pair of columns of ``bool [N, k]``, in ``itertools.combinations`` order: ``[k(k-1)/2]``."""
+    return np.array([jaccard(fires[:, i], fires[:, j]) for i, j in itertools.combinations(range(fires.shape[1]), 2)])
+
+
+def rate_by_level(exc: np.ndarray, level: np.ndarray, n_levels: int) -> np.ndarray:
+    """Mean of ``exc`` among tokens at each level ``0..n_levels`` (NaN where a level is empty): ``[n_levels+1]``."""
+    out = np.full(n_levels + 1, np.nan)
+    for c in range(n_levels + 1):
+        sel = level == c
+        if sel.any():
+            out[c] = exc[sel].mean()
+    return out
+
+
+def enrichment(exc: np.ndarray, fires_all: np.ndarray, min_base: float = 0.01, min_exc: int = 100) -> np.ndarray:
+    """Per neuron P(n fires | exc) / P(n fires), ``[F]``; 1.0 where the base rate is ``<= min_base``.
+
+    ``fires_all``: ``bool [N, F]``. All ones if ``exc`` fires on ``min_exc`` tokens or fewer (the paper's rule).
+    """
+    F = fires_all.shape[1]
+    if exc.sum() <= min_exc:
+        return np.ones(F)
+    base = fires_all.mean(axis=0)
+    cond = fires_all[exc].mean(axis=0)
+    ok = base > min_base
+    return np.where(ok, cond / np.where(ok, base, 1.0), 1.0)
+
+
+def _nan_stat(func, values: np.ndarray) -> float:
+    """``func`` over the finite values, NaN (without a warning) if there are none."""
+    finite = values[np.isfinite(values)]
+    return float(func(finite)) if len(finite) else float("nan")
+
+
+def control_stats(acts: np.ndarray, neurons: tuple[int, ...], rule: FiringRule, controls: ControlSet | None = None,
+                  fires_all: np.ndarray | None = None) -> dict[str, float]:
+    """The E11/E12 statistics at one rule from post-GELU activations ``acts [N, k]`` of ``neurons``.
+
+    ``fires_all`` (``bool [N, F]``, optional): every neuron's firing under ``rule``, for the enrichment keys.
+    Keys: ``exception_fire_rate``, ``consensus_mean_fire_rate``, ``core_mean_fire_rate``, ``core_jaccard_mean``,
+    ``core_jaccard_min``, ``exc_at_<c>_consensus`` for c = 0..7 (NaN if empty), ``anticorrelation_spread``
+    (exc@0 - exc@7, NaN if a level is empty) and, with ``fires_all``, ``max_enrichment``,
+    ``n_enriched_1.5x``, ``n_enriched_2x``.
+    """
+    controls = controls or ControlSet()
+    col = {n: i for i, n in enumerate(neurons)}
+    fires = rule(acts)
+    exc = fires[:, col[controls.exception]]
+    core = fires[:, [col[n] for n in controls.core]]
+    cons = fires[:, [col[n] for n in controls.consensus]]
+    level = cons.sum(axis=1)
+    pj = pairwise_jaccard(core)
+    by_level = rate_by_level(exc, level, len(controls.consensus))
+    out = {
+        "exception_fire_rate": float(exc.mean()),
+        "consensus_mean_fire_rate": float(cons.mean()),
+        "core_mean_fire_rate": float(core.mean()),
+        "core_jaccard_mean": _nan_stat(np.nanmean, pj),
+        "core_jaccard_min": _nan_stat(np.nanmin, pj),
+    }
+    for c, value in enumerate(by_level):
+        out[f"exc_at_{c}_consensus"] = float(value)
+    out["anticorrelation_spread"] = float(by_level[0] - by_level[-1])
+    if fires_all is not None:
+        e = enrichment(exc, fires_all)
+        out["max_enrichment"] = float(e.max())
+        out["n_enriched_1.5x"] = int((e > 1.5).sum())
+        out["n_enriched_2x"] = int((e > 2.0).sum())
+    return out
+
+
+def harvest_acts(H: Harvest, controls: ControlSet | None = None) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The recorded activations of the controls' neurons: ``float32 [N, k]`` and the neuron order."""
+    needed = (controls or ControlSet()).needed
+    return np.stack([H.recorded(n) for n in needed], axis=1), needed
+
+
+def model_stats(H: Harvest, rule: FiringRule = FIRE_ABS, controls: ControlSet | None = None) -> dict[str, float]:
+    """:func:`control_stats` of a harvest at ``rule``, with enrichment over every neuron if the harvest has
+    ``rule``'s masks."""
+    acts, needed = harvest_acts(H, controls)
+    try:
+        fires_all = H.mask(rule)
+    except KeyError:
+        fires_all = None
+    return control_stats(acts, needed, rule, controls, fires_all)
+
+
+def threshold_sweep(H: Harvest, thresholds: tuple[float, ...] = SWEEP_THRESHOLDS, signed: bool = False,
+                    controls: ControlSet | None = None) -> list[dict[str, float]]:
+    """One row of :func:`control_stats` per threshold, from the harvest's recorded activations (one pass)."""
+    acts, needed = harvest_acts(H, controls)
+    return [{"threshold": t, **control_stats(acts, needed, FiringRule(t, signed), controls)} for t in thresholds]
+
+
+def controls_config(record: tuple[int, ...] = ROUTING) -> HarvestConfig:
+    """Harvest settings for the controls: FIRE-ABS masks of all neurons, the named neurons' activations."""
+    return HarvestConfig(rules=(FIRE_ABS,), record=record, tiers=(), variants=())
+
+
+@dataclass(frozen=True)
+class NullModelConfig:
+    """Seeds of the random-init models (``standin:SEED``), the firing rule, the neurons."""
+
+    seeds: tuple[int, ...] = (1, 2, 3, 4, 5)
+    rule: FiringRule = FIRE_ABS
+    controls: ControlSet = field(default_factory=ControlSet)
+
+
+def null_model(corpus: CorpusSpec, config: NullModelConfig | None = None, *, progress: bool = True) -> list[dict]:
+    """The control statistics of each random-init seed over ``corpus``: one dict per seed (key ``seed``)."""
+    config = config or NullModelConfig()
+    rows = []
+    for seed in config.seeds:
+        subject = load_model(ModelSpec("standin", "standin", None, seed))
+        H = harvest(subject, corpus, controls_config(), progress=progress)
+        rows.append({"seed": seed, **model_stats(H, config.rule, config.controls)})
+        del subject, H
+    return rows
+
+
+def summarise_seeds(rows: list[dict]) -> dict[str, tuple[float, float]]:
+    """Mean and sample SD (ddof=1; 0 for one seed) of every numeric key over seeds."""
+    keys = [k for k in rows[0] if k != "seed"]
+    out = {}
+    for k in keys:
+        values = np.array([r[k] for r in rows], dtype=float)
+        values = values[~np.isnan(values)]
+        if len(values) == 0:
+            out[k] = (float("nan"), float("nan"))
+        else:
+            sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+            out[k] = (float(values.mean()), sd)
+    return out
+
+
+def trained_label(subject: Subject) -> str:
+    """How a chapter should label the "trained" side: the model itself, with "(stand-in)" when random."""
+    described = subject.spec.describe()
+    return described if subject.spec.is_pretrained else f"{described} (the stand-in as 'trained')"
+
+
+#: Paper values (paper-claims E11, ``null_model.json``; E12, ``threshold_sweep.json``).
+PAPER_NULL = {
+    "random": {"exception_fire_rate": 0.6456, "consensus_mean_fire_rate": 0.7165, "core_mean_fire_rate": 0.7019,
+               "core_jaccard_mean": 0.5289, "core_jaccard_min": 0.4513, "max_enrichment": 1.5491,
+               "n_enriched_1.5x": 1},
+    "trained": {"exception_fire_rate": 0.6878, "consensus_mean_fire_rate": 0.8573, "core_mean_fire_rate": 0.9297,
+                "core_jaccard_mean": 0.8615, "core_jaccard_min": 0.6783, "max_enrichment": 1.4539,
+                "n_enriched_1.5x": 0},
+}
+PAPER_TEXT_TRAINED_EXCEPTION = 0.113  # the paper's "11.3 % trained": FIRE-POS, another definition
+PAPER_SWEEP = {
+    0.01: (0.9910, 0.9821, 0.9949, 0.9890, None, 0.9911, None),
+    0.05: (0.8883, 0.9265, 0.9479, 0.8807, 1.0, 0.8881, 0.1119),
+    0.1: (0.6878, 0.8573, 0.8615, 0.6783, 0.9773, 0.6538, 0.3235),
+    0.25: (0.0697, 0.6669, 0.5962, 0.0609, 0.8095, 0.00064, 0.8089),
+    0.5: (0.0542, 0.5040, 0.5581, 0.0440, 0.5583, 0.0, 0.5583),
+    1.0: (0.0385, 0.2247, 0.4451, 0.0273, 0.1448, 0.0, 0.1448),
+}
+SWEEP_COLUMNS = ("exception_fire_rate", "consensus_mean_fire_rate", "core_jaccard_mean", "core_jaccard_min",
+                 "exc_at_0_consensus", "exc_at_7_consensus", "anticorrelation_spread")
+
+
+def robustness_claims(sweep: list[dict[str, float]]) -> dict[str, float | bool]:
+    """The paper's robustness claims checked on a sweep: "Core Jaccard ≥ 0.45 and spread ≥ 0.11 at all θ".
+
+    Returns the minimum Core Jaccard mean, the minimum Core Jaccard min, the minimum spread (NaN levels
+    skipped), how many thresholds have no spread (an empty level), and whether each claim holds.
+    """
+    jm = np.array([r["core_jaccard_mean"] for r in sweep])
+    jmin = np.array([r["core_jaccard_min"] for r in sweep])
+    spread = np.array([r["anticorrelation_spread"] for r in sweep])
+    min_jm, min_spread = _nan_stat(np.min, jm), _nan_stat(np.min, spread)
+    return {
+        "min_core_jaccard_mean": min_jm,
+        "min_core_jaccard_min": _nan_stat(np.min, jmin),
+        "min_spread": min_spread,
+        "n_null_spread": int(np.isnan(spread).sum()),
+        "jaccard_claim_holds": bool(np.isfinite(jm).all() and min_jm >= 0.45),
+        "spread_claim_holds": bool(np.isfinite(spread).all() and min_spread >= 0.11),
+    }
+
+
+def scorecard_rows(trained: dict[str, float], null_summary: dict[str, tuple[float, float]],
+                   sweep: list[dict[str, float]], label: str, pretrained: bool, chapter: str = "06_crystallization",
+                   trained_pos_rate: float | None = None) -> list[ResultRow]:
+    """Scorecard rows of the controls: null model (mean over seeds), trained under the same rule, the sweep."""
+    rows = []
+    for key, tol in (("exception_fire_rate", 0.005), ("core_jaccard_mean", 0.005), ("core_jaccard_min", 0.005),
+                     ("consensus_mean_fire_rate", 0.005), ("max_enrichment", 0.05)):
+        rows.append(ResultRow(chapter, f"E11.trained.{key}", f"trained model, {key} (|GELU| > 0.1)",
+                              PAPER_NULL["trained"][key], trained.get(key), tol, label, pretrained))
+        mean, sd = null_summary.get(key, (float("nan"), float("nan")))
+        rows.append(ResultRow(chapter, f"E11.random.{key}", f"random-init models, {key}: mean over seeds",
+                              PAPER_NULL["random"][key], mean, 0.05, label, pretrained,
+                              note=f"SD over seeds {sd:.4f}; the original run was unseeded (one model)"))
+    if trained_pos_rate is not None:
+        rows.append(ResultRow(chapter, "E11.text.trained_exception_pos", "trained N2123 rate under GELU > 0.1 "
+                              "(the paper text's '11.3 %', another definition)", PAPER_TEXT_TRAINED_EXCEPTION,
+                              trained_pos_rate, 0.005, label, pretrained))
+    for r in sweep:
+        paper = PAPER_SWEEP.get(r["threshold"])
+        for i, key in enumerate(SWEEP_COLUMNS):
+            pv = paper[i] if paper else None
+            value = r[key]
+            rows.append(ResultRow(chapter, f"E12.theta{r['threshold']:g}.{key}", f"sweep θ = {r['threshold']:g}: {key}",
+                                  pv, None if np.isnan(value) else value, 0.005, label, pretrained,
+                                  note="paper: null (empty level)" if paper and pv is None else ""))
+    return rows

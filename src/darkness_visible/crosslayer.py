@@ -1,0 +1,528 @@
+"""Terminal crystallization: the same characterization at every layer from one pass (paper-claims E10, E15).
+
+**One pass, every layer.** :func:`trace_layers` runs one nnsight trace per batch that reads
+``transformer.h[L].mlp.act.output`` for L = 0, 1, ..., n-1 (forward order); :func:`layer_masks` keeps only
+the bit-packed firing masks of each layer (FIRE-ABS by default), cached on disk like the harvest
+(:class:`~darkness_visible.cache.ChunkCache`, keyed by model, corpus and rules). The original ran one full
+pass per layer; the masks are the same.
+
+**Per layer** :func:`characterize_layers` applies the automatic procedure of the paper's cross-layer
+survey (E10 steps 2-6: top-7 consensus candidates, the exception neuron as the most anti-correlated
+neuron with fire rate in [0.02, 0.98], max Jaccard and enrichment over the 200 most frequent neurons, the
+count above 0.5) through :mod:`darkness_visible.discovery`, and adds the *like-for-like* measure the paper's
+"0.998" needs: the same candidates' Jaccard computed **within the exception neuron's tokens** (which equals
+their conditional fire rate). At the last layer :func:`known_exception_comparison` puts side by side the
+automatic neuron (N3066 in the paper's data) and the known N2123, over all tokens and within exception
+tokens, under both firing rules.
+
+**L11H7** (:func:`attention_sink`): with eager attention, the share of attention that head 7 of the last
+block sends to position 0 (there is no BOS token: position 0 of a window), its entropy in bits, for exception
+tokens (FIRE-POS of N2123) vs high-consensus tokens (all 7 consensus neurons under FIRE-ABS), and every
+head's importance (mean norm of its output before the heads are summed).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .cache import ChunkCache, CorruptCacheError
+from .corpus import CorpusSpec, token_stream, windows
+from .firing import FIRE_ABS, FIRE_POS, FiringRule, pack, unpack
+from .model import Subject
+from .settings import cache_dir
+
+#: Windows of the paper's cross-layer survey (DS-A windows 0..99, 102,400 tokens).
+PAPER_WINDOWS = 100
+#: The head the paper calls the attention sink of the last block ("L11H7", paper-claims E15).
+SINK_HEAD = 7
+
+
+@dataclass(frozen=True)
+class CrossLayerConfig:
+    """What the all-layer pass keeps: firing masks of every layer under each rule (part of the cache key)."""
+
+    rules: tuple[FiringRule, ...] = (FIRE_ABS,)
+    batch_size: int = field(default=1, compare=False)
+
+
+_STREAMS: dict[tuple[Any, ...], tuple[np.ndarray, str]] = {}
+
+
+def corpus_stream(subject: Subject, corpus: CorpusSpec) -> tuple[np.ndarray, str]:
+    """:func:`darkness_visible.corpus.token_stream`, tokenised once per tokenizer and split in a session."""
+    tok = subject.tokenizer
+    key = (str(getattr(tok, "name_or_path", "")), len(tok), corpus.split, corpus.source)
+    if key not in _STREAMS:
+        _STREAMS.clear()  # keep one stream (about 1 MB per 250K tokens)
+        _STREAMS[key] = token_stream(tok, corpus)
+    return _STREAMS[key]
+
+
+def stream_digest(stream: np.ndarray, corpus: CorpusSpec) -> str:
+    """A short hash of the tokens a corpus slice reads (part of every cache key, as in the harvest)."""
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(stream[: corpus.n_tokens + 1]).tobytes()).hexdigest()[:16]
+
+
+def layer_corpus(base: CorpusSpec) -> CorpusSpec:
+    """The survey's corpus: ``base`` capped at the paper's 100 windows."""
+    return CorpusSpec(base.split, min(base.n_windows, PAPER_WINDOWS), base.window, base.source)
+
+
+def trace_layers(subject: Subject, input_ids: torch.Tensor) -> list[torch.Tensor]:
+    """One nnsight trace; every layer's post-GELU activations, ``n_layers`` tensors ``[B, T, d_mlp]``."""
+    model = subject.model
+    saved: list[Any] = []
+    with model.trace(input_ids):
+        for L in range(subject.n_layers):
+            saved.append(model.transformer.h[L].mlp.act.output.save())
+    return list(saved)
+
+
+@dataclass
+class LayerMasks:
+    """Bit-packed firing masks of every layer: ``arrays["L<l>/<rule>"]`` is ``uint8 [N, ceil(d_mlp/8)]``."""
+
+    meta: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.meta["n_layers"])
+
+    @property
+    def d_mlp(self) -> int:
+        return int(self.meta["d_mlp"])
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.arrays["input_ids"].shape[0])
+
+    @property
+    def label(self) -> str:
+        return f"{self.meta['model']['describe']}; {self.meta['corpus']['describe']}"
+
+    @property
+    def is_pretrained(self) -> bool:
+        return bool(self.meta["model"]["is_pretrained"])
+
+    def mask(self, layer: int, rule: FiringRule = FIRE_ABS) -> np.ndarray:
+        """All neurons' firing at ``layer``: ``bool [N, d_mlp]``."""
+        key = f"L{layer}/{rule.name}"
+        if key not in self.arrays:
+            raise KeyError(f"no mask {key!r}; this pass kept rules {self.meta['rules']} for {self.n_layers} layers")
+        return unpack(self.arrays[key], self.d_mlp)
+
+    def fires(self, layer: int, neurons: list[int] | tuple[int, ...], rule: FiringRule = FIRE_ABS) -> np.ndarray:
+        """Some neurons' firing at ``layer``: ``bool [N, k]``."""
+        return unpack(self.arrays[f"L{layer}/{rule.name}"], self.d_mlp, list(neurons))
+
+
+def layer_masks(subject: Subject, corpus: CorpusSpec, config: CrossLayerConfig | None = None, *,
+                cache: str | Path | bool | None = None, progress: bool = True) -> LayerMasks:
+    """Run (or load from cache) the all-layer pass over ``corpus`` and keep every layer's firing masks."""
+    config = config or CrossLayerConfig()
+    stream, origin = corpus_stream(subject, corpus)
+    inputs, _ = windows(stream, corpus)
+    rules = [r.name for r in config.rules]
+    material = {"model": subject.spec.key(), "corpus": asdict(corpus), "rules": rules, "what": "mlp.act all layers",
+                "stream_sha": stream_digest(stream, corpus)}
+    meta = {"model": {**subject.spec.key(), "describe": subject.spec.describe(),
+                      "is_pretrained": subject.spec.is_pretrained},
+            "corpus": {**asdict(corpus), "describe": corpus.describe(), "origin": origin},
+            "n_layers": subject.n_layers, "d_mlp": subject.d_mlp, "rules": rules}
+    store = None if cache is False else ChunkCache(cache_dir(None if cache in (None, True) else cache), material,
+                                                   prefix="crosslayer")
+    if store is not None and store.complete:
+        try:
+            stored, chunks = store.load()
+            return LayerMasks(stored, _concat(chunks))
+        except CorruptCacheError:
+            store.clear()
+    if store is not None:
+        try:
+            store.open()
+        except CorruptCacheError:
+            store.clear()
+            store.open()
+    from tqdm.auto import tqdm
+
+    chunks = []
+    step = config.batch_size
+    n_chunks = math.ceil(corpus.n_windows / step)
+    for c in tqdm(range(n_chunks), desc="all-layer masks", disable=not progress):
+        lo, hi = c * step, min((c + 1) * step, corpus.n_windows)
+        if store is not None and store.has_chunk(c):
+            chunks.append(store.read_chunk(c))
+            continue
+        chunk: dict[str, np.ndarray] = {}
+        with torch.inference_mode():
+            acts = trace_layers(subject, torch.from_numpy(inputs[lo:hi]))
+            for L, act in enumerate(acts):
+                flat = act.reshape(-1, act.shape[-1])
+                for rule in config.rules:
+                    chunk[f"L{L}/{rule.name}"] = pack(rule(flat).numpy())
+            del acts
+        chunk["input_ids"] = inputs[lo:hi].reshape(-1).astype(np.int32)
+        if store is not None:
+            store.write_chunk(c, chunk)
+        chunks.append(chunk)
+    if store is not None:
+        store.finalize(n_chunks, meta)
+    return LayerMasks(meta, _concat(chunks))
+
+
+def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+# -- like-for-like Jaccards ------------------------------------------------------------------------------
+
+
+def exception_jaccards(exc: np.ndarray, fires: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Jaccard of ``exc`` (``bool [N]``) with each column of ``fires`` (``bool [N, k]``), two ways.
+
+    Returns ``(over_all_tokens, within_exception)``, each ``float [k]``. Within the exception tokens the
+    exception neuron is always on, so the Jaccard there is the column's conditional fire rate
+    ``P(n | exc)``: the paper's "L11 (known) 0.998" measure. NaN where undefined.
+    """
+    exc = np.asarray(exc, dtype=bool)
+    f = np.asarray(fires, dtype=bool)
+    both = (f & exc[:, None]).sum(axis=0).astype(float)
+    union = (f | exc[:, None]).sum(axis=0).astype(float)
+    n_exc = float(exc.sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        over_all = np.where(union > 0, both / np.where(union > 0, union, 1), np.nan)
+        within = both / n_exc if n_exc else np.full(f.shape[1], np.nan)
+    return over_all, within
+
+
+def top_candidates(fire_rate: np.ndarray, exclude: int | None, k: int = 200) -> np.ndarray:
+    """The ``k`` neurons with the highest fire rate (``exclude`` left out), highest first: ``int [k]``."""
+    order = np.argsort(-fire_rate, kind="stable")
+    if exclude is not None:
+        order = order[order != exclude]
+    return order[:k]
+
+
+def jaccard_profile(mask: np.ndarray, exception: int, k: int = 200, threshold: float = 0.5) -> dict[str, float]:
+    """Both Jaccards of ``exception`` with the top-``k`` candidates of ``mask`` (``bool [N, F]``).
+
+    Keys: ``max_jaccard_all``, ``n_above_all`` (over all tokens), ``max_jaccard_within``, ``n_above_within``
+    (within the exception neuron's tokens), ``argmax_within`` (the candidate with the largest within-Jaccard).
+    """
+    rate = mask.mean(axis=0)
+    cand = top_candidates(rate, exception, k)
+    over_all, within = exception_jaccards(mask[:, exception], mask[:, cand])
+    best = int(cand[np.nanargmax(within)]) if np.isfinite(within).any() else -1
+    return {
+        "max_jaccard_all": float(np.nanmax(over_all)) if np.isfinite(over_all).any() else float("nan"),
+        "n_above_all": int(np.nansum(over_all > threshold)),
+        "max_jaccard_within": float(np.nanmax(within)) if np.isfinite(within).any() else float("nan"),
+        "n_above_within": int(np.nansum(within > threshold)),
+        "argmax_within": best,
+    }
+
+
+# -- the per-layer characterization ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SurveyConfig:
+    """Settings of the per-layer characterization (every threshold named).
+
+    ``rule``: the firing rule of the masks (the survey's FIRE-ABS); ``n_candidates``: E10's 200 most active
+    neurons; ``high_jaccard``: the 0.5 cut of "pairs above 0.5"; ``discovery``: run the book's handler
+    discovery (:func:`darkness_visible.discovery.discover_handler`) as well as the paper's E10 procedure.
+    """
+
+    rule: FiringRule = FIRE_ABS
+    n_candidates: int = 200
+    high_jaccard: float = 0.5
+    discovery: bool = True
+
+
+def handler_pairs(mask: np.ndarray, handler: tuple[int, ...], threshold: float = 0.5) -> tuple[float, int]:
+    """Max pairwise Jaccard (over all tokens) among ``handler``'s neurons and the number of pairs above
+    ``threshold``; ``mask`` is ``bool [N, F]``. ``(nan, 0)`` for fewer than two neurons."""
+    from .discovery import within_jaccard
+
+    if len(handler) < 2:
+        return float("nan"), 0
+    sim = within_jaccard(mask[:, list(handler)])
+    upper = sim[np.triu_indices(len(handler), 1)]
+    if not np.isfinite(upper).any():
+        return float("nan"), 0
+    return float(np.nanmax(upper)), int(np.nansum(upper > threshold))
+
+
+def characterize_layer(mask: np.ndarray, config: SurveyConfig | None = None) -> dict[str, Any]:
+    """One layer's row of the survey from its firing mask ``bool [N, F]``.
+
+    E10 (the paper's automatic procedure, :func:`darkness_visible.discovery.cross_layer_auto`):
+    ``exception_neuron``, ``exception_fire_rate``, ``exception_corr``, ``max_jaccard`` (over all tokens),
+    ``high_jaccard_count``, ``max_enrichment``, ``consensus_mean_rate``, ``consensus_neurons``.
+    Like-for-like with the paper's "0.998": ``max_jaccard_within`` and ``n_above_within`` (same neuron and
+    candidates, Jaccard within its exception tokens). With ``config.discovery``: the book's discovered
+    ``indicator``, its fire rate, handler size, and the max pairwise Jaccard / pairs above 0.5 among the
+    handler candidates (``handler_max_jaccard``, ``handler_pairs_above``), the legibility measure of
+    :mod:`darkness_visible.prediction`.
+    """
+    from .discovery import cross_layer_auto, discover_handler
+
+    config = config or SurveyConfig()
+    auto = cross_layer_auto(mask, n_candidates=config.n_candidates, high_jaccard=config.high_jaccard)
+    prof = jaccard_profile(mask, auto.exception_neuron, config.n_candidates, config.high_jaccard)
+    row: dict[str, Any] = {
+        "exception_neuron": auto.exception_neuron, "exception_fire_rate": auto.exception_fire_rate,
+        "exception_corr": auto.exception_corr, "max_jaccard": auto.max_jaccard,
+        "high_jaccard_count": auto.high_jaccard_count, "max_enrichment": auto.max_enrichment,
+        "consensus_mean_rate": auto.consensus_mean_rate, "consensus_neurons": auto.consensus_neurons,
+        "max_jaccard_within": prof["max_jaccard_within"], "n_above_within": prof["n_above_within"],
+    }
+    if config.discovery:
+        try:
+            found = discover_handler(mask)
+            mx, n_above = handler_pairs(mask, found.handler, config.high_jaccard)
+            row.update(indicator=found.indicator, indicator_rate=float(mask[:, found.indicator].mean()),
+                       handler_size=len(found.handler), core=found.core, handler_max_jaccard=mx,
+                       handler_pairs_above=n_above)
+        except ValueError:  # no candidate has a significant partner: nothing legible at this layer
+            row.update(indicator=-1, indicator_rate=float("nan"), handler_size=0, core=(),
+                       handler_max_jaccard=float("nan"), handler_pairs_above=0)
+    return row
+
+
+def characterize_layers(masks: LayerMasks, config: SurveyConfig | None = None, *, progress: bool = False) -> Any:
+    """:func:`characterize_layer` at every layer: a ``pandas.DataFrame`` with one row per layer."""
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    config = config or SurveyConfig()
+    rows = []
+    for L in tqdm(range(masks.n_layers), desc="survey", disable=not progress):
+        rows.append({"layer": L, **characterize_layer(masks.mask(L, config.rule), config)})
+    return pd.DataFrame(rows)
+
+
+def known_exception_comparison(masks: LayerMasks, H: Any, exception: int, auto_neuron: int,
+                               handler: tuple[int, ...], n_candidates: int = 200) -> Any:
+    """Like-for-like at the last layer: the paper's "L11 (known) 0.998" against the automatic column.
+
+    Rows: the automatic neuron and the known ``exception`` neuron, each with its Jaccard to the top
+    ``n_candidates`` neurons over all tokens and within its exception tokens (FIRE-ABS, from ``masks``);
+    and the paper's own measure: within FIRE-POS exception tokens of ``exception``, the conditional fire rate
+    (FIRE-POS) of the named ``handler`` neurons (from the harvest ``H``). Returns a ``pandas.DataFrame``.
+    """
+    import pandas as pd
+
+    L = masks.n_layers - 1
+    mask = masks.mask(L, FIRE_ABS)
+    rows = []
+    for name, n in (("automatic (E10)", auto_neuron), ("known", exception)):
+        prof = jaccard_profile(mask, n, n_candidates)
+        rows.append({"neuron": f"N{n}", "which": name, "rule": FIRE_ABS.description,
+                     "rate": float(mask[:, n].mean()), "candidates": f"top {n_candidates} by fire rate",
+                     "max_jaccard_all_tokens": prof["max_jaccard_all"], "n_above_0.5_all": prof["n_above_all"],
+                     "max_jaccard_within_exception": prof["max_jaccard_within"],
+                     "n_above_0.5_within": prof["n_above_within"], "best_within": f"N{prof['argmax_within']}"})
+    others = [n for n in handler if n != exception]
+    exc = H.fires(exception, FIRE_POS)
+    over_all, within = exception_jaccards(exc, H.fires(others, FIRE_POS))
+    best = int(np.nanargmax(within))
+    rows.append({"neuron": f"N{exception}", "which": "known, the paper's measure", "rule": FIRE_POS.description,
+                 "rate": float(exc.mean()), "candidates": f"the {len(others)} other named handler neurons",
+                 "max_jaccard_all_tokens": float(np.nanmax(over_all)),
+                 "n_above_0.5_all": int(np.nansum(over_all > 0.5)),
+                 "max_jaccard_within_exception": float(within[best]),
+                 "n_above_0.5_within": int(np.nansum(within > 0.5)),
+                 "best_within": f"N{others[best]}"})
+    return pd.DataFrame(rows)
+
+
+# -- the attention sink ----------------------------------------------------------------------------------
+
+
+def trace_attention(subject: Subject, input_ids: torch.Tensor, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One nnsight trace of an *eager*-attention model: the heads' outputs before ``c_proj`` and the weights.
+
+    Returns ``z [B, T, d_model]`` (``attn.c_proj`` input: heads concatenated) and ``A [B, H, T, T]``.
+    """
+    if subject.hf.config._attn_implementation != "eager":
+        raise ValueError('attention weights need load_model(spec, attn_implementation="eager")')
+    model = subject.model
+    with model.trace(input_ids):
+        attn = model.transformer.h[layer].attn
+        z = attn.c_proj.input.save()
+        weights = attn.output[1].save()
+    return z, weights
+
+
+def head_stats(subject: Subject, z: torch.Tensor, weights: torch.Tensor, layer: int, head: int,
+               ) -> dict[str, torch.Tensor]:
+    """Per query token (flattened ``[B*T]``): the head's attention to position 0 (``sink``), the entropy of
+    its attention in bits (``entropy``), and every head's output norm (``importance [B*T, H]``).
+
+    A head's output before summation is ``z_h @ W_O[h]``, with ``W_O[h]`` rows ``64h..64h+63`` of
+    ``attn.c_proj.weight`` (Conv1D layout ``[d_model, d_model]``).
+    """
+    n_head = weights.shape[1]
+    d_head = z.shape[-1] // n_head
+    w_o = subject.hf.transformer.h[layer].attn.c_proj.weight.detach().reshape(n_head, d_head, -1)
+    zh = z.reshape(*z.shape[:-1], n_head, d_head)  # [B, T, H, d_head]
+    per_head = torch.einsum("bthd,hdm->bthm", zh, w_o)
+    importance = per_head.norm(dim=-1).reshape(-1, n_head)
+    a = weights[:, head]  # [B, T, T]
+    plogp = torch.where(a > 0, a * torch.log2(a.clamp_min(1e-30)), torch.zeros_like(a))
+    return {"sink": a[..., 0].reshape(-1), "entropy": (-plogp.sum(-1)).reshape(-1), "importance": importance}
+
+
+def attention_sink(subject: Subject, corpus: CorpusSpec, layer: int | None = None, head: int = SINK_HEAD, *,
+                   progress: bool = True) -> dict[str, np.ndarray]:
+    """Head statistics of ``layer`` over the corpus, one eager trace per window.
+
+    Returns per token (``N = n_windows × window``, the harvest's token order): ``sink`` and ``entropy`` of
+    ``head`` (``float [N]``) and ``importance`` of every head (``float [N, H]``).
+    """
+    L = subject.layer_index(layer)
+    stream, _ = corpus_stream(subject, corpus)
+    inputs, _ = windows(stream, corpus)
+    parts: dict[str, list[np.ndarray]] = {"sink": [], "entropy": [], "importance": []}
+    from tqdm.auto import tqdm
+
+    for k in tqdm(range(corpus.n_windows), desc=f"attention L{L}", disable=not progress):
+        with torch.inference_mode():
+            z, weights = trace_attention(subject, torch.from_numpy(inputs[k: k + 1]), L)
+            stats = head_stats(subject, z, weights, L, head)
+            for name, value in stats.items():
+                parts[name].append(value.numpy().astype(np.float32))
+    return {name: np.concatenate(values) for name, values in parts.items()}
+
+
+def sink_comparison(stats: dict[str, np.ndarray], groups: dict[str, np.ndarray]) -> Any:
+    """A ``pandas.DataFrame``: per token group (boolean ``[N]`` masks), the mean sink share and entropy,
+    with a Mann-Whitney U test of the first two groups' sink shares (scipy)."""
+    import pandas as pd
+    from scipy import stats as st
+
+    rows = []
+    for name, sel in groups.items():
+        rows.append({"group": name, "tokens": int(sel.sum()), "sink_share": float(stats["sink"][sel].mean())
+                     if sel.any() else float("nan"),
+                     "entropy_bits": float(stats["entropy"][sel].mean()) if sel.any() else float("nan")})
+    table = pd.DataFrame(rows)
+    names = list(groups)
+    a, b = (stats["sink"][groups[n]] for n in names[:2])
+    if len(a) and len(b):
+        table.attrs["mannwhitney_p"] = float(st.mannwhitneyu(a, b).pvalue)
+    return table
+
+
+# -- the paper's values and the scorecard ----------------------------------------------------------------
+
+#: ``all_layers_structure.json`` per layer: exception neuron, fire rate, correlation, max Jaccard, enrichment,
+#: spread (paper-claims E10).
+PAPER_E10: dict[int, tuple[int, float, float, float, float, float]] = {
+    0: (2637, 0.0609, -0.2117, 0.0643, 1.060, -0.0488),
+    1: (2814, 0.0799, -0.317, 0.092, 1.162, -0.0301),
+    2: (2670, 0.1511, -0.3549, 0.1571, 1.076, -0.0593),
+    3: (2108, 0.0719, -0.1359, 0.0827, 1.167, -0.0455),
+    4: (2656, 0.1404, -0.1116, 0.1598, 1.161, -0.1222),
+    5: (628, 0.1206, -0.1763, 0.1302, 1.109, -0.0785),
+    6: (162, 0.1496, -0.2025, 0.179, 1.213, -0.0974),
+    7: (1364, 0.3573, -0.2395, 0.3574, 1.062, -0.2456),
+    8: (841, 0.2446, -0.1475, 0.2558, 1.093, -0.1803),
+    9: (2139, 0.3117, -0.1664, 0.3131, 1.073, -0.2352),
+    10: (1624, 0.3852, -0.1731, 0.3839, 1.049, -0.325),
+    11: (3066, 0.1088, -0.2265, 0.1234, 1.145, -0.0806),
+}
+#: The paper's "L11 (known)" column: rate 11.3 %, Jaccard 0.998 (within exception tokens), "2.0×", "4".
+PAPER_KNOWN = {"rate": 0.113, "max_jaccard": 0.998, "enrichment": 2.0, "high_jaccard_count": 4}
+#: The paper's L11H7 claims (paper-claims E15; no code exists for any of them).
+PAPER_SINK = {"sink_all": 0.454, "sink_exception": 0.470, "sink_high_consensus": 0.373,
+              "entropy_exception": 3.01, "entropy_high_consensus": 3.51, "importance_ratio": 6.0}
+
+
+def paper_comparison(survey: Any) -> Any:
+    """The survey next to the paper's E10 table (layers 0-11 only): a ``pandas.DataFrame``."""
+    import pandas as pd
+
+    rows = []
+    for _, r in survey.iterrows():
+        paper = PAPER_E10.get(int(r["layer"]))
+        rows.append({"layer": int(r["layer"]),
+                     "exception (paper)": f"N{paper[0]}" if paper else "",
+                     "exception (run)": f"N{r['exception_neuron']}",
+                     "rate (paper)": paper[1] if paper else np.nan, "rate (run)": r["exception_fire_rate"],
+                     "max J all (paper)": paper[3] if paper else np.nan, "max J all (run)": r["max_jaccard"],
+                     "max J within (run)": r["max_jaccard_within"],
+                     "enrichment (paper)": paper[4] if paper else np.nan, "enrichment (run)": r["max_enrichment"],
+                     "pairs > 0.5 (run)": r["high_jaccard_count"]})
+    return pd.DataFrame(rows)
+
+
+def scorecard_rows(survey: Any, known: Any | None, sink: Any | None, importance: np.ndarray | None, label: str,
+                   pretrained: bool, chapter: str = "06_crystallization") -> list:
+    """Scorecard rows of the survey (E10), the like-for-like comparison and the sink (E15)."""
+    from .results import ResultRow
+
+    rows = []
+    for _, r in survey.iterrows():
+        L = int(r["layer"])
+        if L not in PAPER_E10:
+            continue
+        p = PAPER_E10[L]
+        rows += [
+            ResultRow(chapter, f"E10.L{L}.exception_neuron", f"L{L}: automatic exception neuron (index)", p[0],
+                      float(r["exception_neuron"]), 0.0, label, pretrained),
+            ResultRow(chapter, f"E10.L{L}.exception_rate", f"L{L}: its fire rate (|GELU| > 0.1)", p[1],
+                      float(r["exception_fire_rate"]), 0.002, label, pretrained),
+            ResultRow(chapter, f"E10.L{L}.max_jaccard", f"L{L}: max Jaccard over all tokens", p[3],
+                      float(r["max_jaccard"]), 0.005, label, pretrained),
+            ResultRow(chapter, f"E10.L{L}.max_enrichment", f"L{L}: max enrichment", p[4],
+                      float(r["max_enrichment"]), 0.01, label, pretrained),
+            ResultRow(chapter, f"E10.L{L}.high_jaccard_count", f"L{L}: candidates with J > 0.5", 0.0,
+                      float(r["high_jaccard_count"]), 0.0, label, pretrained),
+        ]
+    others = survey[survey["layer"] < survey["layer"].max()]
+    if len(others):
+        rows.append(ResultRow(chapter, "E10.max_jaccard_other_layers", "max Jaccard at any layer but the last "
+                              "(paper: 0.384)", 0.3839, float(others["max_jaccard"].max()), 0.005, label, pretrained))
+    if known is not None:
+        paper_row = known[known["which"] == "known, the paper's measure"].iloc[0]
+        rows.append(ResultRow(chapter, "E10.L11.known_max_jaccard", "L11 known: max Jaccard within exception "
+                              "tokens (GELU > 0.1)", PAPER_KNOWN["max_jaccard"],
+                              float(paper_row["max_jaccard_within_exception"]), 0.005, label, pretrained,
+                              note="within exception tokens; the other layers' values are over all tokens"))
+        rows.append(ResultRow(chapter, "E10.L11.known_high_jaccard", "L11 known: handler neurons above 0.5 within "
+                              "exception tokens (paper '4'; the profiles data give 6)",
+                              PAPER_KNOWN["high_jaccard_count"],
+                              float(paper_row["n_above_0.5_within"]), 0.0, label, pretrained))
+        known_abs = known[known["which"] == "known"].iloc[0]
+        rows.append(ResultRow(chapter, "E10.L11.known_max_jaccard_all", "L11: N2123's max Jaccard over all tokens "
+                              "(the automatic measure; no paper value)", None,
+                              float(known_abs["max_jaccard_all_tokens"]), 0.005, label, pretrained))
+    if sink is not None:
+        get = dict(zip(sink["group"], sink["sink_share"], strict=True))
+        ent = dict(zip(sink["group"], sink["entropy_bits"], strict=True))
+        for key, group, tol in (("sink_all", "all tokens", 0.01), ("sink_exception", "exception (GELU > 0.1)", 0.01),
+                                ("sink_high_consensus", "high consensus (7/7)", 0.01)):
+            rows.append(ResultRow(chapter, f"E15.{key}", f"L11H7 attention to position 0: {group}", PAPER_SINK[key],
+                                  get.get(group), tol, label, pretrained))
+        for key, group in (("entropy_exception", "exception (GELU > 0.1)"),
+                           ("entropy_high_consensus", "high consensus (7/7)")):
+            rows.append(ResultRow(chapter, f"E15.{key}", f"L11H7 attention entropy (bits): {group}", PAPER_SINK[key],
+                                  ent.get(group), 0.05, label, pretrained))
+    if importance is not None:
+        ordered = np.sort(importance)[::-1]
+        rows.append(ResultRow(chapter, "E15.importance_ratio", "importance of the top head / the next head "
+                              "(paper: H7, '6×')", PAPER_SINK["importance_ratio"], float(ordered[0] / ordered[1]),
+                              0.5, label, pretrained, note=f"top head: H{int(np.argmax(importance))}"))
+    return rows

@@ -1,0 +1,409 @@
+"""Logit lens and tuned lens over every layer, first lock-in, and the three-phase arc (paper-claims E14).
+
+States follow the spec's index convention: state 0 is the embedding output (``transformer.drop``), state
+``i + 1`` the output of block ``i`` (before ``ln_f``), so a 12-layer model has 13 states (Emb, L0..L11).
+
+* **Logit lens** (nostalgebraist 2020): ``argmax(lm_head(ln_f(h_s)))``. At the last state it
+  is the model's own prediction, so its top-1 accuracy equals the model's accuracy.
+* **Tuned lens** (Belrose et al. 2023): an affine translator per state, ``h -> h + A_s h + b_s``, then
+  the same unembedding; ``A_s`` and ``b_s`` start at zero (the identity, i.e. the logit lens) and are
+  trained to minimise KL(final distribution || lens distribution). The paper used the ``tuned-lens``
+  package's pretrained GPT-2 lens (downloaded from the hub); :func:`train_tuned_lens` trains the
+  translators here, on a slice of the corpus disjoint from the evaluation windows. The last state uses
+  the identity, as in the package.
+* **First lock-in** of a token: the smallest state whose prediction hits the target ("never" if none).
+
+All tracing is one nnsight trace per batch reading every block's output in forward order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .cache import ChunkCache, CorruptCacheError
+from .corpus import CorpusSpec, windows
+from .crosslayer import corpus_stream, stream_digest
+from .model import Subject
+from .settings import cache_dir
+
+
+def _first(value: Any) -> torch.Tensor:
+    return value[0] if isinstance(value, tuple) else value
+
+
+def state_labels(n_layers: int) -> list[str]:
+    """``["Emb", "L0", ..., "L{n-1}"]``: the labels of the ``n_layers + 1`` lens states."""
+    return ["Emb"] + [f"L{i}" for i in range(n_layers)]
+
+
+def trace_states(subject: Subject, input_ids: torch.Tensor) -> list[torch.Tensor]:
+    """One nnsight trace; the ``n_layers + 1`` residual states, each ``[B, T, d_model]``.
+
+    State 0 = ``transformer.drop.output`` (embeddings), state ``i + 1`` = ``transformer.h[i].output``.
+    """
+    model = subject.model
+    saved: list[Any] = []
+    with model.trace(input_ids):
+        saved.append(model.transformer.drop.output.save())
+        for i in range(subject.n_layers):
+            saved.append(model.transformer.h[i].output.save())
+    return [_first(s) for s in saved]
+
+
+class Translators(torch.nn.Module):
+    """Affine translators of the tuned lens, one per non-final state: ``h + h @ A_s.T + b_s``.
+
+    Initialised to zero, i.e. to the identity (the logit lens).
+    """
+
+    def __init__(self, n_states: int, d_model: int) -> None:
+        super().__init__()
+        self.layers = torch.nn.ModuleList(torch.nn.Linear(d_model, d_model) for _ in range(n_states))
+        for layer in self.layers:
+            torch.nn.init.zeros_(layer.weight)
+            torch.nn.init.zeros_(layer.bias)
+
+    def forward(self, h: torch.Tensor, state: int) -> torch.Tensor:
+        """Translate a state-``state`` residual ``[..., d_model]``; the final state passes unchanged."""
+        if state >= len(self.layers):
+            return h
+        return h + self.layers[state](h)
+
+
+@dataclass(frozen=True)
+class TunedLensConfig:
+    """How the translators are trained (the tuned-lens objective, a small budget for a CPU).
+
+    ``train_windows`` windows of ``window`` tokens are taken from the *end* of the split's token stream,
+    so they do not overlap the evaluation windows at its start; ``tokens_per_step`` random positions of
+    them form each step's batch, shared by all states; Adam with learning rate ``lr`` for ``steps``.
+    """
+
+    steps: int = 200
+    tokens_per_step: int = 256
+    lr: float = 1e-3
+    train_windows: int = 8
+    window: int = 1024
+    seed: int = 0
+
+    def key(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def kl_to_final(final_logits: torch.Tensor, lens_logits: torch.Tensor) -> torch.Tensor:
+    """Mean over tokens of KL(softmax(final) || softmax(lens)); inputs ``[M, vocab]``, returns a scalar."""
+    p_log = torch.log_softmax(final_logits, dim=-1)
+    q_log = torch.log_softmax(lens_logits, dim=-1)
+    return (p_log.exp() * (p_log - q_log)).sum(-1).mean()
+
+
+def _train_states(subject: Subject, corpus: CorpusSpec, config: TunedLensConfig) -> torch.Tensor:
+    """Residual states of the training slice, ``[M, n_states, d_model]`` (M = train_windows × window)."""
+    stream, _ = corpus_stream(subject, corpus)
+    window = min(config.window, subject.n_ctx)
+    n = config.train_windows * window
+    eval_end = corpus.n_windows * corpus.window + 1
+    if len(stream) - n < eval_end:
+        raise ValueError(
+            f"the stream has {len(stream):,} tokens: not enough for {config.train_windows} training windows of "
+            f"{window} after the {corpus.n_windows} evaluation windows; lower train_windows or the corpus windows"
+        )
+    ids = torch.from_numpy(stream[len(stream) - n:].astype(np.int64)).reshape(config.train_windows, window)
+    out = []
+    with torch.inference_mode():
+        for k in range(config.train_windows):
+            states = trace_states(subject, ids[k: k + 1])
+            out.append(torch.stack([s[0] for s in states], dim=1).clone())
+    return torch.cat(out)
+
+
+def train_tuned_lens(subject: Subject, corpus: CorpusSpec, config: TunedLensConfig | None = None,
+                     *, cache: str | Path | bool | None = None,
+                     progress: bool = True) -> tuple[Translators, list[float]]:
+    """Train (or load from cache) the tuned-lens translators of ``subject``; returns them and the loss curve.
+
+    The objective is the tuned lens's: the mean over states and tokens of KL(final || lens).
+    """
+    config = config or TunedLensConfig()
+    material = {"model": subject.spec.key(), "split": corpus.split, "source": corpus.source,
+                "eval_windows": corpus.n_windows, "config": config.key()}
+    digest = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    path = None if cache is False else cache_dir(None if cache in (None, True) else cache) / f"tuned-lens-{digest}.pt"
+    n_states, d_model = subject.n_layers, subject.hf.config.n_embd
+    translators = Translators(n_states, d_model)
+    if path is not None and path.exists():
+        saved = torch.load(path, weights_only=True)
+        translators.load_state_dict(saved["state"])
+        return translators, list(saved["losses"])
+    states = _train_states(subject, corpus, config)
+    gen = torch.Generator().manual_seed(config.seed)
+    opt = torch.optim.Adam(translators.parameters(), lr=config.lr)
+    hf = subject.hf
+    for p in hf.parameters():
+        p.requires_grad_(False)
+    losses: list[float] = []
+    from tqdm.auto import tqdm
+
+    for _ in tqdm(range(config.steps), desc="tuned lens", disable=not progress):
+        pick = torch.randint(0, states.shape[0], (config.tokens_per_step,), generator=gen)
+        batch = states[pick]
+        with torch.no_grad():
+            final = subject.unembed(batch[:, n_states])
+        opt.zero_grad()
+        total = torch.zeros(())
+        for s in range(n_states):
+            loss = kl_to_final(final, subject.unembed(translators(batch[:, s], s)))
+            loss.backward()
+            total += loss.detach()
+        opt.step()
+        losses.append(float(total) / n_states)
+    translators.eval()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"state": translators.state_dict(), "losses": losses, "material": material}, path)
+    return translators, losses
+
+
+@dataclass(frozen=True)
+class LensConfig:
+    """Which positions the lens scores: every ``stride``-th position whose target is in the window.
+
+    ``stride=1`` is the paper's 1,023 positions per window; a larger stride is a subsample (for a CPU).
+    """
+
+    stride: int = 1
+    batch_size: int = field(default=1, compare=False)
+
+
+@dataclass
+class LensResult:
+    """Per-token lens hits: ``logit`` and ``tuned`` are ``bool [N, n_states]``; ``label`` names model/corpus."""
+
+    logit: np.ndarray
+    tuned: np.ndarray | None
+    n_layers: int
+    label: str
+    is_pretrained: bool
+    model_top1: np.ndarray  # bool [N]: the model's own prediction (from its logits) hits the target
+
+    @property
+    def labels(self) -> list[str]:
+        return state_labels(self.n_layers)
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.logit.shape[0])
+
+
+def lens_hits(subject: Subject, states: list[torch.Tensor], targets: torch.Tensor,
+              translators: Translators | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Top-1 hits of the logit lens (and tuned lens) at every state: ``bool [M, n_states]`` each.
+
+    ``states``: ``n_layers + 1`` tensors ``[M, d_model]``; ``targets``: ``[M]``.
+    """
+    logit_hits, tuned_hits = [], []
+    last = len(states) - 1
+    for s, h in enumerate(states):
+        logit_hits.append(subject.unembed(h).argmax(-1) == targets)
+        if translators is not None:
+            if s == last:
+                tuned_hits.append(logit_hits[-1])
+            else:
+                tuned_hits.append(subject.unembed(translators(h, s)).argmax(-1) == targets)
+    return torch.stack(logit_hits, -1), (torch.stack(tuned_hits, -1) if translators is not None else None)
+
+
+def run_lens(subject: Subject, corpus: CorpusSpec, translators: Translators | None = None,
+             config: LensConfig | None = None, *, cache: str | Path | bool | None = None,
+             progress: bool = True) -> LensResult:
+    """Logit-lens (and tuned-lens) top-1 hits over the corpus slice, cached on disk.
+
+    Positions: every ``config.stride``-th position ``j < window - 1`` of each window (target inside the window).
+    """
+    config = config or LensConfig()
+    stream, origin = corpus_stream(subject, corpus)
+    inputs, targets = windows(stream, corpus)
+    keep = np.arange(0, corpus.window - 1, config.stride)
+    tdigest = None
+    if translators is not None:
+        h = hashlib.sha256()
+        for value in translators.state_dict().values():
+            h.update(value.detach().numpy().tobytes())
+        tdigest = h.hexdigest()[:16]
+    material = {"model": subject.spec.key(), "corpus": asdict(corpus), "stride": config.stride,
+                "translators": tdigest, "stream_sha": stream_digest(stream, corpus)}
+    store = None if cache is False else ChunkCache(cache_dir(None if cache in (None, True) else cache), material,
+                                                   prefix="lens")
+    chunks = None
+    if store is not None and store.complete:
+        try:
+            _, chunks = store.load()
+        except CorruptCacheError:
+            store.clear()
+            chunks = None
+    if chunks is None:
+        if store is not None:
+            try:
+                store.open()
+            except CorruptCacheError:
+                store.clear()
+                store.open()
+        chunks = []
+        from tqdm.auto import tqdm
+
+        for k in tqdm(range(corpus.n_windows), desc="lens", disable=not progress):
+            if store is not None and store.has_chunk(k):
+                chunks.append(store.read_chunk(k))
+                continue
+            ids = torch.from_numpy(inputs[k: k + 1])
+            tgt = torch.from_numpy(targets[k, keep])
+            with torch.inference_mode():
+                states = [s[0, keep] for s in trace_states(subject, ids)]
+                logit, tuned = lens_hits(subject, states, tgt, translators)
+            chunk = {"logit": logit.numpy()}
+            if tuned is not None:
+                chunk["tuned"] = tuned.numpy()
+            if store is not None:
+                store.write_chunk(k, chunk)
+            chunks.append(chunk)
+        if store is not None:
+            store.finalize(corpus.n_windows, {"origin": origin})
+    logit = np.concatenate([c["logit"] for c in chunks])
+    tuned = np.concatenate([c["tuned"] for c in chunks]) if "tuned" in chunks[0] else None
+    label = f"{subject.spec.describe()}; {corpus.describe()}"
+    if config.stride > 1:
+        label += f" (every {config.stride}th position)"
+    return LensResult(logit, tuned, subject.n_layers, label, subject.spec.is_pretrained, logit[:, -1].copy())
+
+
+def top1_pct(hits: np.ndarray) -> np.ndarray:
+    """Top-1 accuracy per state in percent: ``float [n_states]`` from ``bool [N, n_states]``."""
+    return 100.0 * hits.mean(axis=0)
+
+
+def first_lockin(hits: np.ndarray) -> np.ndarray:
+    """Per token, the first state with a hit, or ``-1`` for never: ``int [N]``."""
+    any_hit = hits.any(axis=1)
+    return np.where(any_hit, hits.argmax(axis=1), -1)
+
+
+def lockin_pct(hits: np.ndarray) -> tuple[np.ndarray, float]:
+    """Share of tokens first locking in at each state, and the never share, in percent (they sum to 100)."""
+    first = first_lockin(hits)
+    counts = np.bincount(first[first >= 0], minlength=hits.shape[1])
+    return 100.0 * counts / len(first), 100.0 * float((first < 0).mean())
+
+
+@dataclass(frozen=True)
+class ArcSpec:
+    """The spec's index conventions for the three-phase arc (state indices, Emb = 0).
+
+    ``scaffold`` gain = (pct[6] - pct[1]) / 5 (L0 -> L5); ``decision`` gain = (pct[9] - pct[7]) / 2, which is
+    L6 -> L8 although the original code's comment says L7 -> L9 (paper-claims E14); ``early`` boost = mean
+    tuned - logit over states 1..4 (L0-L3); ``late`` over states 8..12 (L7-L11).
+    """
+
+    scaffold: tuple[int, int] = (1, 6)
+    decision: tuple[int, int] = (7, 9)
+    early: tuple[int, int] = (1, 5)
+    late: tuple[int, int] = (8, 13)
+
+    @classmethod
+    def for_layers(cls, n_layers: int) -> ArcSpec:
+        """The 12-layer convention; other depths scale each boundary by ``n_layers / 12`` (rounded)."""
+        if n_layers == 12:
+            return cls()
+
+        def sc(i: int) -> int:
+            return max(0, min(n_layers + 1, round(i * n_layers / 12)))
+
+        base = cls()
+        return cls(*[(sc(a), max(sc(a) + 1, sc(b))) for a, b in (base.scaffold, base.decision, base.early, base.late)])
+
+
+def arc(logit_pct: np.ndarray, tuned_pct: np.ndarray | None, spec: ArcSpec | None = None) -> dict[str, float | bool]:
+    """The arc summaries of E14 from per-state accuracies in percent (``[n_states]`` each)."""
+    spec = spec or ArcSpec.for_layers(len(logit_pct) - 1)
+
+    def gain(pct: np.ndarray, span: tuple[int, int]) -> float:
+        a, b = span
+        return float((pct[b] - pct[a]) / (b - a))
+
+    out: dict[str, float | bool] = {
+        "scaffold_gain_logit": gain(logit_pct, spec.scaffold),
+        "decision_gain_logit": gain(logit_pct, spec.decision),
+    }
+    if tuned_pct is not None:
+        out["scaffold_gain_tuned"] = gain(tuned_pct, spec.scaffold)
+        out["decision_gain_tuned"] = gain(tuned_pct, spec.decision)
+        out["arc_holds"] = bool(out["decision_gain_tuned"] > out["scaffold_gain_tuned"])
+        diff = tuned_pct - logit_pct
+        out["early_boost_pp"] = float(diff[spec.early[0]: spec.early[1]].mean())
+        out["late_boost_pp"] = float(diff[spec.late[0]: spec.late[1]].mean())
+    return out
+
+
+def lens_table(result: LensResult) -> Any:
+    """A tidy ``pandas.DataFrame``: state, lens, top-1 %, first lock-in %."""
+    import pandas as pd
+
+    rows = []
+    for name, hits in (("logit", result.logit), ("tuned", result.tuned)):
+        if hits is None:
+            continue
+        pct = top1_pct(hits)
+        lock, _ = lockin_pct(hits)
+        for s, label in enumerate(result.labels):
+            rows.append({"state": label, "index": s, "lens": name, "top1_pct": pct[s], "lockin_pct": lock[s]})
+    return pd.DataFrame(rows)
+
+
+#: The paper's values (paper-claims E14, ``tuned_vs_logit_lens.json``), Emb, L0..L11, in percent.
+PAPER_LOGIT_TOP1 = (0.683, 3.000, 3.921, 3.948, 5.043, 5.874, 8.609, 10.764, 17.029, 22.729, 29.522, 34.428, 39.044)
+PAPER_TUNED_TOP1 = (3.510, 8.970, 9.683, 10.675, 11.659, 12.564, 16.242, 19.010, 24.602, 29.660, 34.874, 37.288, 39.044)
+PAPER_LOGIT_NEVER = 53.469
+PAPER_TUNED_NEVER = 53.038
+PAPER_ARC = {"scaffold_gain_logit": 1.122, "scaffold_gain_tuned": 1.454, "decision_gain_logit": 5.982,
+             "decision_gain_tuned": 5.325, "early_boost_pp": 6.269, "late_boost_pp": 4.544}
+
+
+def scorecard_rows(result: LensResult, label: str | None = None, chapter: str = "06_crystallization",
+                   tuned_note: str = "") -> list:
+    """Scorecard rows of E14: top-1 % per state for both lenses, never-lock-in %, the arc summaries."""
+    from .results import ResultRow
+
+    label = label or result.label
+    rows = []
+    logit_pct = top1_pct(result.logit)
+    tuned_pct = top1_pct(result.tuned) if result.tuned is not None else None
+    paper_ok = result.n_layers == 12
+    for s, name in enumerate(result.labels):
+        rows.append(ResultRow(chapter, f"E14.logit.{name}", f"logit lens top-1 % at {name}",
+                              PAPER_LOGIT_TOP1[s] if paper_ok else None, float(logit_pct[s]), 0.05, label,
+                              result.is_pretrained, unit="%"))
+        if tuned_pct is not None:
+            rows.append(ResultRow(chapter, f"E14.tuned.{name}", f"tuned lens top-1 % at {name}",
+                                  PAPER_TUNED_TOP1[s] if paper_ok else None, float(tuned_pct[s]), 0.5, label,
+                                  result.is_pretrained, unit="%", note=tuned_note))
+    rows.append(ResultRow(chapter, "E14.logit.never", "logit lens: tokens never locked in (%)", PAPER_LOGIT_NEVER,
+                          lockin_pct(result.logit)[1], 0.05, label, result.is_pretrained, unit="%"))
+    if result.tuned is not None:
+        rows.append(ResultRow(chapter, "E14.tuned.never", "tuned lens: tokens never locked in (%)",
+                              PAPER_TUNED_NEVER, lockin_pct(result.tuned)[1], 0.5, label, result.is_pretrained,
+                              unit="%", note=tuned_note))
+    for key, value in arc(logit_pct, tuned_pct).items():
+        if key == "arc_holds":
+            rows.append(ResultRow(chapter, "E14.arc_holds", "tuned decision gain > tuned scaffold gain (1 = yes)",
+                                  1.0, float(value), 0.0, label, result.is_pretrained))
+            continue
+        rows.append(ResultRow(chapter, f"E14.{key}", f"arc: {key} (pp per layer; decision = L6 -> L8)",
+                              PAPER_ARC.get(key), float(value), 0.1 if "logit" in key else 0.5, label,
+                              result.is_pretrained, note=tuned_note if "tuned" in key or "boost" in key else ""))
+    return rows

@@ -1,0 +1,132 @@
+"""Logit lens, tuned lens, first lock-in and the arc, on the tiny model and synthetic arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from darkness_visible.corpus import CorpusSpec
+from darkness_visible.crosslayer import corpus_stream
+from darkness_visible.lens import (
+    ArcSpec,
+    LensConfig,
+    Translators,
+    TunedLensConfig,
+    arc,
+    first_lockin,
+    kl_to_final,
+    lens_hits,
+    lockin_pct,
+    run_lens,
+    top1_pct,
+    trace_states,
+    train_tuned_lens,
+)
+from darkness_visible.model import load_model
+
+CORPUS = CorpusSpec("test", 2, 128, "local")
+
+
+def _ids(subject, n=64):
+    return torch.from_numpy(corpus_stream(subject, CORPUS)[0][:n].astype(np.int64))[None]
+
+
+def test_states_equal_hidden_states_and_last_state_gives_the_logits(tiny):
+    ids = _ids(tiny)
+    with torch.inference_mode():
+        out = tiny.hf(ids, output_hidden_states=True)
+        states = trace_states(tiny, ids)
+        assert len(states) == tiny.n_layers + 1
+        for s in range(tiny.n_layers):  # HF's last hidden state has ln_f applied; ours does not
+            assert torch.allclose(states[s], out.hidden_states[s], atol=1e-6)
+        assert torch.allclose(tiny.unembed(states[-1]), out.logits, atol=1e-5)
+
+
+def test_logit_lens_at_last_layer_equals_model_accuracy(tiny):
+    ids = _ids(tiny, 100)
+    with torch.inference_mode():
+        logits = tiny.hf(ids).logits[0]
+        states = [s[0] for s in trace_states(tiny, ids)]
+    own = logits.argmax(-1)
+    # targets: the model's own prediction on every third position, another token elsewhere
+    targets = torch.where(torch.arange(100) % 3 == 0, own, (own + 1) % logits.shape[-1])
+    with torch.inference_mode():
+        logit, tuned = lens_hits(tiny, states, targets, Translators(tiny.n_layers, tiny.hf.config.n_embd))
+    model_accuracy = 100 * (logits.argmax(-1) == targets).float().mean().item()
+    assert top1_pct(logit.numpy())[-1] == pytest.approx(model_accuracy)
+    assert model_accuracy > 0
+    # zero-initialised translators are the identity: the tuned lens equals the logit lens before training
+    assert torch.equal(tuned, logit)
+
+
+def test_run_lens_matches_direct_hits_and_caches(tiny, tmp_path):
+    result = run_lens(tiny, CORPUS, None, LensConfig(stride=2), cache=tmp_path, progress=False)
+    again = run_lens(tiny, CORPUS, None, LensConfig(stride=2), cache=tmp_path, progress=False)
+    assert np.array_equal(result.logit, again.logit)
+    keep = np.arange(0, CORPUS.window - 1, 2)
+    assert result.n_tokens == CORPUS.n_windows * len(keep)
+    stream = corpus_stream(tiny, CORPUS)[0].astype(np.int64)
+    ids = torch.from_numpy(stream[: CORPUS.window])[None]
+    with torch.inference_mode():
+        own = tiny.hf(ids).logits[0].argmax(-1).numpy()
+    targets = stream[1: CORPUS.window + 1]
+    assert np.array_equal(result.model_top1[: len(keep)], (own == targets)[keep])
+
+
+def test_first_lockin_and_shares_equal_a_loop():
+    rng = np.random.default_rng(1)
+    hits = rng.random((400, 5)) < np.array([0.02, 0.05, 0.1, 0.2, 0.3])
+    first = first_lockin(hits)
+    for i in range(len(hits)):
+        where = np.flatnonzero(hits[i])
+        assert first[i] == (where[0] if len(where) else -1)
+    shares, never = lockin_pct(hits)
+    assert shares.sum() + never == pytest.approx(100.0)
+    assert never == pytest.approx(100 * np.mean(~hits.any(1)))
+
+
+def test_arc_uses_the_spec_index_conventions():
+    logit = np.linspace(0, 36, 13)
+    tuned = logit + np.r_[np.full(5, 6.0), np.full(8, 4.0)]
+    out = arc(logit, tuned, ArcSpec())
+    assert out["scaffold_gain_logit"] == pytest.approx((logit[6] - logit[1]) / 5)
+    assert out["decision_gain_tuned"] == pytest.approx((tuned[9] - tuned[7]) / 2)
+    assert out["early_boost_pp"] == pytest.approx(np.mean((tuned - logit)[1:5]))
+    assert out["late_boost_pp"] == pytest.approx(np.mean((tuned - logit)[8:13]))
+    assert ArcSpec.for_layers(12) == ArcSpec()
+
+
+def test_kl_to_final_is_zero_for_identical_and_positive_otherwise():
+    a = torch.randn(8, 50)
+    assert kl_to_final(a, a).item() == pytest.approx(0.0, abs=1e-6)
+    assert kl_to_final(a, torch.randn(8, 50)).item() > 0
+
+
+def test_training_the_translators_lowers_the_kl(tiny, tmp_path):
+    config = TunedLensConfig(steps=12, tokens_per_step=64, lr=1e-2, train_windows=2, window=128)
+    translators, losses = train_tuned_lens(tiny, CORPUS, config, cache=tmp_path, progress=False)
+    assert losses[-1] < losses[0]
+    cached, cached_losses = train_tuned_lens(tiny, CORPUS, config, cache=tmp_path, progress=False)
+    assert cached_losses == losses
+    for a, b in zip(translators.parameters(), cached.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.real_weights
+def test_logit_lens_on_gpt2_ends_at_the_model_and_improves_with_depth():
+    from darkness_visible.model import ModelUnavailableError
+
+    try:
+        gpt2 = load_model("openai-community/gpt2")
+    except ModelUnavailableError as error:
+        pytest.skip(f"GPT-2 weights unavailable: {error}".splitlines()[0])
+    corpus = CorpusSpec("test", 1, 1024, "local")
+    result = run_lens(gpt2, corpus, None, LensConfig(stride=4), cache=False, progress=False)
+    pct = top1_pct(result.logit)
+    stream = corpus_stream(gpt2, corpus)[0].astype(np.int64)
+    with torch.inference_mode():
+        own = gpt2.hf(torch.from_numpy(stream[:1024])[None]).logits[0].argmax(-1).numpy()
+    keep = np.arange(0, 1023, 4)
+    assert pct[-1] == pytest.approx(100 * np.mean((own == stream[1:1025])[keep]))
+    assert pct[-1] > pct[1]  # the last block predicts better than the first (the paper: 39.0 % vs 3.0 %)
