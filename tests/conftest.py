@@ -27,3 +27,14 @@ def tiny():
 def tiny_corpus() -> CorpusSpec:
     """Three 128-token windows of the shipped WikiText-103 test split."""
     return CorpusSpec(n_windows=3, window=128, source="local")
+
+
+@pytest.fixture(scope="session")
+def gpt2():
+    """The real GPT-2 Small (pinned revision), loaded once; the test is skipped, with the reason, without it."""
+    from darkness_visible.model import ModelUnavailableError
+
+    try:
+        return load_model("openai-community/gpt2")
+    except ModelUnavailableError as error:
+        pytest.skip(f"GPT-2 Small's weights are not available here: {str(error).splitlines()[0]}")

@@ -230,13 +230,8 @@ def test_delta_p_by_reunembedding_equals_forward_with_mlp_zeroed() -> None:
 
 
 @pytest.mark.real_weights
-def test_gpt2_output_cosines_match_the_paper() -> None:
-    from darkness_visible.model import ModelUnavailableError, load_model
-
-    try:
-        subject = load_model("openai-community/gpt2")
-    except ModelUnavailableError as error:
-        pytest.skip(f"GPT-2 weights unavailable: {error}")
+def test_gpt2_output_cosines_match_the_paper(gpt2) -> None:
+    subject = gpt2
     cos = C.output_cosines(subject.w_out()).to_numpy()
     np.testing.assert_allclose(cos, C.paper_cosines().to_numpy(), atol=0.01)
     values = [C.cosine_with_mean(subject.w_out(), normalise=b) for b in (False, True)]

@@ -12,7 +12,7 @@ from scipy import stats
 from darkness_visible import exercises_garden_path as ex
 from darkness_visible import garden_path as gp
 from darkness_visible.firing import FiringRule, gelu_new
-from darkness_visible.model import ModelUnavailableError, load_model, load_tokenizer
+from darkness_visible.model import load_model, load_tokenizer
 from darkness_visible.reference import logits_with_mlp_neurons_zeroed
 from darkness_visible.stimuli import PAPER_PAIRS, REDUCED_RELATIVE_PAIRS, GardenPathPair
 
@@ -305,11 +305,8 @@ def test_scorecard_rows_and_which_reproduces(tiny, tok):
 
 
 @pytest.mark.real_weights
-def test_faithful_means_match_the_papers_json():
-    try:
-        subject = load_model("openai-community/gpt2")
-    except ModelUnavailableError as error:
-        pytest.skip(f"GPT-2 weights unavailable: {error}".splitlines()[0])
+def test_faithful_means_match_the_papers_json(gpt2):
+    subject = gpt2
     data = gp.measure(subject, PAPER_PAIRS)
     table = gp.disambiguation_table(data, subject.tokenizer, ("faithful",))
     s = gp.compare(*gp.paired_arrays(table, "surprisal", "faithful"))

@@ -13,7 +13,7 @@ from scipy.stats import bootstrap
 from darkness_visible import exercises_knowledge as ex
 from darkness_visible import knowledge as kn
 from darkness_visible import prompts
-from darkness_visible.model import ModelUnavailableError, load_model
+from darkness_visible.model import load_model
 from darkness_visible.neurons import CONSENSUS, ROUTING
 from darkness_visible.reference import logits_with_mlp_neurons_zeroed
 
@@ -235,11 +235,7 @@ def test_progressive_prediction_final_stage_is_the_model():
 
 
 @pytest.mark.real_weights
-def test_extraction_ranks_match_the_papers_data_on_gpt2():
-    try:
-        gpt2 = load_model("openai-community/gpt2")
-    except ModelUnavailableError as error:
-        pytest.skip(f"GPT-2 weights unavailable: {str(error).splitlines()[0]}")
+def test_extraction_ranks_match_the_papers_data_on_gpt2(gpt2):
     few = prompts.EXTRACTION_PROMPTS[:10]
     table = kn.extraction(gpt2, few, kn.EXTRACTION_METHODS[:2])
     final = table[table["final"]].pivot(index="index", columns="method", values="rank")

@@ -23,7 +23,6 @@ from darkness_visible.lens import (
     trace_states,
     train_tuned_lens,
 )
-from darkness_visible.model import load_model
 
 CORPUS = CorpusSpec("test", 2, 128, "local")
 
@@ -114,13 +113,7 @@ def test_training_the_translators_lowers_the_kl(tiny, tmp_path):
 
 
 @pytest.mark.real_weights
-def test_logit_lens_on_gpt2_ends_at_the_model_and_improves_with_depth():
-    from darkness_visible.model import ModelUnavailableError
-
-    try:
-        gpt2 = load_model("openai-community/gpt2")
-    except ModelUnavailableError as error:
-        pytest.skip(f"GPT-2 weights unavailable: {error}".splitlines()[0])
+def test_logit_lens_on_gpt2_ends_at_the_model_and_improves_with_depth(gpt2):
     corpus = CorpusSpec("test", 1, 1024, "local")
     result = run_lens(gpt2, corpus, None, LensConfig(stride=4), cache=False, progress=False)
     pct = top1_pct(result.logit)

@@ -89,11 +89,8 @@ def test_local_folder_missing_files_and_round_trip(tmp_path, tiny):
 
 
 @pytest.mark.real_weights
-def test_real_gpt2_loads_with_the_pinned_revision():
-    try:
-        subject = load_model("openai-community/gpt2")
-    except ModelUnavailableError as error:
-        pytest.skip(f"GPT-2 Small's weights are not available here: {str(error).splitlines()[0]}")
+def test_real_gpt2_loads_with_the_pinned_revision(gpt2):
+    subject = gpt2
     assert (subject.n_layers, subject.d_mlp) == (12, 3072)
     ids = torch.tensor([subject.tokenizer("The capital of France is")["input_ids"]])
     with torch.inference_mode():

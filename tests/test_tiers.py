@@ -265,14 +265,9 @@ def test_direction_readings(tiny) -> None:
 
 
 @pytest.mark.real_weights
-def test_gpt2_ln_f_bias_is_a_function_word_prior() -> None:
+def test_gpt2_ln_f_bias_is_a_function_word_prior(gpt2) -> None:
     """paper-claims E1: ln_f's bias adds a frequency prior (",", "the", "and") to every direction's reading."""
-    from darkness_visible.model import ModelUnavailableError, load_model
-
-    try:
-        subject = load_model("openai-community/gpt2")
-    except ModelUnavailableError as error:
-        pytest.skip(f"GPT-2 weights unavailable: {error}")
+    subject = gpt2
     prior = tiers.bias_prior(subject)
     top = set(prior.topk(50).indices.tolist())
     assert top & set(tiers.token_ids(subject, (",", " the", " and")))
