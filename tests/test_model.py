@@ -96,3 +96,13 @@ def test_real_gpt2_loads_with_the_pinned_revision(gpt2):
     with torch.inference_mode():
         top = subject.hf(ids).logits[0, -1].topk(10).indices.tolist()
     assert subject.tokenizer(" Paris")["input_ids"][0] in top
+
+
+def test_check_available_without_loading(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    dvm.check_available(ModelSpec.parse("standin"))
+    with pytest.raises(ModelUnavailableError, match="DV_MODEL=standin"):
+        dvm.check_available(ModelSpec.parse("openai-community/gpt2"))
+    with pytest.raises(ModelUnavailableError, match="does not exist"):
+        dvm.check_available(ModelSpec.parse(str(tmp_path / "nowhere")))

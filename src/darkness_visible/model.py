@@ -220,22 +220,53 @@ def _how_to_fix(name: str) -> str:
     )
 
 
+def _check_local_folder(folder: Path) -> None:
+    if not folder.is_dir():
+        raise ModelUnavailableError(f"model folder {folder} does not exist.\n" + _how_to_fix(DEFAULT_MODEL))
+    missing = [] if (folder / "config.json").is_file() else ["config.json"]
+    if not any((folder / f).is_file() for f in ("model.safetensors", "pytorch_model.bin")):
+        missing.append("model.safetensors (or pytorch_model.bin)")
+    if missing:
+        raise ModelUnavailableError(
+            f"model folder {folder} is missing {', '.join(missing)}. Save a checkpoint there with "
+            "model.save_pretrained(folder), or pick another model.\n" + _how_to_fix(DEFAULT_MODEL)
+        )
+
+
+def _offline_error(spec: ModelSpec) -> ModelUnavailableError:
+    return ModelUnavailableError(
+        f"cannot load {spec.describe()}: its weights are not in the local Hugging Face cache "
+        "and the hub is out of reach (offline, or HF_HUB_OFFLINE=1)."
+        + ("" if spec.name == DEFAULT_MODEL else f" Check the id too: the paper's model is {DEFAULT_MODEL!r}.")
+        + "\n" + _how_to_fix(spec.name)
+    )
+
+
+def check_available(spec: ModelSpec) -> None:
+    """Raise :class:`ModelUnavailableError` (with the fix) if ``spec`` cannot be loaded, without loading it.
+
+    Random-weight models are always available; a folder must hold a checkpoint; a hub model must be in
+    the Hugging Face cache or the hub must be reachable.
+    """
+    if spec.kind == "local":
+        _check_local_folder(Path(spec.name))
+    elif spec.kind == "hub":
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = any(
+            isinstance(try_to_load_from_cache(spec.name, f, revision=spec.revision), str)
+            for f in ("model.safetensors", "pytorch_model.bin")
+        )
+        if not cached and not _hub_reachable():
+            raise _offline_error(spec)
+
+
 def _load_pretrained(spec: ModelSpec, **kwargs: object) -> PreTrainedModel:
     from transformers import AutoModelForCausalLM
 
     if spec.kind == "local":
-        folder = Path(spec.name)
-        if not folder.is_dir():
-            raise ModelUnavailableError(f"model folder {folder} does not exist.\n" + _how_to_fix(DEFAULT_MODEL))
-        missing = [] if (folder / "config.json").is_file() else ["config.json"]
-        if not any((folder / f).is_file() for f in ("model.safetensors", "pytorch_model.bin")):
-            missing.append("model.safetensors (or pytorch_model.bin)")
-        if missing:
-            raise ModelUnavailableError(
-                f"model folder {folder} is missing {', '.join(missing)}. Save a checkpoint there with "
-                "model.save_pretrained(folder), or pick another model.\n" + _how_to_fix(DEFAULT_MODEL)
-            )
-        return AutoModelForCausalLM.from_pretrained(str(folder), **kwargs)
+        _check_local_folder(Path(spec.name))
+        return AutoModelForCausalLM.from_pretrained(spec.name, **kwargs)
     try:  # the cache first: no network, no retries
         return AutoModelForCausalLM.from_pretrained(
             spec.name, revision=spec.revision, local_files_only=True, **kwargs
@@ -243,12 +274,7 @@ def _load_pretrained(spec: ModelSpec, **kwargs: object) -> PreTrainedModel:
     except OSError:
         pass
     if not _hub_reachable():
-        raise ModelUnavailableError(
-            f"cannot load {spec.describe()}: its weights are not in the local Hugging Face cache "
-            "and the hub is out of reach (offline, or HF_HUB_OFFLINE=1)."
-            + ("" if spec.name == DEFAULT_MODEL else f" Check the id too: the paper's model is {DEFAULT_MODEL!r}.")
-            + "\n" + _how_to_fix(spec.name)
-        )
+        raise _offline_error(spec)
     try:
         return AutoModelForCausalLM.from_pretrained(spec.name, revision=spec.revision, **kwargs)
     except OSError as error:
