@@ -123,28 +123,63 @@ def trace_batch(subject: Subject, input_ids: torch.Tensor, layer: int | None = N
     return TracedBatch(mid, act, out, _first(prev), logits)
 
 
-def target_stats(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Log-probability of ``targets``, the argmax token, and the max probability; each ``[...]``."""
-    lse = torch.logsumexp(logits, dim=-1)
-    logprob = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - lse
+#: Rows of logits reduced at a time: 64 x 50,257 floats stay in a 32 MB cache (about 1.8x faster).
+STATS_ROWS = 64
+
+
+def _stats(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     top, arg = logits.max(dim=-1)
+    lse = top + (logits - top.unsqueeze(-1)).exp_().sum(-1).log_()
+    logprob = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - lse
     return logprob, arg, torch.exp(top - lse)
 
 
-def variant_logits(subject: Subject, batch: TracedBatch, variant: Variant, layer: int) -> torch.Tensor:
-    """Logits of a variant by re-unembedding the modified final residual (last layer only)."""
+def target_stats(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Log-probability of ``targets``, the argmax token, and the max probability; each shaped like ``targets``.
+
+    ``logits [..., vocab]``; reduced :data:`STATS_ROWS` positions at a time so each block stays in cache.
+    """
+    flat, tgt = logits.reshape(-1, logits.shape[-1]), targets.reshape(-1)
+    parts = [_stats(flat[i:i + STATS_ROWS], tgt[i:i + STATS_ROWS]) for i in range(0, flat.shape[0], STATS_ROWS)]
+    return _join(parts, targets.shape)
+
+
+def _join(parts: list[tuple[torch.Tensor, ...]], shape: torch.Size) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    logprob, arg, top = (torch.cat(p).reshape(shape) for p in zip(*parts, strict=True))
+    return logprob, arg, top
+
+
+def variant_residual(subject: Subject, batch: TracedBatch, variant: Variant, layer: int) -> torch.Tensor:
+    """The final residual of a variant, ``[..., d_model]``: what ``ln_f`` and the unembedding read.
+
+    Exact only at the last block (re-unembedding), except ``lens_prev_block``, which is a lens by definition.
+    """
     if variant.lens_prev_block:
-        return subject.unembed(batch.prev_out)
+        return batch.prev_out
     if layer != subject.n_layers - 1:
         raise ValueError(
             f"variant {variant.name!r} is computed by re-unembedding, which is exact only at the last "
             f"block (layer {subject.n_layers - 1}); harvest layer {layer} without variants (variants=())."
         )
     if variant.whole_mlp:
-        return subject.unembed(batch.resid_mid)
+        return batch.resid_mid
     idx = torch.as_tensor(variant.zero, dtype=torch.long)
-    removed = batch.act[..., idx] @ subject.w_out(layer)[idx]
-    return subject.unembed(batch.resid_mid + batch.mlp_out - removed)
+    return batch.resid_mid + batch.mlp_out - batch.act[..., idx] @ subject.w_out(layer)[idx]
+
+
+def variant_logits(subject: Subject, batch: TracedBatch, variant: Variant, layer: int) -> torch.Tensor:
+    """Logits of a variant by re-unembedding the modified final residual (last layer only)."""
+    return subject.unembed(variant_residual(subject, batch, variant, layer))
+
+
+def variant_stats(subject: Subject, batch: TracedBatch, variant: Variant, layer: int,
+                  targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`target_stats` of a variant, unembedding a block of positions at a time (never all logits)."""
+    resid = variant_residual(subject, batch, variant, layer).reshape(-1, batch.resid_mid.shape[-1])
+    tgt = targets.reshape(-1)
+    rows = 4 * STATS_ROWS
+    parts = [target_stats(subject.unembed(resid[i:i + rows]), tgt[i:i + rows]) for i in range(0, len(tgt), rows)]
+    return _join(parts, targets.shape)
 
 
 def decompose(act: torch.Tensor, w_out: torch.Tensor, b_out: torch.Tensor,
@@ -171,22 +206,18 @@ def decompose(act: torch.Tensor, w_out: torch.Tensor, b_out: torch.Tensor,
 def summarise_batch(subject: Subject, batch: TracedBatch, targets: torch.Tensor, config: HarvestConfig,
                     layer: int) -> dict[str, np.ndarray]:
     """Per-token arrays (flattened over ``[B, T]``) for one traced batch."""
-    flat = targets.reshape(-1)
     out: dict[str, np.ndarray] = {}
     act = batch.act.reshape(-1, batch.act.shape[-1])
     for rule in config.rules:
         out[f"mask/{rule.name}"] = pack(rule(act).numpy())
     out["acts"] = act[:, list(config.record)].numpy().astype(np.float32)
-    names = [("full", batch.logits)] + [(v.name, None) for v in config.variants]
-    variants = {v.name: v for v in config.variants}
-    for name, logits in names:
-        if logits is None:
-            logits = variant_logits(subject, batch, variants[name], layer)
-        lp, arg, mx = target_stats(logits.reshape(-1, logits.shape[-1]), flat)
-        out[f"logprob/{name}"] = lp.numpy().astype(np.float32)
-        out[f"top1/{name}"] = arg.numpy().astype(np.int32)
-        out[f"maxprob/{name}"] = mx.numpy().astype(np.float32)
-        del logits
+    results = {"full": target_stats(batch.logits, targets)}
+    for v in config.variants:
+        results[v.name] = variant_stats(subject, batch, v, layer, targets)
+    for name, (lp, arg, mx) in results.items():
+        out[f"logprob/{name}"] = lp.reshape(-1).numpy().astype(np.float32)
+        out[f"top1/{name}"] = arg.reshape(-1).numpy().astype(np.int32)
+        out[f"maxprob/{name}"] = mx.reshape(-1).numpy().astype(np.float32)
     mlp = batch.mlp_out.reshape(-1, batch.mlp_out.shape[-1])
     out["mlp_norm"] = mlp.norm(dim=-1).numpy()
     if config.tiers:
