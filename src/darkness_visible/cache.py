@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +135,39 @@ class ChunkCache:
     def clear(self) -> None:
         """Delete this cache folder."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+    def load_complete(self) -> tuple[dict[str, Any], list[dict[str, np.ndarray]]] | None:
+        """Metadata and chunks of a complete, intact cache; ``None`` otherwise.
+
+        A corrupt cache is deleted, with a warning, so that the caller rebuilds it.
+        """
+        if not self.complete:
+            return None
+        try:
+            return self.load()
+        except CorruptCacheError as error:
+            warnings.warn(f"discarding a corrupt cache and rebuilding it: {error}", stacklevel=3)
+            self.clear()
+            return None
+
+    def prepare(self) -> None:
+        """:meth:`open` for writing; a folder written for other settings is deleted first, with a warning."""
+        try:
+            self.open()
+        except CorruptCacheError as error:
+            warnings.warn(f"discarding a mismatched cache: {error}", stacklevel=3)
+            self.clear()
+            self.open()
+
+
+def chunk_cache(setting: str | Path | bool | None, material: dict[str, Any],
+                prefix: str = "harvest") -> ChunkCache | None:
+    """The cache for ``material`` in the folder chosen by ``setting``.
+
+    ``False``: no cache; ``None`` or ``True``: the cache setting (``DV_CACHE``); a path: that folder.
+    """
+    if setting is False:
+        return None
+    from .settings import cache_dir
+
+    return ChunkCache(cache_dir(None if setting in (None, True) else setting), material, prefix)

@@ -31,11 +31,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .cache import ChunkCache, CorruptCacheError
+from .cache import chunk_cache
 from .corpus import CorpusSpec, token_stream, windows
 from .firing import FIRE_ABS, FIRE_POS, FiringRule, pack, unpack
 from .model import Subject
-from .settings import cache_dir
 
 #: Windows of the paper's cross-layer survey (DS-A windows 0..99, 102,400 tokens).
 PAPER_WINDOWS = 100
@@ -138,21 +137,13 @@ def layer_masks(subject: Subject, corpus: CorpusSpec, config: CrossLayerConfig |
                       "is_pretrained": subject.spec.is_pretrained},
             "corpus": {**asdict(corpus), "describe": corpus.describe(), "origin": origin},
             "n_layers": subject.n_layers, "d_mlp": subject.d_mlp, "rules": rules}
-    store = None if cache is False else ChunkCache(cache_dir(None if cache in (None, True) else cache), material,
-                                                   prefix="crosslayer")
-    if store is not None and store.complete:
-        try:
-            stored, chunks = store.load()
-            return LayerMasks(stored, _concat(chunks))
-        except CorruptCacheError:
-            store.clear()
+    store = chunk_cache(cache, material, prefix="crosslayer")
+    loaded = store.load_complete() if store is not None else None
+    if loaded is not None:
+        return LayerMasks(loaded[0], _concat(loaded[1]))
     if store is not None:
-        try:
-            store.open()
-        except CorruptCacheError:
-            store.clear()
-            store.open()
-    from tqdm.auto import tqdm
+        store.prepare()
+    from tqdm import tqdm
 
     chunks = []
     step = config.batch_size
@@ -303,7 +294,7 @@ def characterize_layer(mask: np.ndarray, config: SurveyConfig | None = None) -> 
 def characterize_layers(masks: LayerMasks, config: SurveyConfig | None = None, *, progress: bool = False) -> Any:
     """:func:`characterize_layer` at every layer: a ``pandas.DataFrame`` with one row per layer."""
     import pandas as pd
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     config = config or SurveyConfig()
     rows = []
@@ -395,7 +386,7 @@ def attention_sink(subject: Subject, corpus: CorpusSpec, layer: int | None = Non
     stream, _ = corpus_stream(subject, corpus)
     inputs, _ = windows(stream, corpus)
     parts: dict[str, list[np.ndarray]] = {"sink": [], "entropy": [], "importance": []}
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     for k in tqdm(range(corpus.n_windows), desc=f"attention L{L}", disable=not progress):
         with torch.inference_mode():

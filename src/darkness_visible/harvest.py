@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import warnings
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,12 +25,11 @@ import numpy as np
 import torch
 
 from . import __version__
-from .cache import ChunkCache, CorruptCacheError
+from .cache import chunk_cache
 from .corpus import CorpusSpec, corpus_spec, token_stream, windows
 from .firing import FIRE_ABS, FIRE_POS, FiringRule, pack, unpack
 from .model import Subject, load_model
 from .neurons import HANDLER, HANDLER_TIERS, ROUTING, check_indices
-from .settings import cache_dir
 
 
 @dataclass(frozen=True)
@@ -367,22 +365,13 @@ def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, co
     inputs, targets = windows(stream, corpus)
     material = {"model": subject.spec.key(), "corpus": asdict(corpus), "config": json_ready(config.key()),
                 "layer": layer, "stream_sha": _digest(stream[: corpus.n_tokens + 1])}
-    store = None if cache is False else ChunkCache(cache_dir(None if cache in (None, True) else cache), material)
+    store = chunk_cache(cache, material)
     n_chunks = math.ceil(corpus.n_windows / CHUNK_WINDOWS)
-    if store is not None and store.complete:
-        try:
-            meta, chunks = store.load()
-            return Harvest(meta, _concat(chunks))
-        except CorruptCacheError as error:
-            warnings.warn(f"discarding a corrupt harvest cache and rebuilding it: {error}", stacklevel=2)
-            store.clear()
+    loaded = store.load_complete() if store is not None else None
+    if loaded is not None:
+        return Harvest(loaded[0], _concat(loaded[1]))
     if store is not None:
-        try:
-            store.open()
-        except CorruptCacheError as error:
-            warnings.warn(f"discarding a mismatched harvest cache: {error}", stacklevel=2)
-            store.clear()
-            store.open()
+        store.prepare()
     meta = _meta(subject, corpus, config, layer, origin)
     chunks: list[dict[str, np.ndarray]] = []
     from tqdm import tqdm

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .cache import ChunkCache, CorruptCacheError
+from .cache import chunk_cache
 from .corpus import CorpusSpec, windows
 from .crosslayer import corpus_stream, stream_digest
 from .model import Subject
@@ -149,7 +149,7 @@ def train_tuned_lens(subject: Subject, corpus: CorpusSpec, config: TunedLensConf
     for p in hf.parameters():
         p.requires_grad_(False)
     losses: list[float] = []
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     for _ in tqdm(range(config.steps), desc="tuned lens", disable=not progress):
         pick = torch.randint(0, states.shape[0], (config.tokens_per_step,), generator=gen)
@@ -239,24 +239,14 @@ def run_lens(subject: Subject, corpus: CorpusSpec, translators: Translators | No
         tdigest = h.hexdigest()[:16]
     material = {"model": subject.spec.key(), "corpus": asdict(corpus), "stride": config.stride,
                 "translators": tdigest, "stream_sha": stream_digest(stream, corpus)}
-    store = None if cache is False else ChunkCache(cache_dir(None if cache in (None, True) else cache), material,
-                                                   prefix="lens")
-    chunks = None
-    if store is not None and store.complete:
-        try:
-            _, chunks = store.load()
-        except CorruptCacheError:
-            store.clear()
-            chunks = None
+    store = chunk_cache(cache, material, prefix="lens")
+    loaded = store.load_complete() if store is not None else None
+    chunks = None if loaded is None else loaded[1]
     if chunks is None:
         if store is not None:
-            try:
-                store.open()
-            except CorruptCacheError:
-                store.clear()
-                store.open()
+            store.prepare()
         chunks = []
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         for k in tqdm(range(corpus.n_windows), desc="lens", disable=not progress):
             if store is not None and store.has_chunk(k):
