@@ -64,3 +64,28 @@ def test_head_tokenisation_equals_whole_text_tokenisation():
     head, _ = token_stream(tok, CorpusSpec(n_windows=3, window=1024, source="local"))
     assert 3 * 1024 + 1 < len(head) < len(whole)
     assert np.array_equal(head[: 3 * 1024 + 1], whole[: 3 * 1024 + 1])
+
+
+def test_dsb_joins_the_first_rows_with_spaces(monkeypatch):
+    from darkness_visible import corpus as C
+
+    rows = [" = A = \n", "\n", " first row .\n", " second row .\n"] * 3000
+    monkeypatch.setattr(C, "corpus_rows", lambda split, source: (rows, "fake hub"))
+    tok = load_tokenizer()
+    spec = CorpusSpec("train", 2, 16, "hub", construction="DS-B")
+    stream, origin = C.token_stream(tok, spec)
+    expected = " ".join(r for r in rows[: C.DSB_ROWS] if r.strip())
+    want = tok(expected, add_special_tokens=False)["input_ids"]
+    assert np.array_equal(stream, want[: len(stream)]) and len(stream) > 33
+    assert "DS-B" in spec.describe() and "DS-B" not in CorpusSpec().describe()
+
+
+def test_controls_fall_back_to_the_test_stream_offline(monkeypatch):
+    from darkness_visible import controls
+
+    monkeypatch.setattr(controls, "hub_corpus_available", lambda source: False)
+    offline = controls.controls_corpus(CorpusSpec(n_windows=200))
+    assert (offline.split, offline.n_windows, offline.window, offline.construction) == ("test", 195, 256, "DS-A")
+    monkeypatch.setattr(controls, "hub_corpus_available", lambda source: True)
+    online = controls.controls_corpus(CorpusSpec(n_windows=200))
+    assert (online.split, online.construction, online.n_tokens) == ("train", "DS-B", 49_920)

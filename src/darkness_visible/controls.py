@@ -15,10 +15,10 @@ All thresholds come from one pass: the harvest records the post-GELU activations
 is applied to them.
 
 **Corpus.** The paper's controls read DS-B: the first 5,000 rows of the WikiText-103 *train* split joined
-with single spaces, 195 windows of 256 tokens (49,920 tokens). The foundation's corpus builds the train
-split like DS-A (``"\\n\\n"`` joins) and needs the hub; :func:`controls_corpus` therefore uses 256-token
-windows of the run's own split (the test split offline), at most 195 of them: same window length and token
-count as DS-B, different text. Chapters must say so.
+with single spaces, 195 windows of 256 tokens (49,920 tokens). :func:`controls_corpus` reads DS-B itself
+when the hub is reachable; offline (the train split is not shipped) it uses 256-token windows of the run's
+own split, at most 195 of them: same window length and token count as DS-B, different text. The corpus
+description (``CorpusSpec.describe``) says which, and chapters must show it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .corpus import CorpusSpec
+from .corpus import CorpusSpec, hub_corpus_available
 from .firing import FIRE_ABS, FiringRule
 from .harvest import Harvest, HarvestConfig, harvest
 from .model import ModelSpec, Subject, load_model
@@ -56,9 +56,14 @@ class ControlSet:
 
 
 def controls_corpus(base: CorpusSpec) -> CorpusSpec:
-    """256-token windows of ``base``'s split; as many as DS-B (195) for a full run, ``2 × base.n_windows``
-    for a short one."""
-    return CorpusSpec(base.split, min(DSB_WINDOWS, 2 * base.n_windows), DSB_WINDOW, base.source)
+    """The controls' corpus: DS-B when the hub is reachable, else 256-token windows of ``base``'s split.
+
+    As many windows as DS-B (195) for a full run, ``2 × base.n_windows`` for a short one.
+    """
+    n = min(DSB_WINDOWS, 2 * base.n_windows)
+    if hub_corpus_available(base.source):
+        return CorpusSpec("train", n, DSB_WINDOW, base.source, construction="DS-B")
+    return CorpusSpec(base.split, n, DSB_WINDOW, base.source)
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:

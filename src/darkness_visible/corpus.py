@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 Split = Literal["test", "train"]
 Source = Literal["auto", "hub", "local"]
+Construction = Literal["DS-A", "DS-B"]
+
+#: DS-B (paper-claims §4): the first rows of the train split, joined with single spaces.
+DSB_ROWS = 5000
 
 
 class ContextLengthError(ValueError):
@@ -42,6 +46,7 @@ class CorpusSpec:
     n_windows: int = 200
     window: int = 1024
     source: Source = "auto"
+    construction: Construction = "DS-A"
 
     @property
     def n_tokens(self) -> int:
@@ -50,7 +55,10 @@ class CorpusSpec:
 
     def describe(self) -> str:
         """E.g. ``"WikiText-103 test, 200 × 1,024 = 204,800 tokens"``."""
-        return f"WikiText-103 {self.split}, {self.n_windows} × {self.window:,} = {self.n_tokens:,} tokens"
+        what = f"WikiText-103 {self.split}"
+        if self.construction == "DS-B":
+            what += f" head (DS-B: first {DSB_ROWS:,} rows joined with spaces)"
+        return f"{what}, {self.n_windows} × {self.window:,} = {self.n_tokens:,} tokens"
 
 
 def corpus_spec(n_windows: int | None = None, split: Split = "test", window: int = 1024,
@@ -60,6 +68,13 @@ def corpus_spec(n_windows: int | None = None, split: Split = "test", window: int
     if src not in ("auto", "hub", "local"):
         raise ValueError(f"corpus source must be auto, hub or local, got {src!r}")
     return CorpusSpec(split, windows_setting(n_windows), window, src)  # type: ignore[arg-type]
+
+
+def hub_corpus_available(source: str) -> bool:
+    """True when ``source`` allows the hub and the hub answers (the train split needs it)."""
+    from .model import _hub_reachable
+
+    return source != "local" and _hub_reachable()
 
 
 def local_test_file() -> Path:
@@ -104,7 +119,10 @@ def token_stream(tokenizer: PreTrainedTokenizerBase, spec: CorpusSpec) -> tuple[
     are identical to those of tokenising the whole text (BPE never merges across that boundary).
     """
     rows, origin = corpus_rows(spec.split, spec.source)
-    text = join_rows(rows)
+    if spec.construction == "DS-B":  # the controls' corpus: first rows, blank ones dropped, joined with " "
+        text = " ".join(row for row in rows[:DSB_ROWS] if row.strip())
+    else:
+        text = join_rows(rows)
     need = spec.n_tokens + 1
     chars = max(need * 8, 100_000)
     while True:
