@@ -31,3 +31,22 @@ def test_offline_real_model_is_one_clear_error(capsys, monkeypatch, tmp_path):
 def test_parser_has_the_documented_commands():
     names = build_parser()._subparsers._group_actions[0].choices
     assert {"harvest", "download", "info"} <= set(names)
+
+
+def test_every_chapter_has_a_command_and_offline_real_model_fails_first(capsys, monkeypatch, tmp_path):
+    from darkness_visible.cli import chapters
+
+    names = set(chapters())
+    assert {"tracing", "exception-handler", "consensus-crossover", "knowledge-neurons", "garden-path",
+            "crystallization", "scorecard"} <= names
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    assert main(["garden-path"]) == 2
+    assert "DV_MODEL=standin" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_chapter_runs_from_the_command_line(capsys, tmp_path):
+    assert main(["tracing", "--model", "tiny", "--windows", "1", "--cache", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "executed 01_tracing.ipynb" in out and "_build/executed/01_tracing.ipynb" in out

@@ -14,8 +14,43 @@ from collections.abc import Callable
 
 from . import __version__
 
-#: ``name -> (help, function(args) -> exit code)``; chapters add their analyses here.
+#: ``name -> (help, function(args) -> exit code)``; filled from the book's notebooks by :func:`chapters`.
 CHAPTERS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {}
+
+
+def chapters() -> dict[str, tuple[str, Callable[[argparse.Namespace], int]]]:
+    """One command per chapter notebook of the book this is run from (``notebooks/NN_name.ipynb`` -> ``name``)."""
+    from .settings import find_book_config
+
+    config = find_book_config()
+    found = dict(CHAPTERS)
+    if config is None:
+        return found
+    for path in sorted((config.parent / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        name = path.stem.split("_", 1)[1].replace("_", "-")
+        found[name] = (f"execute chapter {path.stem} headless and save its results",
+                       lambda args, path=path: _run_chapter(args, path))
+    return found
+
+
+def _run_chapter(args: argparse.Namespace, path) -> int:
+    import os
+
+    from .model import ModelSpec, check_available
+    from .settings import cache_dir, find_book_config, model_setting, results_dir
+    from .tools.run_notebook import run
+
+    check_available(ModelSpec.parse(model_setting(args.model)))  # fail before starting a kernel
+    settings = {"DV_MODEL": args.model, "DV_WINDOWS": args.windows, "DV_CORPUS_SOURCE": args.corpus_source,
+                "DV_CACHE": args.cache}
+    os.environ.update({k: str(v) for k, v in settings.items() if v is not None})
+    out = find_book_config().parent / "_build" / "executed" / path.name
+    seconds = run(path, save_to=out)
+    print(f"executed {path.name} in {seconds:.0f} s")
+    print(f"notebook with outputs: {out}")
+    print(f"scorecard rows:        {results_dir()}")
+    print(f"harvest cache:         {cache_dir(args.cache)}")
+    return 0
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +107,7 @@ def _info(args: argparse.Namespace) -> int:
         "version": __version__, "model": spec.describe(), "pretrained": spec.is_pretrained,
         "corpus": corpus.describe(), "corpus_source": corpus.source, "cache": str(cache_dir(args.cache)),
         "book_config": str(find_book_config()),
-    }, indent=1))
+    }, indent=1, ensure_ascii=False))
     return 0
 
 
@@ -98,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="show the resolved settings (model, corpus, cache)")
     _common(p)
     p.set_defaults(func=_info)
-    for name, (text, func) in CHAPTERS.items():
+    for name, (text, func) in chapters().items():
         p = sub.add_parser(name, help=text)
         _common(p)
         p.set_defaults(func=func)

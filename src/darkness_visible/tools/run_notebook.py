@@ -14,12 +14,18 @@ import nbformat
 from nbclient import NotebookClient
 
 
-def run(path: Path, timeout: int = 1800) -> float:
-    """Execute one notebook in place of a copy; returns seconds taken. Raises on a cell error."""
+def run(path: Path, timeout: int = 7200, save_to: Path | None = None) -> float:
+    """Execute a copy of one notebook; returns seconds taken. Raises on a cell error.
+
+    ``save_to``: where to write the executed copy (with outputs); the source notebook is never changed.
+    """
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     resources = {"metadata": {"path": str(path.parent)}}
     NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources).execute()
+    if save_to is not None:
+        save_to.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, save_to)
     return time.perf_counter() - start
 
 
