@@ -12,6 +12,7 @@ import torch
 
 from darkness_visible import exercises_tiers as ex
 from darkness_visible import tiers
+from darkness_visible.bootstrap import resample_weights
 from darkness_visible.corpus import CorpusSpec
 from darkness_visible.firing import FIRE_ABS, FIRE_POS, FiringRule, gelu_new, pack
 from darkness_visible.harvest import Harvest, harvest
@@ -110,13 +111,13 @@ def test_window_nll_and_perplexity_direct(synthetic) -> None:
     assert tiers.perplexity(sums, counts) == pytest.approx(math.exp(-lp.mean()))
 
 
-def test_bootstrap_weights_and_ratio_equal_explicit_resampling(synthetic) -> None:
+def test_window_weights_and_ratio_equal_explicit_resampling(synthetic) -> None:
     H, _ = synthetic
     base, other = tiers.window_nll(H, "full"), tiers.window_nll(H, "no_handler")
     W = len(base[0])
-    weights = tiers.bootstrap_weights(W, 200, seed=42)
+    weights = resample_weights(np.random.default_rng(42), W, 200)
     assert weights.shape == (200, W) and (weights.sum(1) == W).all()
-    assert np.array_equal(weights, tiers.bootstrap_weights(W, 200, seed=42))
+    assert np.array_equal(weights, resample_weights(np.random.default_rng(42), W, 200))
     draws = tiers.ppl_ratio_draws(base, other, weights)
     for b in range(0, 200, 37):  # the same resample written as an explicit list of windows
         idx = np.repeat(np.arange(W), weights[b])

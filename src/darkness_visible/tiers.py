@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .bootstrap import resample_weights
 from .discovery import within_jaccard
 from .firing import FIRE_ABS, FIRE_POS, FiringRule
 from .neurons import (
@@ -367,20 +368,12 @@ def perplexity(sums: np.ndarray, counts: np.ndarray) -> float:
     return float(np.exp(np.sum(sums) / np.sum(counts)))
 
 
-def bootstrap_weights(n_windows: int, n_boot: int = 10_000, seed: int = 42) -> np.ndarray:
-    """Sequence-level bootstrap as multinomial counts: ``int [n_boot, n_windows]`` (each row sums to n_windows).
-
-    (May be merged with the generic :mod:`darkness_visible.bootstrap` module.)
-    """
-    rng = np.random.default_rng(seed)
-    return rng.multinomial(n_windows, np.full(n_windows, 1.0 / n_windows), size=n_boot)
-
-
 def ppl_ratio_draws(base: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.ndarray],
                     weights: np.ndarray) -> np.ndarray:
     """Bootstrap draws of ``PPL_other / PPL_base`` from per-window NLL sums and counts: ``[n_boot]``.
 
-    ``weights [n_boot, W]`` from :func:`bootstrap_weights`; the same windows are drawn for both (paired).
+    ``weights [n_boot, W]``: multinomial window counts from :func:`darkness_visible.bootstrap.resample_weights`;
+    the same windows are drawn for both (paired).
     """
     w = weights.astype(np.float64)
     count = w @ base[1]
@@ -397,7 +390,7 @@ def ablation_table(H: Harvest, variants: tuple[str, ...] | None = None, n_boot: 
     """
     variants = variants or tuple(v for v in PAPER_ABLATIONS if v in H.variants)
     base = window_nll(H, "full", rows)
-    weights = bootstrap_weights(len(base[0]), n_boot, seed)
+    weights = resample_weights(np.random.default_rng(seed), len(base[0]), n_boot)
     out = []
     tail = 100 * (1 - level) / 2
     for v in variants:
