@@ -23,12 +23,12 @@ description (``CorpusSpec.describe``) says which, and chapters must show it.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .corpus import CorpusSpec, hub_corpus_available
+from .discovery import within_jaccard
 from .firing import FIRE_ABS, FiringRule
 from .harvest import Harvest, HarvestConfig, harvest
 from .model import ModelSpec, Subject, load_model
@@ -66,15 +66,11 @@ def controls_corpus(base: CorpusSpec) -> CorpusSpec:
     return CorpusSpec(base.split, n, DSB_WINDOW, base.source)
 
 
-def jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    """|a ∧ b| / |a ∨ b| of two boolean ``[N]`` masks (NaN if neither fires)."""
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else float("nan")
-
-
 def pairwise_jaccard(fires: np.ndarray) -> np.ndarray:
-    """Jaccard of every pair of columns of ``bool [N, k]``, in ``itertools.combinations`` order: ``[k(k-1)/2]``."""
-    return np.array([jaccard(fires[:, i], fires[:, j]) for i, j in itertools.combinations(range(fires.shape[1]), 2)])
+    """Jaccard of every pair of columns of ``bool [N, k]``, in ``itertools.combinations`` order: ``[k(k-1)/2]``
+    (NaN where neither fires)."""
+    k = fires.shape[1]
+    return within_jaccard(fires)[np.triu_indices(k, 1)]
 
 
 def rate_by_level(exc: np.ndarray, level: np.ndarray, n_levels: int) -> np.ndarray:
