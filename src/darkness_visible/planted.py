@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .corpus import CorpusSpec, corpus_rows, join_rows, windows
+from .corpus import CorpusSpec, token_stream, windows
 from .firing import FIRE_ABS, FIRE_POS, FiringRule, gelu_new
 from .model import ModelSpec, Subject, load_tokenizer, random_model
 
@@ -163,17 +163,9 @@ def calibration_inputs(subject: Subject, n_windows: int, window: int) -> np.ndar
 
     Only the head of the text is tokenised (enough for the windows), which keeps building fast.
     """
-    rows, _ = corpus_rows("test", "local")
-    text = join_rows(rows)
-    need = n_windows * window + 1
-    chars = 8 * need
-    while True:
-        ids = subject.tokenizer(text[:chars], add_special_tokens=False, verbose=False)["input_ids"]
-        if len(ids) > need + 64 or chars >= len(text):
-            break
-        chars *= 2
-    stream = np.asarray(ids[: need + 64], dtype=np.int32)
-    inputs, _ = windows(stream, CorpusSpec("test", n_windows, window, "local"))
+    spec = CorpusSpec("test", n_windows, window, "local")
+    stream, _ = token_stream(subject.tokenizer, spec)
+    inputs, _ = windows(stream, spec)
     return inputs
 
 
