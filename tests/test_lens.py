@@ -110,6 +110,12 @@ def test_training_the_translators_lowers_the_kl(tiny, tmp_path):
     assert cached_losses == losses
     for a, b in zip(translators.parameters(), cached.parameters(), strict=True):
         assert torch.equal(a, b)
+    saved = next(tmp_path.glob("tuned-lens-*.pt"))
+    assert not list(tmp_path.glob(".tmp-*")), "the translators are written atomically"
+    saved.write_bytes(saved.read_bytes()[:100])  # a half-written file from a killed run
+    with pytest.warns(UserWarning, match="retraining"):
+        _, retrained = train_tuned_lens(tiny, CORPUS, config, cache=tmp_path, progress=False)
+    assert retrained == losses
 
 
 @pytest.mark.real_weights

@@ -38,7 +38,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _atomic_write_bytes(path: Path, write: Any) -> None:
+def atomic_write(path: Path, write: Any) -> None:
+    """Write a file through ``write(handle)`` into a temporary file renamed into place: never half-written."""
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -69,7 +70,7 @@ class ChunkCache:
             if json.loads(spec.read_text()) != json.loads(json.dumps(self.material, default=str)):
                 raise CorruptCacheError(f"{spec} describes other settings than this run")
         else:
-            _atomic_write_bytes(spec, lambda h: h.write(json.dumps(self.material, indent=1, default=str).encode()))
+            atomic_write(spec, lambda h: h.write(json.dumps(self.material, indent=1, default=str).encode()))
         for stray in self.folder.glob(".tmp-*"):
             stray.unlink(missing_ok=True)
 
@@ -78,7 +79,7 @@ class ChunkCache:
 
     def write_chunk(self, index: int, arrays: dict[str, np.ndarray]) -> None:
         """Write one chunk atomically."""
-        _atomic_write_bytes(self.chunk_path(index), lambda h: np.savez(h, **arrays))
+        atomic_write(self.chunk_path(index), lambda h: np.savez(h, **arrays))
 
     def read_chunk(self, index: int) -> dict[str, np.ndarray]:
         """Read one chunk; :class:`CorruptCacheError` if it cannot be read."""
@@ -106,7 +107,7 @@ class ChunkCache:
             "sha256": [_sha256(self.chunk_path(i)) for i in range(n_chunks)],
             "meta": meta,
         }
-        _atomic_write_bytes(
+        atomic_write(
             self.folder / "manifest.json", lambda h: h.write(json.dumps(manifest, indent=1, default=str).encode())
         )
 
@@ -166,8 +167,14 @@ def chunk_cache(setting: str | Path | bool | None, material: dict[str, Any],
 
     ``False``: no cache; ``None`` or ``True``: the cache setting (``DV_CACHE``); a path: that folder.
     """
+    folder = cache_folder(setting)
+    return None if folder is None else ChunkCache(folder, material, prefix)
+
+
+def cache_folder(setting: str | Path | bool | None) -> Path | None:
+    """The cache folder for a ``cache=`` argument: ``None`` for ``False``, the setting for ``None``/``True``."""
     if setting is False:
         return None
     from .settings import cache_dir
 
-    return ChunkCache(cache_dir(None if setting in (None, True) else setting), material, prefix)
+    return cache_dir(None if setting in (None, True) else setting)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +28,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .cache import chunk_cache
+from .cache import atomic_write, cache_folder, chunk_cache
 from .corpus import CorpusSpec, windows
 from .crosslayer import corpus_stream, stream_digest
 from .model import Subject
-from .settings import cache_dir
 
 
 def _first(value: Any) -> torch.Tensor:
@@ -135,13 +135,19 @@ def train_tuned_lens(subject: Subject, corpus: CorpusSpec, config: TunedLensConf
     material = {"model": subject.spec.key(), "split": corpus.split, "source": corpus.source,
                 "eval_windows": corpus.n_windows, "config": config.key()}
     digest = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    path = None if cache is False else cache_dir(None if cache in (None, True) else cache) / f"tuned-lens-{digest}.pt"
+    folder = cache_folder(cache)
+    path = None if folder is None else folder / f"tuned-lens-{digest}.pt"
     n_states, d_model = subject.n_layers, subject.hf.config.n_embd
     translators = Translators(n_states, d_model)
     if path is not None and path.exists():
-        saved = torch.load(path, weights_only=True)
-        translators.load_state_dict(saved["state"])
-        return translators, list(saved["losses"])
+        try:
+            saved = torch.load(path, weights_only=True)
+            translators.load_state_dict(saved["state"])
+            return translators, list(saved["losses"])
+        except Exception as error:  # unreadable or from another shape: retrain
+            warnings.warn(f"discarding an unreadable tuned-lens cache {path.name} and retraining: {error}",
+                          stacklevel=2)
+            path.unlink(missing_ok=True)
     states = _train_states(subject, corpus, config)
     gen = torch.Generator().manual_seed(config.seed)
     opt = torch.optim.Adam(translators.parameters(), lr=config.lr)
@@ -167,7 +173,8 @@ def train_tuned_lens(subject: Subject, corpus: CorpusSpec, config: TunedLensConf
     translators.eval()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save({"state": translators.state_dict(), "losses": losses, "material": material}, path)
+        atomic_write(path, lambda h: torch.save({"state": translators.state_dict(), "losses": losses,
+                                                 "material": material}, h))
     return translators, losses
 
 
