@@ -59,15 +59,11 @@ class ResultRow:
 
 def save_rows(rows: list[ResultRow], path: str | Path) -> Path:
     """Write rows as JSON (atomically) and return the path."""
-    import os
-    import tempfile
+    from .cache import atomic_write
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        json.dump([r.as_dict() for r in rows], handle, indent=1)
-    os.replace(tmp, path)
+    atomic_write(path, lambda h: h.write(json.dumps([r.as_dict() for r in rows], indent=1).encode()))
     return path
 
 

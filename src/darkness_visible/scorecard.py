@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .cache import atomic_write
 from .results import load_rows
 
 
@@ -83,6 +84,7 @@ def save(table: pd.DataFrame, results: Path) -> tuple[Path, Path]:
     results = Path(results)
     results.mkdir(parents=True, exist_ok=True)
     json_path, csv_path = results / "scorecard.json", results / "scorecard.csv"
-    json_path.write_text(json.dumps(json.loads(table.to_json(orient="records")), indent=1))
-    table.to_csv(csv_path, index=False)
+    records = json.dumps(json.loads(table.to_json(orient="records")), indent=1)
+    atomic_write(json_path, lambda h: h.write(records.encode()))
+    atomic_write(csv_path, lambda h: h.write(table.to_csv(index=False).encode()))
     return json_path, csv_path
