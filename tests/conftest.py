@@ -11,7 +11,7 @@ from darkness_visible.model import load_model
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch, tmp_path_factory):
     """Tests never read the developer's DV_* variables or write to their cache."""
-    for name in ("DV_MODEL", "DV_WINDOWS", "DV_CORPUS_SOURCE", "DV_RESULTS"):
+    for name in ("DV_MODEL", "DV_WINDOWS", "DV_SIZE", "DV_DEVICE", "DV_CORPUS_SOURCE", "DV_RESULTS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DV_CACHE", str(tmp_path_factory.mktemp("dv-cache")))
     monkeypatch.setenv("DV_CORPUS_SOURCE", "local")

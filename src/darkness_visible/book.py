@@ -14,6 +14,7 @@ from .corpus import CorpusSpec, corpus_spec
 from .harvest import Harvest, HarvestConfig, harvest
 from .model import ModelSpec, Subject, load_model
 from .settings import model_setting
+from .sizes import Size, resolve_size
 
 STANDIN_BANNER = (
     "**Numbers on this page come from a random-weight stand-in, not GPT-2.** This build ran on "
@@ -23,20 +24,21 @@ STANDIN_BANNER = (
 )
 
 
-def banner_markdown(spec: ModelSpec, corpus: CorpusSpec | None = None) -> str:
+def banner_markdown(spec: ModelSpec, corpus: CorpusSpec | None = None, size: Size | None = None) -> str:
     """MyST markdown for the run banner: a warning on a random-weight model, a note otherwise."""
-    where = f" Corpus: {corpus.describe()}." if corpus else ""
+    where = (f" Corpus: {corpus.describe()}." if corpus else "") + (f" Size: {size.describe()}." if size else "")
     if spec.is_pretrained:
         return f":::{{note}}\nThis page was executed on **{spec.describe()}**.{where}\n:::\n"
     return ":::{warning}\n" + STANDIN_BANNER.format(model=spec.describe()) + where + "\n:::\n"
 
 
-def banner_html(spec: ModelSpec, corpus: CorpusSpec | None = None) -> str:
+def banner_html(spec: ModelSpec, corpus: CorpusSpec | None = None, size: Size | None = None) -> str:
     """The banner as HTML with the book theme's admonition classes (and inline fallback styling)."""
     import html
     import re
 
-    where = f" Corpus: {html.escape(corpus.describe())}." if corpus else ""
+    where = (f" Corpus: {html.escape(corpus.describe())}." if corpus else "") + (
+        f" Size preset: <strong>{html.escape(size.describe())}</strong>." if size else "")
     if spec.is_pretrained:
         kind, title, colour = "note", "Model", "#0071bc"
         body = f"This page was executed on <strong>{html.escape(spec.describe())}</strong>.{where}"
@@ -57,13 +59,15 @@ class Run:
 
     spec: ModelSpec
     corpus: CorpusSpec
+    size: Size = field(default_factory=resolve_size)
+    device: str | None = None
     _subject: Subject | None = field(default=None, repr=False)
     _harvests: dict[Any, Harvest] = field(default_factory=dict, repr=False)
 
     @property
     def subject(self) -> Subject:
         if self._subject is None:
-            self._subject = load_model(self.spec)
+            self._subject = load_model(self.spec, device=self.device)
         return self._subject
 
     @property
@@ -81,18 +85,34 @@ class Run:
         """Display the banner in a notebook (HTML styled as a book admonition; readable in Jupyter too)."""
         from IPython.display import HTML, display
 
-        display(HTML(banner_html(self.spec, self.corpus)))
+        display(HTML(banner_html(self.spec, self.corpus, self.size)))
+
+    def first_windows(self, n_windows: int, corpus: CorpusSpec | None = None) -> CorpusSpec:
+        """The first ``n_windows`` windows of ``corpus`` (default: this run's corpus).
+
+        E.g. ``run.first_windows(run.size.lens_windows)``.
+        """
+        from dataclasses import replace
+
+        base = corpus or self.corpus
+        return replace(base, n_windows=min(n_windows, base.n_windows))
 
 
-def start(model: str | None = None, windows: int | None = None, *, show: bool = True) -> Run:
-    """Resolve the model and corpus settings for a chapter and show the banner."""
+def start(model: str | None = None, windows: int | None = None, *, size: str | None = None,
+          device: str | None = None, show: bool = True) -> Run:
+    """Resolve the model, size preset, corpus and device settings for a chapter and show the banner.
+
+    ``size``: a preset name (``DV_SIZE``; default ``paper``); ``windows`` overrides its window count
+    (``DV_WINDOWS``). The size never depends on the model: a stand-in at ``paper`` size runs what GPT-2 would.
+    """
     spec = ModelSpec.parse(model_setting(model))
     window = 1024
     if spec.kind == "tiny":  # the test model's context is shorter than the paper's windows
         from .model import tiny_config
 
         window = tiny_config().n_positions
-    run = Run(spec, corpus_spec(windows, window=window))
+    chosen = resolve_size(size, windows)
+    run = Run(spec, corpus_spec(chosen.windows, window=window), chosen, device)
     if show:
         run.banner()
     return run
@@ -115,7 +135,7 @@ def show_rows(chapter: str, rows: list) -> Any:
     from .results import save_rows
     from .settings import results_dir
 
-    save_rows(rows, results_dir() / f"{chapter}.json")
+    save_rows(rows, results_dir() / f"{chapter}.json", size=resolve_size())
     table = pd.DataFrame([r.as_dict() for r in rows])
     columns = ["claim", "description", "paper", "value", "ci", "tolerance", "verdict", "note"]
     return table[[c for c in columns if c in table.columns]]

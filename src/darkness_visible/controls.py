@@ -55,12 +55,13 @@ class ControlSet:
         return tuple(dict.fromkeys((self.exception, *self.core, *self.consensus)))
 
 
-def controls_corpus(base: CorpusSpec) -> CorpusSpec:
+def controls_corpus(base: CorpusSpec, n_windows: int | None = None) -> CorpusSpec:
     """The controls' corpus: DS-B when the hub is reachable, else 256-token windows of ``base``'s split.
 
-    As many windows as DS-B (195) for a full run, ``2 × base.n_windows`` for a short one.
+    ``n_windows`` 256-token windows (the size preset's ``controls_windows``; DS-B has 195); by default
+    ``min(195, 2 × base.n_windows)``.
     """
-    n = min(DSB_WINDOWS, 2 * base.n_windows)
+    n = min(DSB_WINDOWS, 2 * base.n_windows) if n_windows is None else n_windows
     if hub_corpus_available(base.source):
         return CorpusSpec("train", n, DSB_WINDOW, base.source, construction="DS-B")
     return CorpusSpec(base.split, n, DSB_WINDOW, base.source)
@@ -165,8 +166,11 @@ def threshold_sweep(H: Harvest, thresholds: tuple[float, ...] = SWEEP_THRESHOLDS
 
 
 def controls_config(record: tuple[int, ...] = ROUTING) -> HarvestConfig:
-    """Harvest settings for the controls: FIRE-ABS masks of all neurons, the named neurons' activations."""
-    return HarvestConfig(rules=(FIRE_ABS,), record=record, tiers=(), variants=())
+    """Harvest settings for the controls: FIRE-ABS masks of all neurons, the named neurons' activations.
+
+    The controls read activations only, so the pass stops after the last MLP (no unembedding).
+    """
+    return HarvestConfig(rules=(FIRE_ABS,), record=record, tiers=(), variants=(), logits=False)
 
 
 @dataclass(frozen=True)

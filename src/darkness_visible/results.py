@@ -36,6 +36,7 @@ class ResultRow:
     ci: tuple[float, float] | None = None
     unit: str = ""
     note: str = ""
+    preset: str = ""
 
     @property
     def verdict(self) -> Verdict:
@@ -57,10 +58,15 @@ class ResultRow:
         return data
 
 
-def save_rows(rows: list[ResultRow], path: str | Path) -> Path:
-    """Write rows as JSON (atomically) and return the path."""
+def save_rows(rows: list[ResultRow], path: str | Path, size: Any = None) -> Path:
+    """Write rows as JSON (atomically) and return the path; ``size`` (a :class:`~darkness_visible.sizes.Size`)
+    stamps every row with the preset it ran at."""
+    from dataclasses import replace
+
     from .cache import atomic_write
 
+    if size is not None:
+        rows = [replace(r, preset=size.describe()) for r in rows]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda h: h.write(json.dumps([r.as_dict() for r in rows], indent=1).encode()))

@@ -7,7 +7,9 @@ Precedence for every setting: an explicit argument, then an environment variable
 setting             environment variable        ``_config.yml``
 ==================  ==========================  ===========================================
 model               ``DV_MODEL``                ``replication: {model: ...}``
-corpus windows      ``DV_WINDOWS``              ``replication: {windows: ...}``
+size preset         ``DV_SIZE``                 ``replication: {size: ...}``  (``paper`` / ``quick``)
+corpus windows      ``DV_WINDOWS``              ``replication: {windows: ...}`` (overrides the preset's)
+device              ``DV_DEVICE``               ``replication: {device: ...}``  (``auto`` / ``cpu`` / ``cuda``)
 corpus source       ``DV_CORPUS_SOURCE``        ``replication: {corpus_source: ...}``
 cache folder        ``DV_CACHE``                ``replication: {cache: ...}``
 ==================  ==========================  ===========================================
@@ -63,8 +65,12 @@ def model_setting(explicit: str | None = None) -> str:
     return str(setting("model", "DV_MODEL", explicit, DEFAULT_MODEL))
 
 
-def windows_setting(explicit: int | None = None) -> int:
-    """How many 1,024-token windows of the corpus a run uses (the paper: 200)."""
+def windows_setting(explicit: int | str | None = None) -> int:
+    """How many 1,024-token windows of the corpus a run uses: ``DV_WINDOWS``, else the size preset's."""
+    if explicit is None and setting("windows", "DV_WINDOWS", None, None) is None:
+        from .sizes import resolve_size
+
+        return resolve_size().windows
     value = setting("windows", "DV_WINDOWS", explicit, DEFAULT_WINDOWS)
     try:
         n = int(value)
