@@ -51,7 +51,7 @@ def analytic_ig(subject: Subject, prompt: str, target: str, steps: int = PAPER_S
     with torch.enable_grad():
         s = (subject.hf.transformer.ln_f(r + x @ w + b) @ subject.w_u[tid].clone()).sum()
         (grad,) = torch.autograd.grad(s, x)
-    return (a * grad.mean(0)).numpy()
+    return (a * grad.mean(0)).cpu().numpy()
 
 
 def check_analytic_ig(subject: Subject, prompt: str, target: str, answer: np.ndarray | torch.Tensor,

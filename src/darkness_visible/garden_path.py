@@ -186,7 +186,7 @@ def trace_sentences(subject: Subject, sentences: Sequence[str], config: GardenPa
     tok = subject.tokenizer
     encoded = [encode_with_offsets(tok, s)[0] for s in sentences]
     pad = int(tok.eos_token_id)
-    cons = torch.as_tensor(config.consensus, dtype=torch.long)
+    cons = torch.as_tensor(config.consensus, dtype=torch.long, device=subject.device)
     no_mlp = Variant("no_mlp", whole_mlp=True)
     out: list[SentenceTrace] = []
     for lo in range(0, len(sentences), config.batch_size):
@@ -205,20 +205,21 @@ def trace_sentences(subject: Subject, sentences: Sequence[str], config: GardenPa
             norm = traced.mlp_out.norm(dim=-1)
             for b, ids in enumerate(chunk):
                 T = len(ids)
-                target = torch.as_tensor(ids[1:], dtype=torch.long)
+                target = torch.as_tensor(ids[1:], dtype=torch.long, device=subject.device)
                 lp = logp_full[b, : T - 1].gather(-1, target[:, None])[:, 0]
                 lp0 = logp_none[b, : T - 1].gather(-1, target[:, None])[:, 0]
-                p = np.concatenate([[np.nan], lp.exp().double().numpy()])
-                p0 = np.concatenate([[np.nan], lp0.exp().double().numpy()])
+                p = np.concatenate([[np.nan], lp.exp().double().cpu().numpy()])
+                p0 = np.concatenate([[np.nan], lp0.exp().double().cpu().numpy()])
                 surprisal = np.zeros(T)
                 surprisal[1:] = -np.log2(np.maximum(p[1:], config.min_prob))
                 dp = p - p0
                 out.append(SentenceTrace(
                     text=sentences[lo + b], ids=np.asarray(ids, dtype=np.int64),
                     tokens=tuple(tok.decode([i]) for i in ids), surprisal=surprisal,
-                    consensus=fires[b, :T].numpy().astype(np.int64), n2123=a_exc[b, :T].abs().double().numpy(),
-                    n2123_fires=config.rule(a_exc[b, :T]).numpy().astype(bool),
-                    mlp_norm=norm[b, :T].double().numpy(), p_full=p, p_no_mlp=p0, dp_token=dp,
+                    consensus=fires[b, :T].cpu().numpy().astype(np.int64),
+                    n2123=a_exc[b, :T].abs().double().cpu().numpy(),
+                    n2123_fires=config.rule(a_exc[b, :T]).cpu().numpy().astype(bool),
+                    mlp_norm=norm[b, :T].double().cpu().numpy(), p_full=p, p_no_mlp=p0, dp_token=dp,
                     dp_next=np.concatenate([dp[1:], [np.nan]]),
                 ))
     return out

@@ -143,12 +143,12 @@ def _ig_trace(subject: Subject, ids: list[int], tid: int, alphas: torch.Tensor, 
     """
     model = subject.model
     n_alpha = len(alphas)
-    alpha = alphas.to(torch.float32).repeat(len(scores))
+    alpha = alphas.to(torch.float32).to(subject.device).repeat(len(scores))
     # At the last block everything after the MLP is position-wise and GPT-2 reshapes with a free batch
     # dimension, so one copy of the prompt runs through layers 0..L and the α-scaled rows are created at
     # the hook (broadcast against the residual). Elsewhere, the batch holds one copy per α.
     expand = layer == subject.n_layers - 1
-    batch = torch.tensor([ids], dtype=torch.long).repeat(1 if expand else len(alpha), 1)
+    batch = torch.tensor([ids], dtype=torch.long, device=subject.device).repeat(1 if expand else len(alpha), 1)
     with _frozen(subject.hf), torch.enable_grad(), model.trace(batch, logits_to_keep=1):
         mlp = model.transformer.h[layer].mlp
         module = mlp.act if hook == "act" else mlp.c_fc
@@ -177,12 +177,12 @@ def _package(prompt: str, target: str, tid: int, config: IGConfig, x_star: torch
              grads: torch.Tensor) -> dict[Score, Attribution]:
     out: dict[Score, Attribution] = {}
     a = config.steps + 1
-    act = x_star[-1].double().numpy()
+    act = x_star[-1].double().cpu().numpy()
     for g, score in enumerate(config.scores):
-        grad = grads[g * a:(g + 1) * a][: config.steps].double().mean(0).numpy()
+        grad = grads[g * a:(g + 1) * a][: config.steps].double().mean(0).cpu().numpy()
         out[score] = Attribution(prompt, target, tid, score, config.hook, config.steps, act.astype(np.float32),
                                  grad.astype(np.float32), (act * grad).astype(np.float32),
-                                 values[g * a:(g + 1) * a].double().numpy())
+                                 values[g * a:(g + 1) * a].double().cpu().numpy())
     return out
 
 
@@ -403,7 +403,7 @@ def knockout(subject: Subject, prompt: str, target: str, conditions: dict[str, C
     neuron_rows = [(i + 1, list(c)) for i, c in enumerate(conditions.values()) if not (c and c[0] == "heads")]
     for _, idx in neuron_rows:
         check_indices(idx, subject.d_mlp)
-    batch = torch.tensor([ids], dtype=torch.long).repeat(len(names) + 1, 1)
+    batch = torch.tensor([ids], dtype=torch.long, device=subject.device).repeat(len(names) + 1, 1)
     model = subject.model
     with torch.no_grad(), model.trace(batch, logits_to_keep=1):
         block = model.transformer.h[L]
@@ -493,8 +493,8 @@ def transplant(subject: Subject, pair: TransplantPair, source: Attribution, k: i
     ids = encode(subject.tokenizer, pair.destination.prompt, subject.n_ctx)
     src_id, dst_id = target_id(subject, pair.source.target), target_id(subject, pair.destination.target)
     top = list(source.top(k))
-    values = torch.as_tensor(source.activation[top], dtype=torch.float32)
-    batch = torch.tensor([ids], dtype=torch.long).repeat(2, 1)
+    values = torch.as_tensor(source.activation[top], dtype=torch.float32, device=subject.device)
+    batch = torch.tensor([ids], dtype=torch.long, device=subject.device).repeat(2, 1)
     model = subject.model
     with torch.no_grad(), model.trace(batch, logits_to_keep=1):
         act = model.transformer.h[L].mlp.act.output
@@ -566,9 +566,9 @@ def last_position(subject: Subject, texts: Sequence[str], layer: int | None = No
         for start in range(0, len(encoded), batch_size):
             chunk = encoded[start:start + batch_size]
             width = max(len(ids) for ids in chunk)
-            batch = torch.tensor([ids + [pad] * (width - len(ids)) for ids in chunk])
+            batch = torch.tensor([ids + [pad] * (width - len(ids)) for ids in chunk], device=subject.device)
             traced = trace_batch(subject, batch, L)
-            last = torch.tensor([len(ids) - 1 for ids in chunk])
+            last = torch.tensor([len(ids) - 1 for ids in chunk], device=subject.device)
             rows = torch.arange(len(chunk))
             mids.append(traced.resid_mid[rows, last])
             acts.append(traced.act[rows, last])
@@ -639,10 +639,10 @@ def extraction(subject: Subject, prompts: Sequence[ExtractionPrompt],
             tables.append(pd.DataFrame({
                 "index": np.repeat(np.arange(len(prompts)), len(ks)), "method": m.name,
                 "k": np.tile(ks, len(prompts)), "final": np.tile(np.array(ks) == len(pool), len(prompts)),
-                "rank": ranks.numpy(), "prob": np.round(probs.double().numpy(), 6)}))
+                "rank": ranks.cpu().numpy(), "prob": np.round(probs.double().cpu().numpy(), 6)}))
     meta = pd.DataFrame({"index": np.arange(len(prompts)), "prompt": [p.prompt for p in prompts],
                          "target": [p.target for p in prompts], "category": [p.category for p in prompts],
-                         "base_rank": base_rank.numpy(), "base_prob": base_prob.double().numpy()})
+                         "base_rank": base_rank.cpu().numpy(), "base_prob": base_prob.double().cpu().numpy()})
     out = meta.merge(pd.concat(tables, ignore_index=True), on="index")
     return out[["index", "prompt", "target", "category", "base_rank", "base_prob", "method", "k", "final", "rank",
                 "prob"]]

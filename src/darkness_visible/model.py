@@ -124,6 +124,11 @@ class Subject:
     def n_ctx(self) -> int:
         return int(self.hf.config.n_positions)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weights live (inputs are moved here; reduced results come back to the CPU)."""
+        return next(self.hf.parameters()).device
+
     def layer_index(self, layer: int | None) -> int:
         """Normalise a layer index (``None`` or negative count from the end); check its range."""
         n = self.n_layers
@@ -292,7 +297,8 @@ def _load_pretrained(spec: ModelSpec, **kwargs: object) -> PreTrainedModel:
         raise ModelUnavailableError(f"cannot load {spec.describe()}: {text}\n" + _how_to_fix(spec.name)) from error
 
 
-def load_model(model: str | ModelSpec | None = None, *, attn_implementation: str | None = None) -> Subject:
+def load_model(model: str | ModelSpec | None = None, *, attn_implementation: str | None = None,
+               device: str | torch.device | None = None) -> Subject:
     """Load the model to study and wrap it in nnsight's ``TransformersModel``.
 
     Args:
@@ -300,12 +306,17 @@ def load_model(model: str | ModelSpec | None = None, *, attn_implementation: str
             ``"standin[:seed]"`` or ``"tiny[:seed]"``; ``None`` reads the setting
             (``DV_MODEL``, then ``_config.yml``), whose default is the real GPT-2 Small.
         attn_implementation: e.g. ``"eager"`` when attention weights are needed.
+        device: ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda[:N]"``, ``"mps"``; ``None`` reads
+            the setting (``DV_DEVICE``, then ``_config.yml``, default ``auto``).
 
     Raises:
         ModelUnavailableError: with the fix spelled out, when the weights cannot be had.
     """
     from nnsight import TransformersModel
 
+    from .device import resolve_device
+
+    where = resolve_device(device)
     spec = model if isinstance(model, ModelSpec) else ModelSpec.parse(model_setting(model))
     kwargs: dict[str, object] = {"dtype": torch.float32}
     if attn_implementation:
@@ -319,6 +330,7 @@ def load_model(model: str | ModelSpec | None = None, *, attn_implementation: str
     else:
         module = _load_pretrained(spec, **kwargs).eval()
         tokenizer = load_tokenizer()
+    module = module.to(where)
     return Subject(TransformersModel(module, tokenizer=tokenizer), spec)
 
 

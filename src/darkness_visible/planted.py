@@ -153,7 +153,7 @@ def planted_config(cfg: PlantConfig):
 def mlp_inputs(subject: Subject, input_ids: torch.Tensor, layer: int) -> torch.Tensor:
     """``ln_2`` output at ``layer`` (the MLP input ``x̂``), one nnsight trace: ``[B*T, d_model]``."""
     with torch.inference_mode():
-        with subject.model.trace(input_ids):
+        with subject.model.trace(input_ids.to(subject.device)):
             xhat = subject.model.transformer.h[layer].ln_2.output.save()
         return xhat.reshape(-1, xhat.shape[-1]).clone()
 
@@ -210,7 +210,7 @@ def build_planted(config: PlantConfig | None = None, **overrides: object) -> Pla
     s_u, s_v, s_w = proj[:, 0], proj[:, 1], proj[:, 2:]
 
     def quantile(values: torch.Tensor, q: float) -> float:
-        return float(np.quantile(values.numpy(), q))
+        return float(np.quantile(values.cpu().numpy(), q))
 
     t_exc = quantile(s_u, 1 - cfg.exception_rate)
     exc = s_u > t_exc
@@ -257,7 +257,7 @@ def build_planted(config: PlantConfig | None = None, **overrides: object) -> Pla
         act = gelu_new(mlp.c_fc(xhat.float()))
     measured = {}
     for rule in (FIRE_POS, FIRE_ABS):
-        fires = rule(act).numpy()
+        fires = rule(act).cpu().numpy()
         e = fires[:, core[0]]
         measured[rule.name] = {
             "exception_rate": float(e.mean()),

@@ -279,14 +279,14 @@ def function_word_scores(subject: Subject, neurons: tuple[int, ...], layer: int 
     logits = direction_logits(subject, subject.w_out(layer)[list(neurons)], mode).double()
     z = (logits - logits.mean(1, keepdim=True)) / logits.std(1, keepdim=True)
     ids = token_ids(subject, words)
-    return pd.DataFrame(z[:, ids].numpy(), index=[f"N{n}" for n in neurons], columns=[repr(w) for w in words])
+    return pd.DataFrame(z[:, ids].cpu().numpy(), index=[f"N{n}" for n in neurons], columns=[repr(w) for w in words])
 
 
 def output_cosines(subject: Subject, neurons: tuple[int, ...], layer: int | None = None) -> pd.DataFrame:
     """Cosine similarity between output directions ``w_n`` (rows of ``W_out``): ``[k, k]`` via scipy."""
     from scipy.spatial.distance import pdist, squareform
 
-    W = subject.w_out(layer)[list(neurons)].double().numpy()
+    W = subject.w_out(layer)[list(neurons)].double().cpu().numpy()
     names = [f"N{n}" for n in neurons]
     return pd.DataFrame(1 - squareform(pdist(W, metric="cosine")), names, names)
 
