@@ -46,6 +46,39 @@ def test_reunembedding_equals_a_forward_with_neurons_zeroed(tiny):
     assert torch.allclose(shortcut, forward, atol=1e-4)
 
 
+@pytest.mark.parametrize("group", [[3], [3, 17, 100, 255], list(range(0, 256, 3))])
+def test_rank_update_equals_reunembedding_and_a_real_forward(tiny, group):
+    """The O(|S| vocab) shortcut gives the logits of a forward with the neurons zeroed (any |S|)."""
+    from darkness_visible.harvest import RankUpdate
+
+    with torch.inference_mode():
+        traced = trace_batch(tiny, IDS)
+        update = RankUpdate(tiny, tuple(group), 1)
+        flat = traced.logits.reshape(-1, traced.logits.shape[-1])
+        resid = (traced.resid_mid + traced.mlp_out).reshape(-1, traced.resid_mid.shape[-1])
+        fast = update.logits(flat.clone(), resid, traced.act.reshape(-1, traced.act.shape[-1]))
+        slow = variant_logits(tiny, traced, Variant("g", zero=tuple(group)), 1).reshape(fast.shape)
+        forward = logits_with_mlp_neurons_zeroed(tiny, IDS, group).reshape(fast.shape)
+    assert not torch.allclose(fast, flat, atol=1e-4), "zeroing must change something"
+    assert torch.allclose(fast, slow, atol=1e-4)
+    assert torch.allclose(fast, forward, atol=1e-4)
+
+
+def test_harvest_variants_from_rank_updates_equal_reunembedding(tiny):
+    from darkness_visible.harvest import HarvestConfig, rank_updates, summarise_batch
+
+    config = HarvestConfig(record=(), tiers=(), variants=(Variant("a", zero=(1, 2, 3)), Variant("b", zero=(7,))))
+    tgt = torch.randint(0, 50257, IDS.shape, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        traced = trace_batch(tiny, IDS)
+        fast = summarise_batch(tiny, traced, tgt, config, 1, rank_updates(tiny, config, 1))
+        slow = summarise_batch(tiny, traced, tgt, config, 1)
+    for name in ("a", "b"):
+        assert np.allclose(fast[f"logprob/{name}"], slow[f"logprob/{name}"], atol=1e-4)
+        assert np.allclose(fast[f"maxprob/{name}"], slow[f"maxprob/{name}"], atol=1e-5)
+        assert (fast[f"top1/{name}"] == slow[f"top1/{name}"]).mean() > 0.99
+
+
 def test_lens_at_the_previous_block(tiny):
     with torch.inference_mode():
         traced = trace_batch(tiny, IDS)
@@ -139,3 +172,19 @@ def test_standin_parity_on_one_window():
         forward = logits_with_mlp_neurons_zeroed(standin, ids, [2123, 2910, 740, 1611, 2044])
     assert torch.equal(traced.act, hooked.act) and torch.equal(traced.logits, hooked.logits)
     assert torch.allclose(no_core, forward, atol=1e-3)
+
+
+def test_a_pass_without_logits_keeps_the_activations_and_stops_early(tiny, tiny_corpus):
+    """logits=False stops after layer L's MLP: same masks and activations, no log-probabilities."""
+    with_logits = harvest(tiny, tiny_corpus, HarvestConfig(record=(1, 5), tiers=(), variants=()), cache=False,
+                          progress=False)
+    without = harvest(tiny, tiny_corpus, HarvestConfig(record=(1, 5), tiers=(), variants=(), logits=False),
+                      cache=False, progress=False)
+    assert np.array_equal(with_logits["acts"], without["acts"])
+    for key in (k for k in with_logits.arrays if k.startswith("mask/")):
+        assert np.array_equal(with_logits[key], without[key])
+    assert "logprob/full" in with_logits.arrays and "logprob/full" not in without.arrays
+    with torch.inference_mode():
+        assert trace_batch(tiny, IDS, logits=False).logits.numel() == 0
+    with pytest.raises(ValueError, match="variants"):
+        HarvestConfig(logits=False)

@@ -27,6 +27,7 @@ import torch
 from . import __version__
 from .cache import chunk_cache
 from .corpus import CorpusSpec, corpus_spec, token_stream, windows
+from .device import batch_windows
 from .firing import FIRE_ABS, FIRE_POS, FiringRule, pack, unpack
 from .model import Subject, load_model
 from .neurons import HANDLER, HANDLER_TIERS, ROUTING, check_indices
@@ -60,19 +61,31 @@ PAPER_VARIANTS: tuple[Variant, ...] = (
 
 @dataclass(frozen=True)
 class HarvestConfig:
-    """What one harvest records. Everything here except ``batch_size`` is part of the cache key."""
+    """What one harvest records. Everything here except ``batch_size`` is part of the cache key.
+
+    ``batch_size``: windows per forward pass; ``None`` chooses from the free memory of the model's device
+    (:func:`darkness_visible.device.batch_windows`). ``logits=False`` stops the forward pass after layer
+    L's MLP (no unembedding, no log-probabilities; for passes that need only activations, e.g. the controls).
+    """
 
     layer: int | None = None
     rules: tuple[FiringRule, ...] = (FIRE_ABS, FIRE_POS)
     record: tuple[int, ...] = ROUTING
     tiers: tuple[tuple[str, tuple[int, ...]], ...] = tuple(HANDLER_TIERS.items())
     variants: tuple[Variant, ...] = PAPER_VARIANTS
-    batch_size: int = field(default=2, compare=False)
+    logits: bool = True
+    batch_size: int | None = field(default=None, compare=False)
 
     def key(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("batch_size")
+        if data["logits"]:  # the default: keys of caches written before the switch existed stay valid
+            data.pop("logits")
         return data
+
+    def __post_init__(self) -> None:
+        if not self.logits and self.variants:
+            raise ValueError("variants are read off the logits: use logits=True, or variants=()")
 
     @classmethod
     def for_model(cls, subject: Subject, **overrides: Any) -> HarvestConfig:
@@ -100,10 +113,12 @@ def _first(value: Any) -> torch.Tensor:
     return value[0] if isinstance(value, tuple) else value
 
 
-def trace_batch(subject: Subject, input_ids: torch.Tensor, layer: int | None = None) -> TracedBatch:
+def trace_batch(subject: Subject, input_ids: torch.Tensor, layer: int | None = None, *,
+                logits: bool = True) -> TracedBatch:
     """Run one nnsight trace over ``input_ids [B, T]`` and return the layer-L quantities.
 
-    Modules are read in forward order (nnsight 0.8 raises ``OutOfOrderError`` otherwise).
+    Modules are read in forward order (nnsight 0.8 raises ``OutOfOrderError`` otherwise). With
+    ``logits=False`` the run stops after layer L's MLP (``tracer.stop()``) and ``logits`` is empty.
     """
     L = subject.layer_index(layer)
     if input_ids.shape[-1] > subject.n_ctx:
@@ -111,14 +126,18 @@ def trace_batch(subject: Subject, input_ids: torch.Tensor, layer: int | None = N
 
         raise ContextLengthError(f"batch is {input_ids.shape[-1]} tokens long; the model's context is {subject.n_ctx}")
     model = subject.model
-    with model.trace(input_ids):
+    input_ids = input_ids.to(subject.device)
+    with model.trace(input_ids) as tracer:
         prev = (model.transformer.h[L - 1].output if L > 0 else model.transformer.drop.output).save()
         block = model.transformer.h[L]
         mid = block.ln_2.input.save()
         act = block.mlp.act.output.save()
         out = block.mlp.output.save()
-        logits = model.lm_head.output.save()
-    return TracedBatch(mid, act, out, _first(prev), logits)
+        if logits:
+            final = model.lm_head.output.save()
+        else:
+            tracer.stop()
+    return TracedBatch(mid, act, out, _first(prev), final if logits else torch.empty(0))
 
 
 #: Rows of logits reduced at a time: 64 x 50,257 floats stay in a 32 MB cache (about 1.8x faster).
@@ -171,13 +190,58 @@ def variant_logits(subject: Subject, batch: TracedBatch, variant: Variant, layer
 
 
 def variant_stats(subject: Subject, batch: TracedBatch, variant: Variant, layer: int,
-                  targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """:func:`target_stats` of a variant, unembedding a block of positions at a time (never all logits)."""
-    resid = variant_residual(subject, batch, variant, layer).reshape(-1, batch.resid_mid.shape[-1])
-    tgt = targets.reshape(-1)
+                  targets: torch.Tensor, update: RankUpdate | None = None,
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`target_stats` of a variant, unembedding a block of positions at a time (never all logits).
+
+    With ``update`` (a :class:`RankUpdate` for ``variant.zero``), the logits are read off the model's own
+    logits by a rank-|S| update instead of a new 768 × vocab product (same numbers up to float rounding).
+    """
+    tgt = targets.reshape(-1).to(batch.logits.device)
     rows = 4 * STATS_ROWS
+    if update is not None:
+        logits = batch.logits.reshape(-1, batch.logits.shape[-1])
+        resid = (batch.resid_mid + batch.mlp_out).reshape(-1, batch.resid_mid.shape[-1])
+        act = batch.act.reshape(-1, batch.act.shape[-1])
+        parts = [target_stats(update.logits(logits[i:i + rows], resid[i:i + rows], act[i:i + rows]), tgt[i:i + rows])
+                 for i in range(0, len(tgt), rows)]
+        return _join(parts, targets.shape)
+    resid = variant_residual(subject, batch, variant, layer).reshape(-1, batch.resid_mid.shape[-1])
     parts = [target_stats(subject.unembed(resid[i:i + rows]), tgt[i:i + rows]) for i in range(0, len(tgt), rows)]
     return _join(parts, targets.shape)
+
+
+class RankUpdate:
+    """Logits with a neuron set ``S`` zeroed at the last MLP, from the full logits in O(|S| · vocab) per token.
+
+    Zeroing ``S`` subtracts ``d = a_S @ W_out[S]`` from the final residual ``x``. ``ln_f`` centres and
+    rescales, so with ``c(·)`` the centring, ``σ(x) = sqrt(mean(c(x)²) + ε)``, gain ``g`` and bias ``b``::
+
+        z'(x - d) = σ(x)/σ(x - d) · (z(x) - u) - (a_S @ V_S) / σ(x - d) + u,
+        V_S = W_U (g ⊙ c(w_s)) for s in S  ([|S|, vocab], precomputed),  u = lm_head(b).
+
+    ``z(x)`` are the model's own logits from the trace; only ``σ(x - d)`` needs the 768-wide residual.
+    """
+
+    def __init__(self, subject: Subject, neurons: tuple[int, ...], layer: int) -> None:
+        ln_f, w_u = subject.hf.transformer.ln_f, subject.w_u
+        self.idx = torch.as_tensor(neurons, dtype=torch.long, device=w_u.device)
+        w = subject.w_out(layer)[self.idx]  # [|S|, d_model]
+        self.w = w
+        self.eps = float(ln_f.eps)
+        self.v = (ln_f.weight.detach() * (w - w.mean(-1, keepdim=True))) @ w_u.T  # [|S|, vocab]
+        self.u = subject.hf.lm_head(ln_f.bias.detach())  # [vocab]
+
+    def _sigma(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.var(-1, unbiased=False, keepdim=True) + self.eps).sqrt()
+
+    def logits(self, full: torch.Tensor, resid: torch.Tensor, act: torch.Tensor) -> torch.Tensor:
+        """Variant logits ``[M, vocab]`` from the full logits ``[M, vocab]``, final residual and activations."""
+        a = act[:, self.idx]
+        sigma, sigma_v = self._sigma(resid), self._sigma(resid - a @ self.w)
+        out = (full - self.u).mul_(sigma / sigma_v)
+        out.sub_((a @ self.v).div_(sigma_v))
+        return out.add_(self.u)
 
 
 def decompose(act: torch.Tensor, w_out: torch.Tensor, b_out: torch.Tensor,
@@ -202,28 +266,41 @@ def decompose(act: torch.Tensor, w_out: torch.Tensor, b_out: torch.Tensor,
 
 
 def summarise_batch(subject: Subject, batch: TracedBatch, targets: torch.Tensor, config: HarvestConfig,
-                    layer: int) -> dict[str, np.ndarray]:
-    """Per-token arrays (flattened over ``[B, T]``) for one traced batch."""
+                    layer: int, updates: dict[str, RankUpdate] | None = None) -> dict[str, np.ndarray]:
+    """Per-token arrays (flattened over ``[B, T]``) for one traced batch, reduced on the device.
+
+    ``updates``: :class:`RankUpdate` per zero-variant name (see :func:`rank_updates`); variants without one
+    are re-unembedded.
+    """
+    updates = updates or {}
     out: dict[str, np.ndarray] = {}
     act = batch.act.reshape(-1, batch.act.shape[-1])
     for rule in config.rules:
-        out[f"mask/{rule.name}"] = pack(rule(act).numpy())
-    out["acts"] = act[:, list(config.record)].numpy().astype(np.float32)
-    results = {"full": target_stats(batch.logits, targets)}
+        out[f"mask/{rule.name}"] = pack(rule(act).cpu().numpy())
+    out["acts"] = act[:, list(config.record)].cpu().numpy().astype(np.float32)
+    results = {"full": target_stats(batch.logits, targets.to(batch.logits.device))} if config.logits else {}
     for v in config.variants:
-        results[v.name] = variant_stats(subject, batch, v, layer, targets)
+        results[v.name] = variant_stats(subject, batch, v, layer, targets, updates.get(v.name))
     for name, (lp, arg, mx) in results.items():
-        out[f"logprob/{name}"] = lp.reshape(-1).numpy().astype(np.float32)
-        out[f"top1/{name}"] = arg.reshape(-1).numpy().astype(np.int32)
-        out[f"maxprob/{name}"] = mx.reshape(-1).numpy().astype(np.float32)
+        out[f"logprob/{name}"] = lp.reshape(-1).cpu().numpy().astype(np.float32)
+        out[f"top1/{name}"] = arg.reshape(-1).cpu().numpy().astype(np.int32)
+        out[f"maxprob/{name}"] = mx.reshape(-1).cpu().numpy().astype(np.float32)
     mlp = batch.mlp_out.reshape(-1, batch.mlp_out.shape[-1])
-    out["mlp_norm"] = mlp.norm(dim=-1).numpy()
+    out["mlp_norm"] = mlp.norm(dim=-1).cpu().numpy()
     if config.tiers:
         parts = decompose(act, subject.w_out(layer), subject.b_out(layer), dict(config.tiers))
         names_t = [n for n, _ in config.tiers] + ["residual"]
-        out["tier_norm"] = torch.stack([parts[n].norm(dim=-1) for n in names_t], -1).numpy()
-        out["tier_dot"] = torch.stack([(parts[n] * mlp).sum(-1) for n in names_t], -1).numpy()
+        out["tier_norm"] = torch.stack([parts[n].norm(dim=-1) for n in names_t], -1).cpu().numpy()
+        out["tier_dot"] = torch.stack([(parts[n] * mlp).sum(-1) for n in names_t], -1).cpu().numpy()
     return out
+
+
+def rank_updates(subject: Subject, config: HarvestConfig, layer: int) -> dict[str, RankUpdate]:
+    """A :class:`RankUpdate` for every zero-variant of ``config`` (exact only at the last layer; else none)."""
+    if layer != subject.n_layers - 1:
+        return {}
+    return {v.name: RankUpdate(subject, v.zero, layer) for v in config.variants
+            if v.zero and not v.whole_mlp and not v.lens_prev_block}
 
 
 @dataclass
@@ -376,7 +453,13 @@ def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, co
     chunks: list[dict[str, np.ndarray]] = []
     from tqdm import tqdm
 
+    batch_size = config.batch_size or batch_windows(subject.device, bytes_per_window(subject, corpus.window))
     bar = tqdm(total=corpus.n_windows, desc=f"harvest layer {layer}", unit="window", disable=not progress)
+    import time
+
+    started, computed = time.perf_counter(), 0
+    with torch.inference_mode():
+        updates = rank_updates(subject, config, layer)
     for c in range(n_chunks):
         lo, hi = c * CHUNK_WINDOWS, min((c + 1) * CHUNK_WINDOWS, corpus.n_windows)
         if store is not None and store.has_chunk(c):
@@ -384,13 +467,15 @@ def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, co
             bar.update(hi - lo)
             continue
         parts = []
-        for start in range(lo, hi, config.batch_size):
-            stop = min(start + config.batch_size, hi)
+        for start in range(lo, hi, batch_size):
+            stop = min(start + batch_size, hi)
             ids = torch.from_numpy(inputs[start:stop])
             with torch.inference_mode():
-                traced = trace_batch(subject, ids, layer)
-                parts.append(summarise_batch(subject, traced, torch.from_numpy(targets[start:stop]), config, layer))
+                traced = trace_batch(subject, ids, layer, logits=config.logits)
+                parts.append(summarise_batch(subject, traced, torch.from_numpy(targets[start:stop]), config, layer,
+                                             updates))
             bar.update(stop - start)
+            computed += (stop - start) * corpus.window
         chunk = _concat(parts)
         chunk["input_ids"] = inputs[lo:hi].reshape(-1).astype(np.int32)
         chunk["target"] = targets[lo:hi].reshape(-1).astype(np.int32)
@@ -398,9 +483,19 @@ def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, co
             store.write_chunk(c, chunk)
         chunks.append(chunk)
     bar.close()
+    seconds = time.perf_counter() - started
+    meta["throughput"] = {"tokens_computed": computed, "seconds": round(seconds, 2),
+                          "tokens_per_s": round(computed / seconds, 1) if computed else None,
+                          "device": str(subject.device), "batch_windows": batch_size}
     if store is not None:
         store.finalize(n_chunks, meta)
     return Harvest(meta, _concat(chunks))
+
+
+def bytes_per_window(subject: Subject, window: int) -> int:
+    """Rough working memory of one window in the traced pass: logits plus variant temporaries, activations."""
+    vocab = int(subject.hf.config.vocab_size)
+    return window * 4 * (4 * vocab + 4 * subject.d_mlp + 8 * int(subject.hf.config.n_embd))
 
 
 def _digest(array: np.ndarray) -> str:
