@@ -129,3 +129,45 @@ def test_logit_lens_on_gpt2_ends_at_the_model_and_improves_with_depth(gpt2):
     keep = np.arange(0, 1023, 4)
     assert pct[-1] == pytest.approx(100 * np.mean((own == stream[1:1025])[keep]))
     assert pct[-1] > pct[1]  # the last block predicts better than the first (the paper: 39.0 % vs 3.0 %)
+
+
+def _brute_hits(subject, h, targets):
+    return subject.unembed(h).argmax(-1) == targets
+
+
+@pytest.mark.parametrize("k", [1, 4, 16])
+def test_pruned_top1_hits_equal_the_full_argmax(tiny, k):
+    """Settling misses by candidate tokens never changes a hit: exact equality with the full product."""
+    from darkness_visible.lens import top1_hits
+
+    ids = _ids(tiny, 128)
+    with torch.inference_mode():
+        states = trace_states(tiny, ids)
+        final = tiny.unembed(states[-1][0])
+        cands = final.topk(k, dim=-1).indices
+        gen = torch.Generator().manual_seed(0)
+        # targets mixing the model's own predictions (hits) with random tokens (misses)
+        targets = torch.where(torch.rand(128, generator=gen) < 0.5, final.argmax(-1),
+                              torch.randint(0, final.shape[-1], (128,), generator=gen))
+        for h in states:
+            want = _brute_hits(tiny, h[0], targets)
+            got = top1_hits(tiny, h[0], targets, cands)
+            assert torch.equal(got, want)
+            assert torch.equal(top1_hits(tiny, h[0], targets, None), want)
+        assert bool(_brute_hits(tiny, states[-1][0], targets).any()), "the check must include hits"
+
+
+def test_lens_hits_pruned_equal_brute_force_with_translators(tiny):
+    ids = _ids(tiny, 96)
+    translators = Translators(tiny.n_layers, tiny.hf.config.n_embd)
+    with torch.no_grad():
+        for layer in translators.layers:
+            layer.weight.normal_(0, 0.05)
+    with torch.inference_mode():
+        states = [s[0] for s in trace_states(tiny, ids)]
+        targets = torch.from_numpy(corpus_stream(tiny, CORPUS)[0][1:97].astype(np.int64))
+        logit, tuned = lens_hits(tiny, states, targets, translators)
+        want_logit = torch.stack([_brute_hits(tiny, h, targets) for h in states], -1)
+        want_tuned = torch.stack([_brute_hits(tiny, translators(h, s), targets) for s, h in enumerate(states)], -1)
+    assert torch.equal(logit, want_logit)
+    assert torch.equal(tuned, want_tuned)

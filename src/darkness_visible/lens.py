@@ -50,6 +50,7 @@ def trace_states(subject: Subject, input_ids: torch.Tensor) -> list[torch.Tensor
     """
     model = subject.model
     saved: list[Any] = []
+    input_ids = input_ids.to(subject.device)
     with model.trace(input_ids):
         saved.append(model.transformer.drop.output.save())
         for i in range(subject.n_layers):
@@ -83,7 +84,12 @@ class TunedLensConfig:
 
     ``train_windows`` windows of ``window`` tokens are taken from the *end* of the split's token stream,
     so they do not overlap the evaluation windows at its start; ``tokens_per_step`` random positions of
-    them form each step's batch, shared by all states; Adam with learning rate ``lr`` for ``steps``.
+    them form each step's batch, shared by all states; Adam with learning rate ``lr`` for at most ``steps``.
+
+    Training stops early once it has converged: when the mean loss of the last ``converge_window`` steps
+    improves on the mean of the ``converge_window`` before by less than ``converge_tol`` (relative). The
+    budget is thus set by the measured loss curve, not by a guessed step count; the chapter shows the curve
+    and how many steps ran.
     """
 
     steps: int = 200
@@ -92,9 +98,25 @@ class TunedLensConfig:
     train_windows: int = 8
     window: int = 1024
     seed: int = 0
+    converge_window: int = 25
+    converge_tol: float = 0.01
 
     def key(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def for_size(cls, size: Any) -> TunedLensConfig:
+        """The training budget of a size preset (:class:`darkness_visible.sizes.Size`)."""
+        return cls(steps=size.lens_max_steps, tokens_per_step=size.lens_tokens_per_step,
+                   train_windows=size.lens_train_windows)
+
+    def converged(self, losses: list[float]) -> bool:
+        """True when the last ``converge_window`` losses improve on the window before by less than the tolerance."""
+        w = self.converge_window
+        if len(losses) < 2 * w:
+            return False
+        before, last = float(np.mean(losses[-2 * w:-w])), float(np.mean(losses[-w:]))
+        return before - last < self.converge_tol * abs(before)
 
 
 def kl_to_final(final_logits: torch.Tensor, lens_logits: torch.Tensor) -> torch.Tensor:
@@ -106,7 +128,7 @@ def kl_to_final(final_logits: torch.Tensor, lens_logits: torch.Tensor) -> torch.
 
 def _train_states(subject: Subject, corpus: CorpusSpec, config: TunedLensConfig) -> torch.Tensor:
     """Residual states of the training slice, ``[M, n_states, d_model]`` (M = train_windows × window)."""
-    stream, _ = corpus_stream(subject, corpus)
+    stream, _ = corpus_stream(subject, corpus, whole=corpus.split == "test")  # the train split: its head only
     window = min(config.window, subject.n_ctx)
     n = config.train_windows * window
     eval_end = corpus.n_windows * corpus.window + 1
@@ -138,17 +160,17 @@ def train_tuned_lens(subject: Subject, corpus: CorpusSpec, config: TunedLensConf
     folder = cache_folder(cache)
     path = None if folder is None else folder / f"tuned-lens-{digest}.pt"
     n_states, d_model = subject.n_layers, subject.hf.config.n_embd
-    translators = Translators(n_states, d_model)
+    translators = Translators(n_states, d_model).to(subject.device)
     if path is not None and path.exists():
         try:
-            saved = torch.load(path, weights_only=True)
+            saved = torch.load(path, weights_only=True, map_location=subject.device)
             translators.load_state_dict(saved["state"])
             return translators, list(saved["losses"])
         except Exception as error:  # unreadable or from another shape: retrain
             warnings.warn(f"discarding an unreadable tuned-lens cache {path.name} and retraining: {error}",
                           stacklevel=2)
             path.unlink(missing_ok=True)
-    states = _train_states(subject, corpus, config)
+    states = _train_states(subject, corpus, config).to(subject.device)
     gen = torch.Generator().manual_seed(config.seed)
     opt = torch.optim.Adam(translators.parameters(), lr=config.lr)
     hf = subject.hf
@@ -163,13 +185,15 @@ def train_tuned_lens(subject: Subject, corpus: CorpusSpec, config: TunedLensConf
         with torch.no_grad():
             final = subject.unembed(batch[:, n_states])
         opt.zero_grad()
-        total = torch.zeros(())
+        total = 0.0
         for s in range(n_states):
             loss = kl_to_final(final, subject.unembed(translators(batch[:, s], s)))
             loss.backward()
-            total += loss.detach()
+            total += float(loss.detach())
         opt.step()
-        losses.append(float(total) / n_states)
+        losses.append(total / n_states)
+        if config.converged(losses):
+            break
     translators.eval()
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,21 +233,59 @@ class LensResult:
         return int(self.logit.shape[0])
 
 
+#: Tokens of the model's own top-k whose logits are tried first against the target's (see :func:`top1_hits`).
+PRUNE_CANDIDATES = 16
+#: A candidate must beat the target by this many logits to settle a miss without the full unembedding
+#: (far above fp32 rounding of a 768-term dot product; closer calls take the full product).
+PRUNE_MARGIN = 1e-3
+
+
+def top1_hits(subject: Subject, h: torch.Tensor, targets: torch.Tensor, candidates: torch.Tensor | None = None,
+              ) -> torch.Tensor:
+    """``argmax(lm_head(ln_f(h))) == targets`` per row, ``bool [M]``, exactly, mostly without the full product.
+
+    ``h [M, d_model]``, ``targets [M]``, ``candidates [M, k]`` token ids likely to out-score the target (the
+    model's own top-k). A row where some candidate's logit beats the target's by more than
+    :data:`PRUNE_MARGIN` is a miss whatever the other tokens do; only the remaining rows (the hits and
+    the near-misses) need the 768 × vocab product. The answer equals the full argmax's.
+    """
+    x = subject.hf.transformer.ln_f(h)
+    if candidates is None:
+        return subject.hf.lm_head(x).argmax(-1) == targets
+    w_u = subject.w_u
+    bias = getattr(subject.hf.lm_head, "bias", None)
+    pick = torch.cat([targets[:, None], candidates], dim=1)  # [M, 1 + k]
+    z = torch.einsum("md,mkd->mk", x, w_u[pick])
+    if bias is not None:
+        z = z + bias[pick]
+    settled = (z[:, 1:] > z[:, :1] + PRUNE_MARGIN).any(dim=1)  # some token beats the target: a miss
+    hits = torch.zeros(len(targets), dtype=torch.bool, device=h.device)
+    rest = (~settled).nonzero().squeeze(1)
+    if len(rest):
+        hits[rest] = subject.hf.lm_head(x[rest]).argmax(-1) == targets[rest]
+    return hits
+
+
 def lens_hits(subject: Subject, states: list[torch.Tensor], targets: torch.Tensor,
-              translators: Translators | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+              translators: Translators | None, candidates: torch.Tensor | None = None,
+              ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Top-1 hits of the logit lens (and tuned lens) at every state: ``bool [M, n_states]`` each.
 
-    ``states``: ``n_layers + 1`` tensors ``[M, d_model]``; ``targets``: ``[M]``.
+    ``states``: ``n_layers + 1`` tensors ``[M, d_model]``; ``targets``: ``[M]``; ``candidates``: see
+    :func:`top1_hits` (default: the final state's top :data:`PRUNE_CANDIDATES` tokens, which prunes
+    most rows of the early states).
     """
-    logit_hits, tuned_hits = [], []
     last = len(states) - 1
+    final = subject.unembed(states[last])
+    if candidates is None:
+        candidates = final.topk(PRUNE_CANDIDATES, dim=-1).indices
+    final_hits = final.argmax(-1) == targets
+    del final
+    logit_hits, tuned_hits = [], []
     for s, h in enumerate(states):
-        logit_hits.append(subject.unembed(h).argmax(-1) == targets)
+        logit_hits.append(final_hits if s == last else top1_hits(subject, h, targets, candidates))
         if translators is not None:
-            if s == last:
-                tuned_hits.append(logit_hits[-1])
-            else:
-                tuned_hits.append(subject.unembed(translators(h, s)).argmax(-1) == targets)
+            tuned_hits.append(final_hits if s == last else top1_hits(subject, translators(h, s), targets, candidates))
     return torch.stack(logit_hits, -1), (torch.stack(tuned_hits, -1) if translators is not None else None)
 
 
@@ -242,7 +304,7 @@ def run_lens(subject: Subject, corpus: CorpusSpec, translators: Translators | No
     if translators is not None:
         h = hashlib.sha256()
         for value in translators.state_dict().values():
-            h.update(value.detach().numpy().tobytes())
+            h.update(value.detach().cpu().numpy().tobytes())
         tdigest = h.hexdigest()[:16]
     material = {"model": subject.spec.key(), "corpus": asdict(corpus), "stride": config.stride,
                 "translators": tdigest, "stream_sha": stream_digest(stream, corpus)}
@@ -260,13 +322,13 @@ def run_lens(subject: Subject, corpus: CorpusSpec, translators: Translators | No
                 chunks.append(store.read_chunk(k))
                 continue
             ids = torch.from_numpy(inputs[k: k + 1])
-            tgt = torch.from_numpy(targets[k, keep])
+            tgt = torch.from_numpy(targets[k, keep]).to(subject.device)
             with torch.inference_mode():
                 states = [s[0, keep] for s in trace_states(subject, ids)]
                 logit, tuned = lens_hits(subject, states, tgt, translators)
-            chunk = {"logit": logit.numpy()}
+            chunk = {"logit": logit.cpu().numpy()}
             if tuned is not None:
-                chunk["tuned"] = tuned.numpy()
+                chunk["tuned"] = tuned.cpu().numpy()
             if store is not None:
                 store.write_chunk(k, chunk)
             chunks.append(chunk)
