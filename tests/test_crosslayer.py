@@ -100,6 +100,31 @@ def test_head_stats_equal_plain_attention():
     assert torch.allclose(stats["importance"][:, 0], head0.norm(dim=-1), atol=1e-5)
 
 
+@pytest.mark.parametrize("head", [0, 3])
+def test_head_weights_from_qkv_equal_eager_attention(tiny, head):
+    """The sdpa model's c_attn output gives the eager implementation's pattern; the sink pass needs no eager load."""
+    from darkness_visible.crosslayer import attention_sink, head_weights, trace_head_inputs
+
+    eager = load_model("tiny", attn_implementation="eager")
+    ids = torch.from_numpy(corpus_stream(tiny, CORPUS)[0][:40].astype(np.int64))[None]
+    L = tiny.n_layers - 1
+    with torch.inference_mode():
+        want = eager.hf(ids, output_attentions=True).attentions[-1][:, head]
+        qkv, z = trace_head_inputs(tiny, ids, L)
+        got = head_weights(tiny, qkv, L, head)
+        z_eager, a_eager = trace_attention(eager, ids, L)
+    assert torch.allclose(got, want, atol=1e-6)
+    assert torch.allclose(z, z_eager, atol=1e-5)
+    corpus = CorpusSpec("test", 2, 64, "local")
+    fast = attention_sink(tiny, corpus, head=head, progress=False)
+    with torch.inference_mode():
+        inputs = torch.from_numpy(corpus_stream(tiny, corpus)[0][:128].astype(np.int64)).reshape(2, 64)
+        ref = [head_stats(eager, *trace_attention(eager, inputs[k:k + 1], L), L, head) for k in range(2)]
+    assert np.allclose(fast["sink"], np.concatenate([r["sink"].numpy() for r in ref]), atol=1e-6)
+    assert np.allclose(fast["entropy"], np.concatenate([r["entropy"].numpy() for r in ref]), atol=1e-4)
+    assert np.allclose(fast["importance"], np.concatenate([r["importance"].numpy() for r in ref]), atol=1e-5)
+
+
 def test_attention_needs_eager(tiny):
     with pytest.raises(ValueError, match="eager"):
         trace_attention(tiny, torch.zeros(1, 4, dtype=torch.long), 1)

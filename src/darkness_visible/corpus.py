@@ -111,12 +111,14 @@ def join_rows(rows: list[str]) -> str:
     return "\n\n".join(row for row in rows if row.strip())
 
 
-def token_stream(tokenizer: PreTrainedTokenizerBase, spec: CorpusSpec) -> tuple[np.ndarray, str]:
+def token_stream(tokenizer: PreTrainedTokenizerBase, spec: CorpusSpec, *,
+                 whole: bool = False) -> tuple[np.ndarray, str]:
     """Tokenise the joined split as one stream: ``int32 [n_stream]`` and a provenance string.
 
     Only a head of the joined text long enough for the requested windows is tokenised (the train split
-    is ~540 MB). The head is cut at a row boundary well past the last needed token, so the tokens used
-    are identical to those of tokenising the whole text (BPE never merges across that boundary).
+    is ~540 MB), unless ``whole``. The head is cut at a row boundary well past the last needed token, so
+    the tokens used are identical to those of tokenising the whole text (BPE never merges across that
+    boundary): a longer head only appends tokens.
     """
     rows, origin = corpus_rows(spec.split, spec.source)
     if spec.construction == "DS-B":  # the controls' corpus: first rows, blank ones dropped, joined with " "
@@ -124,7 +126,7 @@ def token_stream(tokenizer: PreTrainedTokenizerBase, spec: CorpusSpec) -> tuple[
     else:
         text = join_rows(rows)
     need = spec.n_tokens + 1
-    chars = max(need * 8, 100_000)
+    chars = len(text) if whole else max(need * 8, 100_000)
     while True:
         cut = text.find("\n\n", chars)
         head = text if cut < 0 else text[:cut]

@@ -50,17 +50,25 @@ class CrossLayerConfig:
     batch_size: int = field(default=1, compare=False)
 
 
-_STREAMS: dict[tuple[Any, ...], tuple[np.ndarray, str]] = {}
+_STREAMS: dict[tuple[Any, ...], tuple[np.ndarray, str, bool]] = {}
 
 
-def corpus_stream(subject: Subject, corpus: CorpusSpec) -> tuple[np.ndarray, str]:
-    """:func:`darkness_visible.corpus.token_stream`, tokenised once per tokenizer and split in a session."""
+def corpus_stream(subject: Subject, corpus: CorpusSpec, *, whole: bool = False) -> tuple[np.ndarray, str]:
+    """:func:`darkness_visible.corpus.token_stream`, memoised per tokenizer and corpus construction.
+
+    The memo keeps the longest stream tokenised so far; a request for more tokens than it holds (a larger
+    slice, or ``whole``) tokenises again. Heads of one text share their tokens, so a longer stream serves
+    every smaller slice unchanged.
+    """
     tok = subject.tokenizer
-    key = (str(getattr(tok, "name_or_path", "")), len(tok), corpus.split, corpus.source)
-    if key not in _STREAMS:
+    key = (str(getattr(tok, "name_or_path", "")), len(tok), corpus.split, corpus.source, corpus.construction)
+    held = _STREAMS.get(key)
+    if held is None or not held[2] and (whole or len(held[0]) < corpus.n_tokens + 1):
         _STREAMS.clear()  # keep one stream (about 1 MB per 250K tokens)
-        _STREAMS[key] = token_stream(tok, corpus)
-    return _STREAMS[key]
+        stream, origin = token_stream(tok, corpus, whole=whole)
+        _STREAMS[key] = (stream, origin, whole)
+    stream, origin, _ = _STREAMS[key]
+    return stream, origin
 
 
 def stream_digest(stream: np.ndarray, corpus: CorpusSpec) -> str:
@@ -79,9 +87,11 @@ def trace_layers(subject: Subject, input_ids: torch.Tensor) -> list[torch.Tensor
     """One nnsight trace; every layer's post-GELU activations, ``n_layers`` tensors ``[B, T, d_mlp]``."""
     model = subject.model
     saved: list[Any] = []
-    with model.trace(input_ids):
+    input_ids = input_ids.to(subject.device)
+    with model.trace(input_ids) as tracer:
         for L in range(subject.n_layers):
             saved.append(model.transformer.h[L].mlp.act.output.save())
+        tracer.stop()  # nothing after the last MLP is needed: skip ln_f and the unembedding
     return list(saved)
 
 
@@ -159,7 +169,7 @@ def layer_masks(subject: Subject, corpus: CorpusSpec, config: CrossLayerConfig |
             for L, act in enumerate(acts):
                 flat = act.reshape(-1, act.shape[-1])
                 for rule in config.rules:
-                    chunk[f"L{L}/{rule.name}"] = pack(rule(flat).numpy())
+                    chunk[f"L{L}/{rule.name}"] = pack(rule(flat).cpu().numpy())
             del acts
         chunk["input_ids"] = inputs[lo:hi].reshape(-1).astype(np.int32)
         if store is not None:
@@ -349,11 +359,46 @@ def trace_attention(subject: Subject, input_ids: torch.Tensor, layer: int) -> tu
     if subject.hf.config._attn_implementation != "eager":
         raise ValueError('attention weights need load_model(spec, attn_implementation="eager")')
     model = subject.model
+    input_ids = input_ids.to(subject.device)
     with model.trace(input_ids):
         attn = model.transformer.h[layer].attn
         z = attn.c_proj.input.save()
         weights = attn.output[1].save()
     return z, weights
+
+
+def trace_head_inputs(subject: Subject, input_ids: torch.Tensor, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One nnsight trace of the model as loaded (no eager attention needed), stopped after layer ``layer``'s
+    attention: ``qkv [B, T, 3 d_model]`` (``attn.c_attn`` output) and ``z [B, T, d_model]`` (``c_proj`` input)."""
+    model = subject.model
+    input_ids = input_ids.to(subject.device)
+    with model.trace(input_ids) as tracer:
+        attn = model.transformer.h[layer].attn
+        qkv = attn.c_attn.output.save()
+        z = attn.c_proj.input.save()
+        tracer.stop()
+    return qkv, z
+
+
+def head_weights(subject: Subject, qkv: torch.Tensor, layer: int, head: int) -> torch.Tensor:
+    """One head's causal attention pattern ``[B, T, T]`` from ``c_attn``'s output, as GPT-2 computes it.
+
+    ``softmax(q_h k_hᵀ · s + causal mask)`` with ``s = 1/sqrt(d_head)`` (and ``1/(layer+1)`` where the config
+    scales by the layer index); equal to the eager implementation's weights up to float rounding.
+    """
+    cfg = subject.hf.config
+    d_model, n_head = qkv.shape[-1] // 3, int(cfg.n_head)
+    d_head = d_model // n_head
+    q, k, _ = qkv.split(d_model, dim=-1)
+    qh, kh = (t[..., head * d_head:(head + 1) * d_head].float() for t in (q, k))
+    scores = qh @ kh.transpose(-1, -2)
+    if getattr(cfg, "scale_attn_weights", True):
+        scores = scores / d_head ** 0.5
+    if getattr(cfg, "scale_attn_by_inverse_layer_idx", False):
+        scores = scores / float(layer + 1)
+    T = scores.shape[-1]
+    causal = torch.ones(T, T, dtype=torch.bool, device=scores.device).tril()
+    return scores.masked_fill(~causal, float("-inf")).softmax(-1)
 
 
 def head_stats(subject: Subject, z: torch.Tensor, weights: torch.Tensor, layer: int, head: int,
@@ -364,20 +409,24 @@ def head_stats(subject: Subject, z: torch.Tensor, weights: torch.Tensor, layer: 
     A head's output before summation is ``z_h @ W_O[h]``, with ``W_O[h]`` rows ``64h..64h+63`` of
     ``attn.c_proj.weight`` (Conv1D layout ``[d_model, d_model]``).
     """
-    n_head = weights.shape[1]
+    n_head = int(subject.hf.config.n_head)
     d_head = z.shape[-1] // n_head
     w_o = subject.hf.transformer.h[layer].attn.c_proj.weight.detach().reshape(n_head, d_head, -1)
     zh = z.reshape(*z.shape[:-1], n_head, d_head)  # [B, T, H, d_head]
     per_head = torch.einsum("bthd,hdm->bthm", zh, w_o)
     importance = per_head.norm(dim=-1).reshape(-1, n_head)
-    a = weights[:, head]  # [B, T, T]
+    a = weights[:, head] if weights.dim() == 4 else weights  # [B, T, T]: all heads' weights, or the head's own
     plogp = torch.where(a > 0, a * torch.log2(a.clamp_min(1e-30)), torch.zeros_like(a))
     return {"sink": a[..., 0].reshape(-1), "entropy": (-plogp.sum(-1)).reshape(-1), "importance": importance}
 
 
 def attention_sink(subject: Subject, corpus: CorpusSpec, layer: int | None = None, head: int = SINK_HEAD, *,
                    progress: bool = True) -> dict[str, np.ndarray]:
-    """Head statistics of ``layer`` over the corpus, one eager trace per window.
+    """Head statistics of ``layer`` over the corpus, one trace per window stopped after that layer's attention.
+
+    The head's pattern is recomputed from ``c_attn``'s output (:func:`head_weights`), so the model needs no
+    eager attention and the run skips the later layers and the unembedding; :func:`trace_attention` on an
+    eager model gives the same weights (tested).
 
     Returns per token (``N = n_windows × window``, the harvest's token order): ``sink`` and ``entropy`` of
     ``head`` (``float [N]``) and ``importance`` of every head (``float [N, H]``).
@@ -390,10 +439,10 @@ def attention_sink(subject: Subject, corpus: CorpusSpec, layer: int | None = Non
 
     for k in tqdm(range(corpus.n_windows), desc=f"attention L{L}", disable=not progress):
         with torch.inference_mode():
-            z, weights = trace_attention(subject, torch.from_numpy(inputs[k: k + 1]), L)
-            stats = head_stats(subject, z, weights, L, head)
+            qkv, z = trace_head_inputs(subject, torch.from_numpy(inputs[k: k + 1]), L)
+            stats = head_stats(subject, z, head_weights(subject, qkv, L, head), L, head)
             for name, value in stats.items():
-                parts[name].append(value.numpy().astype(np.float32))
+                parts[name].append(value.cpu().numpy().astype(np.float32))
     return {name: np.concatenate(values) for name, values in parts.items()}
 
 
