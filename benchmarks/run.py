@@ -118,7 +118,84 @@ def bench_book(windows: int = 4) -> Result:
                                      "empty harvest cache, every notebook executed")}
 
 
-BENCHMARKS: dict[str, Callable[[], Result]] = {"harvest": bench_harvest, "memory": bench_memory, "book": bench_book}
+def _book_build(root: Path, out: Path, env: dict[str, str], log: Path) -> tuple[int, float, float, dict[str, float]]:
+    """One ``jupyter-book build -W``: exit code, seconds, peak RSS of any process in it (GiB), seconds per page."""
+    import re
+    import resource
+
+    start = time.perf_counter()
+    with log.open("w") as handle:
+        code = subprocess.run(["jupyter-book", "build", str(root), "--path-output", str(out), "-W", "--keep-going"],
+                              env=env, stdout=handle, stderr=subprocess.STDOUT).returncode
+    seconds = time.perf_counter() - start
+    # ru_maxrss of RUSAGE_CHILDREN: the largest resident set of any waited-for descendant (kernels included)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    pages = {m.group(1): float(m.group(2)) for m in
+             re.finditer(r"([\w.-]+)\.ipynb: Executed notebook in ([\d.]+) seconds", log.read_text())}
+    return code, seconds, peak, pages
+
+
+def bench_fullsize() -> Result:
+    """The whole book at ``paper`` size on the stand-in: cold (empty cache), then warm. Fails if any cell fails.
+
+    Writes the logs, per-chapter times and the harvest's throughput to ``_build/bench-fullsize/``; a chapter
+    that fails is executed again by its chapter command, which saves it, failing cell included, and says where.
+    """
+    import shutil
+
+    root = HERE.parent
+    out = root / "_build" / "bench-fullsize"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    env = {**os.environ, "DV_MODEL": "standin", "DV_SIZE": "paper", "DV_CORPUS_SOURCE": "local",
+           "DV_CACHE": str(out / "cache"), "DV_RESULTS": str(out / "results"), "HF_HUB_OFFLINE": "1"}
+    env.pop("DV_WINDOWS", None)
+    timings: dict[str, dict[str, float]] = {}
+    totals: dict[str, float] = {}
+    peak = 0.0
+    for phase in ("cold", "warm"):
+        print(f"   {phase} build (log: {out / f'{phase}.log'})", flush=True)
+        code, seconds, peak_phase, pages = _book_build(root, out / phase, env, out / f"{phase}.log")
+        peak = max(peak, peak_phase)
+        timings[phase], totals[phase] = pages, seconds
+        if code != 0:
+            failed = sorted(set(_failed_pages(out / phase)))
+            for name in failed:  # save the failing notebook, failing cell included (the command says where)
+                command = name.split("_", 1)[1].replace("_", "-")
+                subprocess.run([sys.executable, "-m", "darkness_visible", command], env=env, cwd=root)
+            raise SystemExit(f"fullsize: the {phase} build failed (exit {code}) in {failed or 'an unknown page'}; "
+                             f"log {out / f'{phase}.log'}; executed notebooks under {root / '_build' / 'executed'}")
+    harvest = _harvest_throughput(out / "cache")
+    summary = {"timings": timings, "totals_s": totals, "peak_rss_GiB": peak, "harvest": harvest}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    chapters = ", ".join(f"{k} {v / 60:.1f}" for k, v in sorted(timings["cold"].items()))
+    tps = harvest.get("tokens_per_s")
+    return {
+        "book_paper_cold_minutes": (totals["cold"] / 60, "<= 45", f"stand-in, DV_SIZE=paper, empty cache; minutes per "
+                                    f"chapter: {chapters}; peak RSS {peak:.2f} GiB; harvest {tps} tok/s"),
+        "book_paper_warm_minutes": (totals["warm"] / 60, "<= 5", "same build again with the cache filled: " + ", ".join(
+            f"{k} {v / 60:.1f}" for k, v in sorted(timings["warm"].items()))),
+    }
+
+
+def _failed_pages(out: Path) -> list[str]:
+    reports = out / "_build" / "html" / "reports"
+    return [p.name.split(".")[0] for p in reports.glob("**/*.err.log")] if reports.exists() else []
+
+
+def _harvest_throughput(cache: Path) -> dict[str, object]:
+    """The ``throughput`` block of the paper-size harvest's manifest (the largest harvest in the cache)."""
+    best: dict[str, object] = {}
+    for manifest in cache.glob("harvest-*/manifest.json"):
+        meta = json.loads(manifest.read_text())["meta"]
+        block = meta.get("throughput") or {}
+        if block.get("tokens_computed", 0) > best.get("tokens_computed", 0):
+            best = block
+    return best
+
+
+BENCHMARKS: dict[str, Callable[[], Result]] = {"harvest": bench_harvest, "memory": bench_memory, "book": bench_book,
+                                               "fullsize": bench_fullsize}
 
 
 def _optional() -> None:
@@ -146,7 +223,11 @@ def machine() -> dict[str, str]:
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(HERE))
     _optional()
-    chosen = argv or list(BENCHMARKS)
+    chosen = argv or [name for name in BENCHMARKS if name != "fullsize"]  # fullsize takes an hour or more: ask for it
+    unknown = [name for name in chosen if name not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmark {', '.join(unknown)}; choose from: {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
     previous = HERE / "results.json"
     results: Result = {}
     if argv and previous.exists():  # a partial run updates its rows and keeps the others

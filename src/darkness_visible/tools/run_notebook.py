@@ -17,16 +17,36 @@ from nbclient import NotebookClient
 def run(path: Path, timeout: int = 7200, save_to: Path | None = None) -> float:
     """Execute a copy of one notebook; returns seconds taken. Raises on a cell error.
 
-    ``save_to``: where to write the executed copy (with outputs); the source notebook is never changed.
+    ``save_to``: where to write the executed copy (with outputs); the source notebook is never changed. It
+    is written on failure too, the failing cell and its traceback included, and the error says where.
     """
+    from nbclient.exceptions import CellExecutionError
+
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     resources = {"metadata": {"path": str(path.parent)}}
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources).execute()
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources=resources).execute()
+    except CellExecutionError as error:
+        if save_to is None:
+            raise
+        _save(nb, save_to)
+        raise NotebookFailed(f"{path.name} failed; the executed notebook, failing cell included, is at "
+                             f"{save_to}\n{error}") from error
     if save_to is not None:
-        save_to.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, save_to)
+        _save(nb, save_to)
     return time.perf_counter() - start
+
+
+class NotebookFailed(RuntimeError):
+    """A chapter notebook raised in one of its cells (the message says where its executed copy is)."""
+
+
+def _save(nb: nbformat.NotebookNode, path: Path) -> None:
+    from ..cache import atomic_write
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda h: h.write(nbformat.writes(nb).encode()))
 
 
 def main(argv: list[str] | None = None) -> int:
