@@ -421,12 +421,13 @@ def head_stats(subject: Subject, z: torch.Tensor, weights: torch.Tensor, layer: 
 
 
 def attention_sink(subject: Subject, corpus: CorpusSpec, layer: int | None = None, head: int = SINK_HEAD, *,
-                   progress: bool = True) -> dict[str, np.ndarray]:
+                   cache: str | Path | bool | None = None, progress: bool = True) -> dict[str, np.ndarray]:
     """Head statistics of ``layer`` over the corpus, one trace per window stopped after that layer's attention.
 
     The head's pattern is recomputed from ``c_attn``'s output (:func:`head_weights`), so the model needs no
     eager attention and the run skips the later layers and the unembedding; :func:`trace_attention` on an
-    eager model gives the same weights (tested).
+    eager model gives the same weights (tested). Cached per window like the harvest (key: model, corpus
+    slice and its tokens, layer, head).
 
     Returns per token (``N = n_windows × window``, the harvest's token order): ``sink`` and ``entropy`` of
     ``head`` (``float [N]``) and ``importance`` of every head (``float [N, H]``).
@@ -434,16 +435,31 @@ def attention_sink(subject: Subject, corpus: CorpusSpec, layer: int | None = Non
     L = subject.layer_index(layer)
     stream, _ = corpus_stream(subject, corpus)
     inputs, _ = windows(stream, corpus)
-    parts: dict[str, list[np.ndarray]] = {"sink": [], "entropy": [], "importance": []}
+    material = {"model": subject.spec.key(), "corpus": asdict(corpus), "layer": L, "head": head,
+                "what": "attention head stats", "stream_sha": stream_digest(stream, corpus)}
+    store = chunk_cache(cache, material, prefix="attention")
+    loaded = store.load_complete() if store is not None else None
+    if loaded is not None:
+        return _concat(loaded[1])
+    if store is not None:
+        store.prepare()
     from tqdm import tqdm
 
+    chunks = []
     for k in tqdm(range(corpus.n_windows), desc=f"attention L{L}", disable=not progress):
+        if store is not None and store.has_chunk(k):
+            chunks.append(store.read_chunk(k))
+            continue
         with torch.inference_mode():
             qkv, z = trace_head_inputs(subject, torch.from_numpy(inputs[k: k + 1]), L)
             stats = head_stats(subject, z, head_weights(subject, qkv, L, head), L, head)
-            for name, value in stats.items():
-                parts[name].append(value.cpu().numpy().astype(np.float32))
-    return {name: np.concatenate(values) for name, values in parts.items()}
+            chunk = {name: value.cpu().numpy().astype(np.float32) for name, value in stats.items()}
+        if store is not None:
+            store.write_chunk(k, chunk)
+        chunks.append(chunk)
+    if store is not None:
+        store.finalize(corpus.n_windows, {"layer": L, "head": head})
+    return _concat(chunks)
 
 
 def sink_comparison(stats: dict[str, np.ndarray], groups: dict[str, np.ndarray]) -> Any:
