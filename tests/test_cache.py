@@ -52,9 +52,24 @@ def test_other_settings_never_reuse_a_cache(tiny, tmp_path):
     assert len(list(tmp_path.glob("harvest-*"))) == 4
 
 
+def test_results_are_memory_mapped_from_one_file_per_array(tiny, tmp_path):
+    """A cached harvest is consolidated into .npy files (chunks removed) and read through memory maps."""
+    clean = harvest(tiny, CORPUS, CONFIG, cache=False, progress=False)
+    first = harvest(tiny, CORPUS, CONFIG, cache=tmp_path, progress=False)
+    folder = next(tmp_path.glob("harvest-*"))
+    assert not list(folder.glob("chunk-*")), "one copy on disk"
+    assert all(isinstance(a, np.memmap) for a in first.arrays.values())
+    _same(clean, first)
+    (folder / "arrays" / "index.json").unlink()  # a consolidation killed before its index: not trusted
+    with pytest.warns(UserWarning, match="corrupt"):
+        again = harvest(tiny, CORPUS, CONFIG, cache=tmp_path, progress=False)
+    _same(clean, again)
+
+
 def test_corrupt_cache_is_detected_and_rebuilt(tiny, tmp_path):
-    clean = harvest(tiny, CORPUS, CONFIG, cache=tmp_path, progress=False)
-    chunk = next(tmp_path.glob("harvest-*/chunk-00001.npz"))
+    clean = harvest(tiny, CORPUS, CONFIG, cache=False, progress=False)
+    harvest(tiny, CORPUS, CONFIG, cache=tmp_path, progress=False)
+    chunk = next(tmp_path.glob("harvest-*/arrays/logprob__full.npy"))
     data = bytearray(chunk.read_bytes())
     data[len(data) // 2] ^= 0xFF
     chunk.write_bytes(bytes(data))

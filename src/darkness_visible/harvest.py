@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import warnings
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -25,12 +26,13 @@ import numpy as np
 import torch
 
 from . import __version__
-from .cache import chunk_cache
+from .cache import CorruptCacheError, chunk_cache
 from .corpus import CorpusSpec, corpus_spec, token_stream, windows
 from .device import batch_windows
 from .firing import FIRE_ABS, FIRE_POS, FiringRule, pack, unpack
 from .model import Subject, load_model
 from .neurons import HANDLER, HANDLER_TIERS, ROUTING, check_indices
+from .storage import consolidated
 
 
 @dataclass(frozen=True)
@@ -444,9 +446,12 @@ def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, co
                 "layer": layer, "stream_sha": _digest(stream[: corpus.n_tokens + 1])}
     store = chunk_cache(cache, material)
     n_chunks = math.ceil(corpus.n_windows / CHUNK_WINDOWS)
-    loaded = store.load_complete() if store is not None else None
-    if loaded is not None:
-        return Harvest(loaded[0], _concat(loaded[1]))
+    if store is not None and store.complete:
+        try:
+            return Harvest(*consolidated(store, corpus.n_tokens))
+        except CorruptCacheError as error:
+            warnings.warn(f"discarding a corrupt harvest cache and recomputing it: {error}", stacklevel=2)
+            store.clear()
     if store is not None:
         store.prepare()
     meta = _meta(subject, corpus, config, layer, origin)
@@ -462,8 +467,7 @@ def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, co
         updates = rank_updates(subject, config, layer)
     for c in range(n_chunks):
         lo, hi = c * CHUNK_WINDOWS, min((c + 1) * CHUNK_WINDOWS, corpus.n_windows)
-        if store is not None and store.has_chunk(c):
-            chunks.append(store.read_chunk(c))
+        if store is not None and store.has_chunk(c):  # resumed: the chunk is on disk already
             bar.update(hi - lo)
             continue
         parts = []
@@ -479,17 +483,19 @@ def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, co
         chunk = _concat(parts)
         chunk["input_ids"] = inputs[lo:hi].reshape(-1).astype(np.int32)
         chunk["target"] = targets[lo:hi].reshape(-1).astype(np.int32)
-        if store is not None:
+        if store is not None:  # on disk, not in memory: results never accumulate in RAM
             store.write_chunk(c, chunk)
-        chunks.append(chunk)
+        else:
+            chunks.append(chunk)
     bar.close()
     seconds = time.perf_counter() - started
     meta["throughput"] = {"tokens_computed": computed, "seconds": round(seconds, 2),
                           "tokens_per_s": round(computed / seconds, 1) if computed else None,
                           "device": str(subject.device), "batch_windows": batch_size}
-    if store is not None:
-        store.finalize(n_chunks, meta)
-    return Harvest(meta, _concat(chunks))
+    if store is None:
+        return Harvest(meta, _concat(chunks))
+    store.finalize(n_chunks, meta)
+    return Harvest(*consolidated(store, corpus.n_tokens))
 
 
 def bytes_per_window(subject: Subject, window: int) -> int:
