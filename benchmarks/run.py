@@ -32,13 +32,36 @@ def _timed(fn: Callable[[], object], repeat: int = 1) -> float:
     return best
 
 
-def bench_harvest(n_windows: int = 6, batch: int = 2) -> Result:
-    """The traced pass vs a plain ``inference_mode`` forward of the same batches (stand-in, 1,024 tokens)."""
+def interleaved(variants: dict[str, Callable[[], object]], rounds: int = 3) -> dict[str, list[float]]:
+    """Time each variant once per round, in the order given (A B C A B C ...): shared-machine noise hits all alike.
+
+    Returns the seconds of every round per variant; compare them with :func:`round_ratios`.
+    """
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, fn in variants.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def round_ratios(reference: list[float], other: list[float]) -> tuple[float, str]:
+    """Median of the per-round speed ratios ``reference / other`` and their spread (min-max), as text."""
+    ratios = np.asarray(reference) / np.asarray(other)
+    return float(np.median(ratios)), f"median of {len(ratios)} rounds, spread {ratios.min():.3g}-{ratios.max():.3g}"
+
+
+def bench_harvest(n_windows: int = 4, batch: int = 2, rounds: int = 3) -> Result:
+    """The traced pass vs a plain ``inference_mode`` forward of the same batches (stand-in, 1,024 tokens).
+
+    Interleaved rounds (plain, masks, no-MLP, all variants, plain, ...); the ratio is the median per round.
+    """
     from darkness_visible.corpus import CorpusSpec, token_stream, windows
-    from darkness_visible.harvest import HarvestConfig, Variant, summarise_batch, trace_batch
+    from darkness_visible.harvest import HarvestConfig, Variant, rank_updates, summarise_batch, trace_batch
     from darkness_visible.model import load_model
 
-    subject = load_model("standin")
+    subject = load_model("standin", device="cpu")
     corpus = CorpusSpec(n_windows=n_windows, source="local")
     stream, _ = token_stream(subject.tokenizer, corpus)
     inputs, targets = (torch.from_numpy(a) for a in windows(stream, corpus))
@@ -50,71 +73,93 @@ def bench_harvest(n_windows: int = 6, batch: int = 2) -> Result:
                 subject.hf(ids)
 
     def traced(config: HarvestConfig) -> Callable[[], None]:
+        with torch.inference_mode():
+            updates = rank_updates(subject, config, 11)
+
         def run() -> None:
             with torch.inference_mode():
                 for ids, tgt in batches:
-                    summarise_batch(subject, trace_batch(subject, ids), tgt, config, 11)
+                    summarise_batch(subject, trace_batch(subject, ids), tgt, config, 11, updates)
         return run
 
     masks = HarvestConfig(variants=(), tiers=())
     no_mlp = HarvestConfig(variants=(Variant("no_mlp", whole_mlp=True),), tiers=())
     full = HarvestConfig()
     plain()  # warm-up
-    t_plain = _timed(plain, 2)
-    t_masks = _timed(traced(masks), 2)
-    t_nomlp = _timed(traced(no_mlp), 2)
-    t_full = _timed(traced(full), 1)
+    times = interleaved({"plain": plain, "masks": traced(masks), "no_mlp": traced(no_mlp), "full": traced(full)},
+                        rounds)
     tokens = n_windows * 1024
+    rate = {k: tokens / float(np.median(v)) for k, v in times.items()}
+    out: Result = {}
+    for key, name, target, what in (
+            ("harvest_masks_vs_plain", "masks", ">= 0.95", "acts+masks+target stats"),
+            ("harvest_no_mlp_vs_plain", "no_mlp", ">= 0.70", "+ no-MLP log-probs"),
+            ("harvest_all_variants_vs_plain", "full", ">= 0.6", "all 6 variants + tier norms (2 unembeddings, "
+             "4 rank-|S| updates)")):
+        ratio, spread = round_ratios(times["plain"], times[name])
+        out[key] = (ratio, target, f"plain {rate['plain']:.0f} tok/s, {what} {rate[name]:.0f} tok/s; {spread}")
+    return out
+
+
+def _rss_of_harvest(n_windows: int) -> tuple[float, float]:
+    """Peak RSS (GiB) and stored bytes per token of one harvest in a fresh process (see :func:`bench_memory`)."""
+    import tempfile
+
+    code = f"""
+import resource, numpy as np, dataclasses
+import darkness_visible.harvest as hv
+from darkness_visible.model import gpt2_small_config, random_model, load_tokenizer, Subject, ModelSpec
+from darkness_visible.corpus import CorpusSpec, token_stream
+from nnsight import TransformersModel
+cfg = gpt2_small_config(); cfg.n_layer = 1
+subject = Subject(TransformersModel(random_model(cfg, 0), tokenizer=load_tokenizer()), ModelSpec("standin", "standin"))
+corpus = CorpusSpec(n_windows={n_windows}, source="local")
+base, origin = token_stream(subject.tokenizer, dataclasses.replace(corpus, n_windows=200))
+tiled = np.resize(base, corpus.n_tokens + 1)  # the test split holds 286K tokens: repeat it
+hv.token_stream = lambda tok, spec, **kw: (tiled, origin + " (tiled)")
+config = hv.HarvestConfig(variants=(), logits=False)
+H = hv.harvest(subject, corpus, config, cache={{cache!r}}, progress=False)
+total = sum(int(np.prod(a.shape)) * a.dtype.itemsize for a in H.arrays.values())
+touched = sum(float(a[i:i + 65536].sum()) for a in H.arrays.values() for i in range(0, len(a), 65536))  # every page
+print(total / H.n_tokens, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, touched)
+"""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run([sys.executable, "-c", code.replace("{cache!r}", repr(tmp))], capture_output=True,
+                             text=True, check=True).stdout.split()
+    return float(out[1]) / 2**20, float(out[0])
+
+
+def bench_memory(windows: tuple[int, ...] = (200, 2000)) -> Result:
+    """Peak resident memory of a harvest at 200 and 2,000 windows (2,048,000 tokens), each in a fresh process.
+
+    The results stream to disk chunk by chunk and come back memory-mapped, so memory should not grow with
+    the corpus. To make 2,000 windows affordable here the pass uses a GPT-2-Small-wide model with one layer
+    (same 3,072-neuron masks, 27 recorded neurons and tier norms per token: the stored bytes are the
+    paper's) and no unembedding, over the test stream repeated to 2,048,001 tokens; the unembedding's
+    transient memory is measured by the full-size book build (``fullsize``).
+    """
+    peaks = {n: _rss_of_harvest(n) for n in windows}
+    (p_small, per_token), (p_big, _) = peaks[windows[0]], peaks[windows[-1]]
     return {
-        "harvest_masks_vs_plain": (t_plain / t_masks, ">= 0.95", f"plain {tokens / t_plain:.0f} tok/s, "
-                                   f"acts+masks+target stats {tokens / t_masks:.0f} tok/s"),
-        "harvest_no_mlp_vs_plain": (t_plain / t_nomlp, ">= 0.70", f"+ no-MLP log-probs {tokens / t_nomlp:.0f} tok/s"),
-        "harvest_all_variants_vs_plain": (t_plain / t_full, "(none)", f"all 6 variants + tier norms "
-                                          f"{tokens / t_full:.0f} tok/s (7 unembeddings per token)"),
+        "peak_rss_2000_windows_GiB": (p_big, "<= 3", f"peak RSS {p_small:.2f} GiB at {windows[0]} windows, "
+                                      f"{p_big:.2f} GiB at {windows[-1]} ({windows[-1] * 1024:,} tokens); "
+                                      f"{per_token:.0f} stored bytes/token, memory-mapped from the cache"),
     }
 
 
-def bench_memory(windows: tuple[int, int] = (4, 12)) -> Result:
-    """Peak resident memory of the harvest (subprocesses), extrapolated to 512,000 tokens."""
-    peaks = []
-    for n in windows:
-        code = (
-            "import resource, sys\n"
-            "from darkness_visible.model import load_model\n"
-            "from darkness_visible.corpus import CorpusSpec\n"
-            "from darkness_visible.harvest import harvest\n"
-            f"H = harvest(load_model('standin'), CorpusSpec(n_windows={n}, source='local'),\n"
-            "            cache=False, progress=False)\n"
-            "print(sum(a.nbytes for a in H.arrays.values()) / H.n_tokens)\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
-        )
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-        per_token, peak_kib = float(out[0]), float(out[1])
-        peaks.append(peak_kib / 2**20)
-    stored = per_token * 512_000 / 2**30
-    # The peak is set by the model and one batch's logits; the results grow on top of it, and at the end
-    # of a run they exist twice for a moment (the chunks and their concatenation).
-    at_512k = max(peaks) + 2 * stored
-    return {
-        "memory_512k_GiB": (at_512k, "<= 4", f"peak RSS {peaks[0]:.2f} GiB at {windows[0]} windows, {peaks[1]:.2f} GiB "
-                            f"at {windows[1]}; {per_token:.0f} stored bytes/token = {stored:.2f} GiB of results "
-                            "at 512,000 tokens (bit-packed masks); estimate = measured peak + 2 x results"),
-    }
-
-
-def bench_book(windows: int = 4) -> Result:
-    """The whole book executed on the stand-in (``DV_WINDOWS`` windows, empty cache), as CI builds it."""
+def bench_book() -> Result:
+    """The whole book executed on the stand-in at the ``quick`` size (empty cache), as CI builds it."""
     import tempfile
 
     root = HERE.parent
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "DV_MODEL": "standin", "DV_WINDOWS": str(windows), "DV_CORPUS_SOURCE": "local",
+        env = {**os.environ, "DV_MODEL": "standin", "DV_SIZE": "quick", "DV_CORPUS_SOURCE": "local",
                "DV_CACHE": f"{tmp}/cache", "DV_RESULTS": f"{tmp}/results", "HF_HUB_OFFLINE": "1"}
         start = time.perf_counter()
         subprocess.run(["jupyter-book", "build", str(root), "--path-output", tmp, "-W", "--keep-going"], env=env,
                        check=True, capture_output=True)
         seconds = time.perf_counter() - start
-    return {"book_seconds_standin": (seconds, "(none)", f"jupyter-book build on the stand-in, {windows} windows, "
+    return {"book_seconds_standin": (seconds, "(none)", "jupyter-book build on the stand-in, DV_SIZE=quick, "
                                      "empty harvest cache, every notebook executed")}
 
 
@@ -166,16 +211,80 @@ def bench_fullsize() -> Result:
             raise SystemExit(f"fullsize: the {phase} build failed (exit {code}) in {failed or 'an unknown page'}; "
                              f"log {out / f'{phase}.log'}; executed notebooks under {root / '_build' / 'executed'}")
     harvest = _harvest_throughput(out / "cache")
-    summary = {"timings": timings, "totals_s": totals, "peak_rss_GiB": peak, "harvest": harvest}
+    flops, counts = build_flops(out / "cache")
+    gflops = gemm_gflops()
+    as_run = sum(v for k, v in flops.items() if k != "lens (24 lens decodings, dense)")
+    dense = sum(v for k, v in flops.items() if k != "lens (24 lens decodings, as run)")
+    floor_min = as_run * 1e3 / gflops / 60
+    summary = {"timings": timings, "totals_s": totals, "peak_rss_GiB": peak, "harvest": harvest, "tflop": flops,
+               "counts": counts, "gemm_gflops": gflops, "floor_minutes": floor_min,
+               "dense_floor_minutes": dense * 1e3 / gflops / 60}
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     chapters = ", ".join(f"{k} {v / 60:.1f}" for k, v in sorted(timings["cold"].items()))
     tps = harvest.get("tokens_per_s")
     return {
+        "flop_floor_paper_minutes": (floor_min, "(floor)", f"{as_run:.0f} TFLOP of the build's heavy passes as run "
+                                     f"({dense:.0f} TFLOP with a dense lens) at the measured {gflops:.0f} GFLOP/s of "
+                                     f"fp32 matrix products; cold build / floor = "
+                                     f"{totals['cold'] / 60 / floor_min:.2f}"),
         "book_paper_cold_minutes": (totals["cold"] / 60, "<= 45", f"stand-in, DV_SIZE=paper, empty cache; minutes per "
                                     f"chapter: {chapters}; peak RSS {peak:.2f} GiB; harvest {tps} tok/s"),
         "book_paper_warm_minutes": (totals["warm"] / 60, "<= 5", "same build again with the cache filled: " + ", ".join(
             f"{k} {v / 60:.1f}" for k, v in sorted(timings["warm"].items()))),
     }
+
+
+def gemm_gflops(seconds: float = 3.0) -> float:
+    """Measured fp32 matrix-product throughput of this machine: the unembedding's shape, 1,024 x 768 x 50,257."""
+    a, b = torch.randn(1024, 768), torch.randn(768, 50257)
+    a @ b
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        n += 1
+    return 2 * 1024 * 768 * 50257 * n / (time.perf_counter() - start) / 1e9
+
+
+def build_flops(cache: Path, size_name: str = "paper") -> tuple[dict[str, float], dict[str, float]]:
+    """FLOPs (in TFLOP) of the full build's heavy passes on GPT-2 Small's shape, from the sizes and the caches.
+
+    Per token: ``forward`` = 2 x 85M weight MACs + causal attention (2 x 2 x T/2 x 768 per layer) at T = 1,024;
+    ``unembed`` = 2 x 768 x 50,257. The lens counts the rows that really took the full product (from its
+    cache); the tuned lens the steps it really trained (from its cache). Chapter 04-05's prompts are small
+    and left out.
+    """
+    from darkness_visible.sizes import PRESETS
+
+    size = PRESETS[size_name]
+    d, vocab, layers, T = 768, 50257, 12, 1024
+    weights = layers * (4 * d * d + 2 * d * 4 * d)
+    attn = lambda t: layers * 2 * 2 * (t / 2) * d  # noqa: E731 - QK^T and AV, causal
+    fwd = lambda t: 2 * weights + attn(t)  # noqa: E731 - without the unembedding
+    unembed = 2 * d * vocab
+    lens_meta: dict[str, float] = {}
+    for manifest in cache.glob("lens-*/manifest.json"):
+        meta = json.loads(manifest.read_text())["meta"]
+        if meta.get("rows", 0) > lens_meta.get("rows", 0):
+            lens_meta = meta
+    steps = size.lens_max_steps
+    for path in cache.glob("tuned-lens-*.pt"):
+        steps = len(torch.load(path, weights_only=True)["losses"])
+    n = size.windows * T
+    lens_rows = size.lens_windows * (T - 1) // size.lens_stride
+    full_share = lens_meta.get("full_rows", 24 * lens_rows) / max(lens_meta.get("rows", 24 * lens_rows), 1)
+    parts = {
+        "harvest (forward, 2 unembeddings)": n * (fwd(T) + 3 * unembed),
+        "survey (all-layer masks)": size.survey_windows * T * fwd(T),
+        "attention L11H7 (11 layers + 1 attention)": size.sink_windows * T * fwd(T) * 11.5 / 12,
+        "lens (forward + final unembedding)": size.lens_windows * T * (fwd(T) + unembed),
+        "lens (24 lens decodings, dense)": lens_rows * 24 * unembed,
+        "tuned-lens training": steps * size.lens_tokens_per_step * 12 * 2 * unembed
+        + size.lens_train_windows * T * fwd(T),
+        "controls (6 models x DS-B)": (1 + len(size.null_seeds)) * size.controls_windows * 256 * fwd(256),
+    }
+    out = {k: v / 1e12 for k, v in parts.items()}
+    out["lens (24 lens decodings, as run)"] = out["lens (24 lens decodings, dense)"] * full_share
+    return out, {"lens share taking the full product": full_share, "tuned-lens steps": steps}
 
 
 def _failed_pages(out: Path) -> list[str]:

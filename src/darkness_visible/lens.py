@@ -241,13 +241,14 @@ PRUNE_MARGIN = 1e-3
 
 
 def top1_hits(subject: Subject, h: torch.Tensor, targets: torch.Tensor, candidates: torch.Tensor | None = None,
-              ) -> torch.Tensor:
+              counts: dict[str, int] | None = None) -> torch.Tensor:
     """``argmax(lm_head(ln_f(h))) == targets`` per row, ``bool [M]``, exactly, mostly without the full product.
 
     ``h [M, d_model]``, ``targets [M]``, ``candidates [M, k]`` token ids likely to out-score the target (the
     model's own top-k). A row where some candidate's logit beats the target's by more than
     :data:`PRUNE_MARGIN` is a miss whatever the other tokens do; only the remaining rows (the hits and
-    the near-misses) need the 768 × vocab product. The answer equals the full argmax's.
+    the near-misses) need the 768 × vocab product. The answer equals the full argmax's. ``counts``, if
+    given, accumulates ``rows`` and ``full_rows`` (rows that took the full product).
     """
     x = subject.hf.transformer.ln_f(h)
     if candidates is None:
@@ -261,6 +262,9 @@ def top1_hits(subject: Subject, h: torch.Tensor, targets: torch.Tensor, candidat
     settled = (z[:, 1:] > z[:, :1] + PRUNE_MARGIN).any(dim=1)  # some token beats the target: a miss
     hits = torch.zeros(len(targets), dtype=torch.bool, device=h.device)
     rest = (~settled).nonzero().squeeze(1)
+    if counts is not None:
+        counts["rows"] = counts.get("rows", 0) + len(targets)
+        counts["full_rows"] = counts.get("full_rows", 0) + len(rest)
     if len(rest):
         hits[rest] = subject.hf.lm_head(x[rest]).argmax(-1) == targets[rest]
     return hits
@@ -268,7 +272,7 @@ def top1_hits(subject: Subject, h: torch.Tensor, targets: torch.Tensor, candidat
 
 def lens_hits(subject: Subject, states: list[torch.Tensor], targets: torch.Tensor,
               translators: Translators | None, candidates: torch.Tensor | None = None,
-              ) -> tuple[torch.Tensor, torch.Tensor | None]:
+              counts: dict[str, int] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Top-1 hits of the logit lens (and tuned lens) at every state: ``bool [M, n_states]`` each.
 
     ``states``: ``n_layers + 1`` tensors ``[M, d_model]``; ``targets``: ``[M]``; ``candidates``: see
@@ -283,9 +287,10 @@ def lens_hits(subject: Subject, states: list[torch.Tensor], targets: torch.Tenso
     del final
     logit_hits, tuned_hits = [], []
     for s, h in enumerate(states):
-        logit_hits.append(final_hits if s == last else top1_hits(subject, h, targets, candidates))
+        logit_hits.append(final_hits if s == last else top1_hits(subject, h, targets, candidates, counts))
         if translators is not None:
-            tuned_hits.append(final_hits if s == last else top1_hits(subject, translators(h, s), targets, candidates))
+            tuned_hits.append(final_hits if s == last else
+                              top1_hits(subject, translators(h, s), targets, candidates, counts))
     return torch.stack(logit_hits, -1), (torch.stack(tuned_hits, -1) if translators is not None else None)
 
 
@@ -315,8 +320,12 @@ def run_lens(subject: Subject, corpus: CorpusSpec, translators: Translators | No
         if store is not None:
             store.prepare()
         chunks = []
+        counts: dict[str, int] = {}
+        import time
+
         from tqdm import tqdm
 
+        started = time.perf_counter()
         for k in tqdm(range(corpus.n_windows), desc="lens", disable=not progress):
             if store is not None and store.has_chunk(k):
                 chunks.append(store.read_chunk(k))
@@ -325,15 +334,16 @@ def run_lens(subject: Subject, corpus: CorpusSpec, translators: Translators | No
             tgt = torch.from_numpy(targets[k, keep]).to(subject.device)
             with torch.inference_mode():
                 states = [s[0, keep] for s in trace_states(subject, ids)]
-                logit, tuned = lens_hits(subject, states, tgt, translators)
+                logit, tuned = lens_hits(subject, states, tgt, translators, counts=counts)
             chunk = {"logit": logit.cpu().numpy()}
             if tuned is not None:
                 chunk["tuned"] = tuned.cpu().numpy()
             if store is not None:
                 store.write_chunk(k, chunk)
             chunks.append(chunk)
-        if store is not None:
-            store.finalize(corpus.n_windows, {"origin": origin})
+        if store is not None:  # what the pruning saved, for the benchmark's FLOP count
+            store.finalize(corpus.n_windows, {"origin": origin, "seconds": round(time.perf_counter() - started, 2),
+                                              **counts})
     logit = np.concatenate([c["logit"] for c in chunks])
     tuned = np.concatenate([c["tuned"] for c in chunks]) if "tuned" in chunks[0] else None
     label = f"{subject.spec.describe()}; {corpus.describe()}"

@@ -48,7 +48,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
 )
 
 COLUMNS = ["experiment", "claim", "description", "paper", "value", "ci", "tolerance", "verdict", "chapter", "model",
-           "note"]
+           "preset", "note"]
 
 
 def experiment_of(claim: str) -> str:
@@ -69,7 +69,8 @@ def collect(results: Path) -> pd.DataFrame:
         if exp.id not in seen:
             records.append({"experiment": exp.id, "claim": exp.id, "description": exp.title, "paper": None,
                             "value": None, "ci": None, "tolerance": None, "verdict": "not run",
-                            "chapter": exp.chapter, "model": "", "note": "no chapter computed this experiment"})
+                            "chapter": exp.chapter, "model": "", "preset": "",
+                            "note": "no chapter computed this experiment"})
     order = {e.id: i for i, e in enumerate(EXPERIMENTS)}
     table = pd.DataFrame(records)
     for col in COLUMNS:
