@@ -273,7 +273,7 @@ def build_flops(cache: Path, size_name: str = "paper") -> tuple[dict[str, float]
     lens_rows = size.lens_windows * (T - 1) // size.lens_stride
     full_share = lens_meta.get("full_rows", 24 * lens_rows) / max(lens_meta.get("rows", 24 * lens_rows), 1)
     parts = {
-        "harvest (forward, 2 unembeddings)": n * (fwd(T) + 3 * unembed),
+        "harvest (forward + 3 unembeddings)": n * (fwd(T) + 3 * unembed),
         "survey (all-layer masks)": size.survey_windows * T * fwd(T),
         "attention L11H7 (11 layers + 1 attention)": size.sink_windows * T * fwd(T) * 11.5 / 12,
         "lens (forward + final unembedding)": size.lens_windows * T * (fwd(T) + unembed),

@@ -50,3 +50,23 @@ def test_a_chapter_runs_from_the_command_line(capsys, tmp_path):
     assert main(["tracing", "--model", "tiny", "--windows", "1", "--cache", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "executed 01_tracing.ipynb" in out and "_build/executed/01_tracing.ipynb" in out
+
+
+def test_size_and_device_options(capsys):
+    import json
+
+    assert main(["info", "--model", "standin", "--size", "quick", "--device", "cpu"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["size"]["name"] == "quick" and info["size"]["windows"] == 4 and info["device"] == "cpu -> cpu"
+    assert main(["info", "--model", "standin"]) == 0
+    assert json.loads(capsys.readouterr().out)["size"]["name"] == "paper"
+    assert main(["info", "--model", "standin", "--device", "tpu"]) == 2
+    assert "auto, cpu, cuda" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["info", "--size", "huge"])
+
+
+def test_harvest_size_preset_sets_the_windows(capsys, tmp_path):
+    assert main(["harvest", "--model", "tiny", "--size", "quick", "--cache", str(tmp_path), "--quiet"]) == 0
+    assert "4 × 128" in capsys.readouterr().out
+
