@@ -38,3 +38,21 @@ def gpt2():
         return load_model("openai-community/gpt2")
     except ModelUnavailableError as error:
         pytest.skip(f"GPT-2 Small's weights are not available here: {str(error).splitlines()[0]}")
+
+
+@pytest.fixture(scope="session")
+def save_gpt2(tmp_path_factory):
+    """``save_gpt2(**config) -> folder``: a random GPT-2 checkpoint (tiny by default) saved with
+    ``save_pretrained`` into a fresh temporary folder; keyword arguments override ``GPT2Config`` fields."""
+    from transformers import GPT2Config
+
+    from darkness_visible.model import random_model
+
+    def save(seed: int = 0, **overrides):
+        base = dict(vocab_size=50257, n_positions=128, n_embd=32, n_layer=2, n_head=2, n_inner=64,
+                    activation_function="gelu_new")
+        folder = tmp_path_factory.mktemp("ckpt")
+        random_model(GPT2Config(**{**base, **overrides}), seed).save_pretrained(folder)
+        return folder
+
+    return save

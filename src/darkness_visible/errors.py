@@ -72,3 +72,12 @@ class CorruptCacheError(DVUserError, RuntimeError):
 
 class ChapterError(DVUserError, FileNotFoundError):
     """A chapter command cannot find the book's notebooks."""
+
+
+def one_line(error: BaseException, limit: int = 300) -> str:
+    """``"Type: message"`` of another library's exception on one line (whitespace collapsed, at most ``limit``
+    characters), for wrapping it in a message of this package."""
+    text = " ".join(str(error).split()) or "(no message)"
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"{type(error).__name__}: {text}"

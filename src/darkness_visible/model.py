@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 
 import torch
 
-from .errors import CheckpointError, LayerError, ModelUnavailableError, SettingError
+from .errors import CheckpointError, LayerError, ModelUnavailableError, SettingError, one_line
 from .settings import DEFAULT_MODEL, model_setting
 
 if TYPE_CHECKING:
@@ -287,15 +287,15 @@ def _check_local_folder(folder: Path) -> None:
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist"
         raise ModelUnavailableError(
-            f"model folder {folder} {what}: check the path (relative paths are read from {Path.cwd()}), or "
-            "save a checkpoint there with model.save_pretrained(folder).\n" + _how_to_fix(DEFAULT_MODEL))
+            f"model folder {folder} {what}: check the path (relative paths are read from {Path.cwd()}), save a "
+            "checkpoint there with model.save_pretrained(folder), or pick another model (a hub id, 'standin')")
     missing = [] if (folder / "config.json").is_file() else ["config.json"]
     if not any((folder / f).is_file() for f in ("model.safetensors", "pytorch_model.bin")):
         missing.append("model.safetensors (or pytorch_model.bin)")
     if missing:
         raise ModelUnavailableError(
-            f"model folder {folder} is missing {', '.join(missing)}. Save a checkpoint there with "
-            "model.save_pretrained(folder), or pick another model.\n" + _how_to_fix(DEFAULT_MODEL)
+            f"model folder {folder} is missing {', '.join(missing)}: save a checkpoint there with "
+            "model.save_pretrained(folder), or pick another model (a hub id, 'standin')"
         )
 
 
@@ -344,9 +344,8 @@ def _load_pretrained(spec: ModelSpec, **kwargs: object) -> PreTrainedModel:
         try:
             return AutoModelForCausalLM.from_pretrained(spec.name, **kwargs)
         except Exception as error:  # noqa: BLE001 - whatever the loader says, the folder's files are at fault
-            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise CheckpointError(
-                f"cannot load the checkpoint in {spec.name} ({type(error).__name__}: {first}): re-save it with "
+                f"cannot load the checkpoint in {spec.name} ({one_line(error)}): re-save it with "
                 "model.save_pretrained(folder) or re-download it"
             ) from error
     try:  # the cache first: no network, no retries
