@@ -10,10 +10,11 @@ from darkness_visible.model import load_model
 
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch, tmp_path_factory):
-    """Tests never read the developer's DV_* variables or write to their cache."""
-    for name in ("DV_MODEL", "DV_WINDOWS", "DV_CORPUS_SOURCE", "DV_RESULTS"):
+    """Tests never read the developer's DV_* variables, write to their cache or into the checkout's _build/."""
+    for name in ("DV_MODEL", "DV_WINDOWS", "DV_CORPUS_SOURCE", "DV_RESULTS", "DV_SPLIT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DV_CACHE", str(tmp_path_factory.mktemp("dv-cache")))
+    monkeypatch.setenv("DV_RESULTS", str(tmp_path_factory.mktemp("dv-results")))
     monkeypatch.setenv("DV_CORPUS_SOURCE", "local")
 
 

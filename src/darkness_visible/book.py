@@ -85,14 +85,17 @@ class Run:
 
 
 def start(model: str | None = None, windows: int | None = None, *, show: bool = True) -> Run:
-    """Resolve the model and corpus settings for a chapter and show the banner."""
-    spec = ModelSpec.parse(model_setting(model))
-    window = 1024
-    if spec.kind == "tiny":  # the test model's context is shorter than the paper's windows
-        from .model import tiny_config
+    """Resolve the model and corpus settings for a chapter and show the banner.
 
-        window = tiny_config().n_positions
-    run = Run(spec, corpus_spec(windows, window=window))
+    The model is checked first (:func:`darkness_visible.checks.check_checkpoint`); the corpus windows are
+    ``min(1024, n_ctx)`` tokens long.
+    """
+    from .checks import PAPER_WINDOW, check_checkpoint
+
+    spec = ModelSpec.parse(model_setting(model))
+    info = check_checkpoint(spec)  # an unusable model stops here, in one line, before any work
+    # windows of the paper's 1,024 tokens, or the model's context if shorter (None: hub model not cached yet)
+    run = Run(spec, corpus_spec(windows, window=PAPER_WINDOW if info is None else info.window))
     if show:
         run.banner()
     return run

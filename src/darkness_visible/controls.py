@@ -58,12 +58,14 @@ class ControlSet:
 def controls_corpus(base: CorpusSpec) -> CorpusSpec:
     """The controls' corpus: DS-B when the hub is reachable, else 256-token windows of ``base``'s split.
 
-    As many windows as DS-B (195) for a full run, ``2 × base.n_windows`` for a short one.
+    As many windows as DS-B (195) for a full run, ``2 × base.n_windows`` for a short one. Windows are
+    DS-B's 256 tokens, or ``base.window`` if that is shorter (a model with a shorter context).
     """
     n = min(DSB_WINDOWS, 2 * base.n_windows)
+    window = min(DSB_WINDOW, base.window)
     if hub_corpus_available(base.source):
-        return CorpusSpec("train", n, DSB_WINDOW, base.source, construction="DS-B")
-    return CorpusSpec(base.split, n, DSB_WINDOW, base.source)
+        return CorpusSpec("train", n, window, base.source, construction="DS-B")
+    return CorpusSpec(base.split, n, window, base.source)
 
 
 def pairwise_jaccard(fires: np.ndarray) -> np.ndarray:

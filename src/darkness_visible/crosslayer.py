@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .cache import chunk_cache
+from .cache import chunk_cache, releases_locks
 from .corpus import CorpusSpec, token_stream, windows
 from .firing import FIRE_ABS, FIRE_POS, FiringRule, pack, unpack
 from .model import Subject
@@ -124,6 +124,7 @@ class LayerMasks:
         return unpack(self.arrays[f"L{layer}/{rule.name}"], self.d_mlp, list(neurons))
 
 
+@releases_locks
 def layer_masks(subject: Subject, corpus: CorpusSpec, config: CrossLayerConfig | None = None, *,
                 cache: str | Path | bool | None = None, progress: bool = True) -> LayerMasks:
     """Run (or load from cache) the all-layer pass over ``corpus`` and keep every layer's firing masks."""
@@ -132,12 +133,12 @@ def layer_masks(subject: Subject, corpus: CorpusSpec, config: CrossLayerConfig |
     inputs, _ = windows(stream, corpus)
     rules = [r.name for r in config.rules]
     material = {"model": subject.spec.key(), "corpus": asdict(corpus), "rules": rules, "what": "mlp.act all layers",
-                "stream_sha": stream_digest(stream, corpus)}
+                "stream_sha": stream_digest(stream, corpus), "chunk_windows": config.batch_size}
     meta = {"model": {**subject.spec.key(), "describe": subject.spec.describe(),
                       "is_pretrained": subject.spec.is_pretrained},
             "corpus": {**asdict(corpus), "describe": corpus.describe(), "origin": origin},
             "n_layers": subject.n_layers, "d_mlp": subject.d_mlp, "rules": rules}
-    store = chunk_cache(cache, material, prefix="crosslayer")
+    store = chunk_cache(cache, material, prefix="crosslayer", n_chunks=math.ceil(corpus.n_windows / config.batch_size))
     loaded = store.load_complete() if store is not None else None
     if loaded is not None:
         return LayerMasks(loaded[0], _concat(loaded[1]))
@@ -370,6 +371,9 @@ def head_stats(subject: Subject, z: torch.Tensor, weights: torch.Tensor, layer: 
     zh = z.reshape(*z.shape[:-1], n_head, d_head)  # [B, T, H, d_head]
     per_head = torch.einsum("bthd,hdm->bthm", zh, w_o)
     importance = per_head.norm(dim=-1).reshape(-1, n_head)
+    if not 0 <= head < n_head:  # a model with fewer heads: no such head, only the importances
+        nan = torch.full((importance.shape[0],), float("nan"))
+        return {"sink": nan, "entropy": nan.clone(), "importance": importance}
     a = weights[:, head]  # [B, T, T]
     plogp = torch.where(a > 0, a * torch.log2(a.clamp_min(1e-30)), torch.zeros_like(a))
     return {"sink": a[..., 0].reshape(-1), "entropy": (-plogp.sum(-1)).reshape(-1), "importance": importance}
@@ -379,10 +383,18 @@ def attention_sink(subject: Subject, corpus: CorpusSpec, layer: int | None = Non
                    progress: bool = True) -> dict[str, np.ndarray]:
     """Head statistics of ``layer`` over the corpus, one eager trace per window.
 
+    A model with ``head`` or fewer heads per layer gets NaN sink and entropy (said in one printed line).
+
     Returns per token (``N = n_windows × window``, the harvest's token order): ``sink`` and ``entropy`` of
     ``head`` (``float [N]``) and ``importance`` of every head (``float [N, H]``).
     """
     L = subject.layer_index(layer)
+    n_head = int(subject.hf.config.n_head)
+    if not 0 <= head < n_head:
+        from .checks import note_skip
+
+        note_skip(f"head {head} of layer {L} (the paper's L11H7 sink): this model has {n_head} heads per layer, so "
+                  "the sink share and entropy are NaN; every head's importance is still measured")
     stream, _ = corpus_stream(subject, corpus)
     inputs, _ = windows(stream, corpus)
     parts: dict[str, list[np.ndarray]] = {"sink": [], "entropy": [], "importance": []}
@@ -511,7 +523,7 @@ def scorecard_rows(survey: Any, known: Any | None, sink: Any | None, importance:
                            ("entropy_high_consensus", "high consensus (7/7)")):
             rows.append(ResultRow(chapter, f"E15.{key}", f"L11H7 attention entropy (bits): {group}", PAPER_SINK[key],
                                   ent.get(group), 0.05, label, pretrained))
-    if importance is not None:
+    if importance is not None and len(importance) > 1:
         ordered = np.sort(importance)[::-1]
         rows.append(ResultRow(chapter, "E15.importance_ratio", "importance of the top head / the next head "
                               "(paper: H7, '6×')", PAPER_SINK["importance_ratio"], float(ordered[0] / ordered[1]),
