@@ -7,7 +7,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from transformers.activations import NewGELUActivation
 
-from darkness_visible.errors import SettingError
 from darkness_visible.firing import FIRE_ABS, FIRE_POS, FiringRule, gelu_new, pack, rule, unpack
 
 
@@ -66,10 +65,14 @@ def test_a_rule_name_reads_back_as_the_same_rule(threshold, signed):
     assert rule(r.name) == r and rule(r.name).threshold == threshold
 
 
-@given(a=FINITE, b=FINITE)
-def test_different_thresholds_never_share_a_name(a, b):
-    if a != b:
-        assert FiringRule(a).name != FiringRule(b).name
+@given(a=FINITE, ulps=st.integers(1, 5), b=FINITE)
+def test_different_thresholds_never_share_a_name(a, ulps, b):
+    near = a
+    for _ in range(ulps):  # the hardest case: thresholds a few floats apart
+        near = math.nextafter(near, math.inf)
+    for other in (near, b):
+        if other != a and math.isfinite(other):
+            assert FiringRule(a).name != FiringRule(other).name
 
 
 def test_thresholds_that_differ_past_six_digits_have_two_names():
@@ -78,6 +81,8 @@ def test_thresholds_that_differ_past_six_digits_have_two_names():
 
 @given(bad=st.sampled_from([math.nan, math.inf, -math.inf]), signed=st.booleans())
 def test_non_finite_thresholds_are_refused(bad, signed):
+    from darkness_visible.errors import SettingError
+
     with pytest.raises(SettingError, match="finite"):
         FiringRule(bad, signed)
     with pytest.raises(SettingError, match="finite"):

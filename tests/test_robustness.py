@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from darkness_visible.corpus import CorpusSpec
-from darkness_visible.errors import CorpusError, SettingError
 from darkness_visible.harvest import HarvestConfig, harvest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +67,8 @@ def test_chapter_01_runs_twice_in_one_kernel(tmp_path, monkeypatch):
 
 @given(n_windows=st.integers(-100, 100), window=st.integers(-100, 2048))
 def test_corpus_sizes_below_one_are_refused(n_windows, window):
+    from darkness_visible.errors import SettingError
+
     if n_windows >= 1 and window >= 1:
         spec = CorpusSpec(n_windows=n_windows, window=window)
         assert spec.n_tokens == n_windows * window
@@ -78,6 +79,8 @@ def test_corpus_sizes_below_one_are_refused(n_windows, window):
 
 @given(batch=st.integers(-100, 100))
 def test_batch_sizes_below_one_are_refused(batch):
+    from darkness_visible.errors import SettingError
+
     if batch >= 1:
         assert HarvestConfig(batch_size=batch).batch_size == batch
     else:
@@ -89,6 +92,7 @@ def test_batch_sizes_below_one_are_refused(batch):
 @given(tokens=st.integers(0, 300), window=st.integers(1, 200), n_windows=st.integers(1, 5))
 def test_a_short_corpus_names_a_reachable_fix(tokens, window, n_windows):
     from darkness_visible.corpus import windows
+    from darkness_visible.errors import CorpusError
 
     spec = CorpusSpec(n_windows=n_windows, window=window)
     if tokens >= n_windows * window + 1:
@@ -103,6 +107,7 @@ def test_a_short_corpus_names_a_reachable_fix(tokens, window, n_windows):
 
 
 def test_an_empty_sentence_is_refused_in_one_line(tiny):
+    from darkness_visible.errors import SettingError
     from darkness_visible.garden_path import trace_sentences
 
     with pytest.raises(SettingError, match="sentence 1 .* has no tokens"):
