@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import tempfile
+
 import pytest
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from darkness_visible.corpus import CorpusSpec
 from darkness_visible.model import load_model
+
+# hypothesis keeps no example database and its other files in a temporary folder, not in the checkout
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="dv-hypothesis-"))
+settings.register_profile("darkness-visible", database=None)
+settings.load_profile("darkness-visible")
 
 
 @pytest.fixture(autouse=True)

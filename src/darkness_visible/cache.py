@@ -113,9 +113,9 @@ def ensure_writable(folder: Path) -> Path:
     return folder
 
 
-# -- file content hashes, memoised by (path, size, mtime) ----------------------------------------------------
+# -- file content hashes, memoised by (path, size, mtimes) ----------------------------------------------------
 
-_DIGESTS: dict[tuple[str, int, int], str] = {}
+_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
 _MEMO_NAME = "file-sha256.json"
 
 
@@ -138,21 +138,21 @@ def _read_memo(path: Path | None) -> dict[str, str]:
         return {}
 
 
-def _memo_key(key: tuple[str, int, int]) -> str:
-    return f"{key[0]}|{key[1]}|{key[2]}"
+def _memo_key(key: tuple[str, int, int, int, int]) -> str:
+    return "|".join(str(part) for part in key)
 
 
 def file_sha256(path: Path, *, memo: Path | None | bool = True) -> str:
-    """SHA-256 of a file's content, computed once per ``(path, size, mtime_ns)``.
+    """SHA-256 of a file's content, computed once per ``(path, size, mtime_ns, ctime_ns, inode)``.
 
     The result is memoised in this process and, with ``memo=True``, in ``file-sha256.json`` of the cache
-    folder, so a multi-GB checkpoint is hashed once, not at every run; a file rewritten in place gets a new
-    size or modification time and is hashed again. ``memo``: a memo file, ``True`` (the cache folder's) or
-    ``False`` (this process only).
+    folder, so a multi-GB checkpoint is hashed once, not at every run; a rewritten file gets a new size,
+    modification time or inode-change time (which no tool can set back) and is hashed again. ``memo``: a
+    memo file, ``True`` (the cache folder's) or ``False`` (this process only).
     """
     resolved = Path(path).resolve()
     st = resolved.stat()
-    key = (str(resolved), st.st_size, st.st_mtime_ns)
+    key = (str(resolved), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     if key in _DIGESTS:
         return _DIGESTS[key]
     memo_file = _memo_path() if memo is True else (memo or None)
