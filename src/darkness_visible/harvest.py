@@ -71,11 +71,16 @@ class HarvestConfig:
     batch_size: int = field(default=2, compare=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+        from numbers import Integral
+
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, Integral) or self.batch_size < 1:
             raise SettingError(f"batch size must be a whole number of windows, at least 1, got {self.batch_size!r}: "
                                "use e.g. --batch-size 2 (batch_size=2)")
-        if self.layer is not None and (isinstance(self.layer, bool) or not isinstance(self.layer, int)):
+        if self.layer is not None and (isinstance(self.layer, bool) or not isinstance(self.layer, Integral)):
             raise SettingError(f"layer must be a whole number or None (the last), got {self.layer!r}")
+        if self.layer is not None:
+            object.__setattr__(self, "layer", int(self.layer))  # JSON-able in the cache key
+        object.__setattr__(self, "batch_size", int(self.batch_size))
 
     def key(self) -> dict[str, Any]:
         data = asdict(self)

@@ -253,8 +253,8 @@ def weights_digest(spec: ModelSpec) -> str | None:
     """A digest of a checkpoint's files (``config.json`` and the weights) by content, or ``None``.
 
     ``None`` for random-weight models (their seed identifies them) and for hub models not in the local cache.
-    Each file's SHA-256 is memoised by path, size and modification time (:func:`darkness_visible.cache.file_sha256`),
-    so only new or rewritten files are read.
+    Each file's SHA-256 is memoised by path, size and modification times
+    (:func:`darkness_visible.cache.file_sha256`), so only new or rewritten files are read.
     """
     import hashlib
     import json
