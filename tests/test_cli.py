@@ -1,6 +1,15 @@
+import errno
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from darkness_visible.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_help_explains_every_option(capsys):
@@ -47,9 +56,209 @@ def test_every_chapter_has_a_command_and_offline_real_model_fails_first(capsys, 
 
 @pytest.mark.slow
 def test_a_chapter_runs_from_the_command_line(capsys, tmp_path):
-    assert main(["tracing", "--model", "tiny", "--windows", "1", "--cache", str(tmp_path)]) == 0
+    """It writes its executed notebook and rows under --build-dir, nothing into the checkout."""
+    checkout = ROOT / "_build"
+    before = {p: p.stat().st_mtime_ns for p in checkout.rglob("*")} if checkout.exists() else {}
+    build = tmp_path / "build"
+    assert main(["tracing", "--model", "tiny", "--windows", "1", "--cache", str(tmp_path / "c"),
+                 "--build-dir", str(build)]) == 0
     out = capsys.readouterr().out
-    assert "executed 01_tracing.ipynb" in out and "_build/executed/01_tracing.ipynb" in out
+    assert "executed 01_tracing.ipynb" in out and str(build / "executed" / "01_tracing.ipynb") in out
+    assert (build / "executed" / "01_tracing.ipynb").is_file()
+    after = {p: p.stat().st_mtime_ns for p in checkout.rglob("*")} if checkout.exists() else {}
+    assert after == before, "the checkout's _build/ was written to"
+
+
+# -- issue 15: every user error is one line naming the fix, before any work; bugs keep their traceback ------
+
+
+
+def _cli_error(capsys, argv):
+    """Run the command line: exit status 2 and exactly one line on stderr, no traceback."""
+    capsys.readouterr()
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+@pytest.fixture
+def no_model_load(monkeypatch):
+    """Loading a model fails the test: the argument must be refused first."""
+    import darkness_visible.model as dvm
+
+    def loads(*args, **kwargs):
+        raise AssertionError("the model was loaded before the argument was checked")
+
+    monkeypatch.setattr(dvm, "load_model", loads)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flag=st.sampled_from(["--batch-size", "--window", "--windows"]), value=st.integers(-10**6, 6))
+def test_sizes_below_one_are_refused_before_loading_and_others_run(flag, value, capsys, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("c")
+    args = ["harvest", "--model", "tiny", "--windows", "1", "--cache", str(cache), "--quiet", flag, str(value)]
+    if value >= 1:
+        assert main(args) == 0
+        return
+    import darkness_visible.model as dvm
+
+    real, dvm.load_model = dvm.load_model, None  # loading would fail: the argument must be refused first
+    try:
+        err = _cli_error(capsys, args)
+    finally:
+        dvm.load_model = real
+    assert flag in err and "at least 1" in err
+    assert not list(cache.iterdir()), "nothing written"
+
+
+def test_window_zero_is_not_the_context(capsys, tmp_path):
+    """``--window 0`` used to become the model's context silently."""
+    args = ["harvest", "--model", "tiny", "--windows", "1", "--window", "0", "--cache", str(tmp_path)]
+    assert "--window must be at least 1" in _cli_error(capsys, args)
+
+
+@pytest.mark.parametrize("layer", [0, -2, 1, None])
+def test_any_layer_harvests_with_the_variants_that_exist_there(layer, capsys, tmp_path):
+    args = ["harvest", "--model", "tiny", "--windows", "1", "--cache", str(tmp_path), "--quiet"]
+    assert main(args + ([] if layer is None else ["--layer", str(layer)])) == 0
+    out = capsys.readouterr().out
+    last = layer in (1, None)
+    assert f"layer:  {1 if last else 0}" in out
+    assert ("no_mlp" in out) is last and "lens_prev_block" in out
+
+
+def test_a_layer_outside_the_model_is_refused_before_loading(capsys, no_model_load):
+    assert "this model has 2 layers" in _cli_error(capsys, ["harvest", "--model", "tiny", "--layer", "5"])
+
+
+def test_a_read_only_cache_folder_is_one_line(capsys, tmp_path, monkeypatch, no_model_load):
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)  # as on a read-only file system (tests may run as root)
+    err = _cli_error(capsys, ["harvest", "--model", "tiny", "--windows", "1", "--cache", str(tmp_path)])
+    assert "cannot write to the cache folder" in err and "Read-only file system" in err and "DV_CACHE" in err
+
+
+def test_a_file_where_the_cache_folder_should_be_is_one_line(capsys, tmp_path, no_model_load):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    err = _cli_error(capsys, ["harvest", "--model", "tiny", "--windows", "1", "--cache", str(blocker / "cache")])
+    assert "cannot write to the cache folder" in err
+
+
+def test_invalid_yaml_in_the_book_config_is_one_line(capsys, tmp_path, monkeypatch):
+    (tmp_path / "_config.yml").write_text("replication:\n  model: tiny\n   windows: [2\n")
+    monkeypatch.chdir(tmp_path)
+    err = _cli_error(capsys, ["info"])
+    assert "_config.yml is not valid YAML at line" in err
+
+
+def test_hub_corpus_offline_is_one_line_without_trying(capsys, monkeypatch, tmp_path):
+    import darkness_visible.corpus as dvc
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("DV_CORPUS_SOURCE", "hub")
+    monkeypatch.setattr(dvc, "_rows_from_hub", lambda split: pytest.fail("tried the hub while offline"))
+    err = _cli_error(capsys, ["harvest", "--model", "tiny", "--windows", "1", "--cache", str(tmp_path)])
+    assert "DV_CORPUS_SOURCE=local" in err
+
+
+def test_a_missing_relative_folder_is_not_taken_for_a_hub_id(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    err = _cli_error(capsys, ["harvest", "--model", "runs/gpt2/final", "--windows", "1"])
+    assert f"model folder {tmp_path / 'runs' / 'gpt2' / 'final'} does not exist" in err
+    err = _cli_error(capsys, ["harvest", "--model", "./ckpt", "--windows", "1"])
+    assert str(tmp_path / "ckpt") in err
+
+
+def test_the_download_fix_is_quoted_and_keeps_the_revision(monkeypatch, tmp_path):
+    from darkness_visible.model import ModelUnavailableError, load_model
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    with pytest.raises(ModelUnavailableError) as info:
+        load_model("gpt2-medium@my branch")
+    assert "download --model 'gpt2-medium@my branch'" in str(info.value)
+    with pytest.raises(ModelUnavailableError) as info:
+        load_model("openai-community/gpt2@abc123")
+    assert "download --model openai-community/gpt2@abc123\n" in str(info.value)
+
+
+def test_internal_bugs_keep_their_traceback(monkeypatch):
+    import darkness_visible.corpus as dvc
+
+    def bug(*args, **kwargs):
+        raise IndexError("an internal bug")
+
+    monkeypatch.setattr(dvc, "corpus_spec", bug)
+    with pytest.raises(IndexError, match="an internal bug"):
+        main(["info"])
+
+
+# -- chapter commands ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_kernel(monkeypatch):
+    """Replace notebook execution: record the notebook and the environment a kernel would get."""
+    import darkness_visible.tools.run_notebook as rn
+
+    seen = {}
+
+    def run(path, timeout=7200, save_to=None):
+        seen.update(path=Path(path), save_to=save_to, env=dict(os.environ))
+        return 0.0
+
+    monkeypatch.setattr(rn, "run", run)
+    for name in ("DV_SPLIT", "DV_MODEL", "DV_WINDOWS"):
+        monkeypatch.delenv(name, raising=False)
+    return seen
+
+
+def test_chapter_commands_pass_split_and_absolute_paths_to_the_kernel(fake_kernel, tmp_path, monkeypatch, capsys):
+    import darkness_visible.model as dvm
+
+    monkeypatch.setattr(dvm, "_hub_reachable", lambda timeout=3.0: True)  # the train split needs the hub
+    monkeypatch.chdir(tmp_path)
+    assert main(["tracing", "--model", "tiny", "--windows", "1", "--split", "train", "--corpus-source", "auto",
+                 "--cache", "rel-cache",
+                 "--build-dir", "out"]) == 0
+    env = fake_kernel["env"]
+    assert env["DV_SPLIT"] == "train"
+    assert env["DV_CACHE"] == str(tmp_path / "rel-cache"), "relative to the caller, not to notebooks/"
+    assert fake_kernel["save_to"] == tmp_path / "out" / "executed" / "01_tracing.ipynb"
+    assert env["DV_RESULTS"] == str(tmp_path / "out" / "results")
+
+
+def test_chapter_split_reaches_the_chapter_settings(monkeypatch):
+    from darkness_visible.book import start
+
+    monkeypatch.setenv("DV_SPLIT", "train")
+    assert start("tiny", 1, show=False).corpus.split == "train"
+
+
+def test_chapter_commands_work_outside_the_repository(fake_kernel, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    from darkness_visible.cli import chapters
+
+    assert {"tracing", "crystallization", "scorecard"} <= set(chapters())
+    assert main(["tracing", "--model", "tiny", "--windows", "1", "--build-dir", str(tmp_path / "b")]) == 0
+    assert fake_kernel["path"] == ROOT / "notebooks" / "01_tracing.ipynb"
+
+
+def test_chapter_commands_without_the_notebooks_say_where_to_get_them(capsys, monkeypatch, tmp_path):
+    import darkness_visible.cli as cli
+
+    monkeypatch.setattr(cli, "book_root", lambda: None)
+    assert "inside the book's checkout" in _cli_error(capsys, ["garden-path", "--model", "tiny"])
+
+
+def test_chapter_preflight_runs_before_the_kernel(fake_kernel, capsys, save_gpt2):
+    folder = save_gpt2(vocab_size=1000)
+    assert "fewer than the GPT-2 tokenizer" in _cli_error(capsys, ["tracing", "--model", str(folder)])
+    assert "path" not in fake_kernel, "no kernel was started"
 
 
 def test_size_and_device_options(capsys):

@@ -1,6 +1,10 @@
+import math
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 from transformers.activations import NewGELUActivation
 
 from darkness_visible.firing import FIRE_ABS, FIRE_POS, FiringRule, gelu_new, pack, rule, unpack
@@ -45,3 +49,41 @@ def test_pack_round_trip_and_column_unpack():
     assert np.array_equal(unpack(packed, 301), mask)
     cols = [0, 7, 8, 150, 300]
     assert np.array_equal(unpack(packed, 301, cols), mask[:, cols])
+
+
+# -- issue 15: exact names, finite thresholds ------------------------------------------------------------------
+
+
+
+
+FINITE = st.floats(allow_nan=False, allow_infinity=False)
+
+
+@given(threshold=FINITE, signed=st.booleans())
+def test_a_rule_name_reads_back_as_the_same_rule(threshold, signed):
+    r = FiringRule(threshold, signed)
+    assert rule(r.name) == r and rule(r.name).threshold == threshold
+
+
+@given(a=FINITE, ulps=st.integers(1, 5), b=FINITE)
+def test_different_thresholds_never_share_a_name(a, ulps, b):
+    near = a
+    for _ in range(ulps):  # the hardest case: thresholds a few floats apart
+        near = math.nextafter(near, math.inf)
+    for other in (near, b):
+        if other != a and math.isfinite(other):
+            assert FiringRule(a).name != FiringRule(other).name
+
+
+def test_thresholds_that_differ_past_six_digits_have_two_names():
+    assert FiringRule(0.1).name != FiringRule(0.1000001).name
+
+
+@given(bad=st.sampled_from([math.nan, math.inf, -math.inf]), signed=st.booleans())
+def test_non_finite_thresholds_are_refused(bad, signed):
+    from darkness_visible.errors import SettingError
+
+    with pytest.raises(SettingError, match="finite"):
+        FiringRule(bad, signed)
+    with pytest.raises(SettingError, match="finite"):
+        rule(f"{'pos' if signed else 'abs'}>{bad}")

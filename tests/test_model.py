@@ -106,3 +106,46 @@ def test_check_available_without_loading(monkeypatch, tmp_path):
         dvm.check_available(ModelSpec.parse("openai-community/gpt2"))
     with pytest.raises(ModelUnavailableError, match="does not exist"):
         dvm.check_available(ModelSpec.parse(str(tmp_path / "nowhere")))
+
+
+# -- issue 15 -------------------------------------------------------------------------------------------------
+
+
+def test_paths_are_told_from_hub_ids(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for text in ("runs/gpt2/final", "runs/gpt2/", "./ckpt", "../ckpt", "~/ckpt", "my model", "a\\b"):
+        assert ModelSpec.parse(text).kind == "local", text
+    assert ModelSpec.parse("runs/gpt2/final").name == str(tmp_path / "runs" / "gpt2" / "final")
+    for text in ("gpt2", "openai-community/gpt2-medium", "distilbert/distilgpt2@main", "org/na.me_1-x"):
+        assert ModelSpec.parse(text).kind == "hub", text
+    (tmp_path / "org").mkdir()
+    (tmp_path / "org" / "name").mkdir()
+    assert ModelSpec.parse("org/name").kind == "local", "an existing folder wins over the hub id"
+
+
+def test_a_hub_error_for_a_path_shaped_id_mentions_the_missing_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ModelUnavailableError, match=r"No folder checkpoints/gpt2 exists .*write \./checkpoints/gpt2"):
+        load_model("checkpoints/gpt2")
+
+
+def test_the_setting_parses_back_to_the_spec():
+    for text in ("openai-community/gpt2", "gpt2-medium@abc", "standin:3", "tiny"):
+        spec = ModelSpec.parse(text)
+        assert ModelSpec.parse(spec.setting) == spec
+
+
+def test_the_key_of_a_checkpoint_is_its_content(save_gpt2, tmp_path):
+    import shutil
+
+    a = save_gpt2(seed=0)
+    b = tmp_path / "copy"
+    shutil.copytree(a, b)
+    ka, kb = ModelSpec.parse(str(a)).key(), ModelSpec.parse(str(b)).key()
+    assert ka["weights"] == kb["weights"] and ka["name"] != kb["name"]
+    load_model("tiny:5").hf.save_pretrained(b)
+    assert ModelSpec.parse(str(b)).key()["weights"] != ka["weights"]
+    assert load_model(str(b)).spec.weights == ModelSpec.parse(str(b)).key()["weights"]
+    assert "weights" not in ModelSpec.parse("tiny").key()

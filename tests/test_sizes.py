@@ -55,9 +55,11 @@ def test_windows_override_caps_the_derived_slices(monkeypatch):
     assert sizes.resolve_size("paper") == sizes.PRESETS["paper"]
 
 
-@pytest.mark.parametrize("model", ["standin", "tiny", "openai-community/gpt2", "/no/such/folder"])
+@pytest.mark.parametrize("model", ["standin", "tiny", "checkpoint folder"])
 @pytest.mark.parametrize("preset", ["paper", "quick"])
-def test_a_run_size_never_depends_on_the_model(model, preset):
+def test_a_run_size_never_depends_on_the_model(model, preset, save_gpt2):
+    if model == "checkpoint folder":  # a real-checkpoint code path ("pretrained"), random weights
+        model = str(save_gpt2(n_positions=1024))
     run = book.start(model, size=preset, show=False)
     assert run.size == sizes.PRESETS[preset]
     assert run.corpus.n_windows == sizes.PRESETS[preset].windows

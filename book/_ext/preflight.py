@@ -1,24 +1,35 @@
-"""Sphinx extension: stop the book build at once when the chosen model cannot be loaded.
+"""Sphinx extension: stop the book build at once when the run cannot work, with the one line that says why.
 
 Without it, an offline build on the default (real GPT-2) model would execute every notebook and bury
-the same error in each page's traceback. This checks the model setting once, before any notebook runs,
-and fails with the message that says how to get the weights or how to choose the stand-in.
+the same error in each page's traceback. Before any notebook runs, this resolves the settings (reading
+``_config.yml``) and runs :func:`darkness_visible.checks.preflight`: the model can be had and is a usable
+GPT-2 (its ``config.json`` is read and its architecture, vocabulary and context checked; its weight files'
+headers are checked), the corpus can be read and the cache folder is writable. Relative ``DV_CACHE`` and
+``DV_RESULTS`` are made absolute against the directory the build was started from, since the kernels run in
+``notebooks/``.
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 from sphinx.errors import ExtensionError
 
 
 def _check(app) -> None:
-    from darkness_visible.model import ModelSpec, ModelUnavailableError, check_available
-    from darkness_visible.settings import model_setting
+    from darkness_visible.checks import preflight
+    from darkness_visible.errors import DVUserError
 
-    spec = ModelSpec.parse(model_setting())
+    for name in ("DV_CACHE", "DV_RESULTS"):
+        if os.environ.get(name):
+            os.environ[name] = str(Path(os.environ[name]).expanduser().resolve())
     try:
-        check_available(spec)
-    except ModelUnavailableError as error:
+        checked = preflight()
+    except DVUserError as error:
         raise ExtensionError(f"the book cannot be executed on this machine:\n{error}") from None
+    if checked.spec.kind == "local":  # the kernels run in notebooks/: hand them the absolute folder
+        os.environ["DV_MODEL"] = checked.spec.setting
 
 
 def setup(app):

@@ -104,14 +104,16 @@ def start(model: str | None = None, windows: int | None = None, *, size: str | N
 
     ``size``: a preset name (``DV_SIZE``; default ``paper``); ``windows`` overrides its window count
     (``DV_WINDOWS``). The size never depends on the model: a stand-in at ``paper`` size runs what GPT-2 would.
+    The model is checked first (:func:`darkness_visible.checks.check_checkpoint`); the corpus windows are
+    ``min(1024, n_ctx)`` tokens long.
     """
-    spec = ModelSpec.parse(model_setting(model))
-    window = 1024
-    if spec.kind == "tiny":  # the test model's context is shorter than the paper's windows
-        from .model import tiny_config
+    from .checks import PAPER_WINDOW, check_checkpoint
 
-        window = tiny_config().n_positions
+    spec = ModelSpec.parse(model_setting(model))
+    info = check_checkpoint(spec)  # an unusable model stops here, in one line, before any work
     chosen = resolve_size(size, windows)
+    # windows of the paper's 1,024 tokens, or the model's context if shorter (None: hub model not cached yet)
+    window = PAPER_WINDOW if info is None else info.window
     run = Run(spec, corpus_spec(chosen.windows, window=window), chosen, device)
     if show:
         run.banner()

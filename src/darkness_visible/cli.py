@@ -9,48 +9,95 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from . import __version__
+from .errors import ChapterError, DVUserError, SettingError
 
 #: ``name -> (help, function(args) -> exit code)``; filled from the book's notebooks by :func:`chapters`.
 CHAPTERS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {}
+#: The book's chapter notebooks; their commands exist even where the notebooks cannot be found (they then
+#: say where to get them).
+KNOWN_CHAPTERS: tuple[str, ...] = ("01_tracing", "02_exception_handler", "03_consensus_crossover",
+                                   "04_knowledge_neurons", "05_garden_path", "06_crystallization", "99_scorecard")
 
 
-def chapters() -> dict[str, tuple[str, Callable[[argparse.Namespace], int]]]:
-    """One command per chapter notebook of the book this is run from (``notebooks/NN_name.ipynb`` -> ``name``)."""
+def book_root() -> Path | None:
+    """The book checkout whose chapters the commands run: the nearest folder at or above the working directory
+    holding ``_config.yml`` and ``notebooks/``, else the checkout this package is installed from (editable
+    installs), else ``None``."""
     from .settings import find_book_config
 
     config = find_book_config()
+    if config is not None and (config.parent / "notebooks").is_dir():
+        return config.parent
+    here = Path(__file__).resolve().parents[2]  # src/darkness_visible/cli.py -> the checkout
+    if (here / "_config.yml").is_file() and (here / "notebooks").is_dir():
+        return here
+    return None
+
+
+def _command_name(stem: str) -> str:
+    return stem.split("_", 1)[1].replace("_", "-")
+
+
+def chapters() -> dict[str, tuple[str, Callable[[argparse.Namespace], int]]]:
+    """One command per chapter notebook (``notebooks/NN_name.ipynb`` -> ``name``) of :func:`book_root`."""
+    root = book_root()
     found = dict(CHAPTERS)
-    if config is None:
-        return found
-    for path in sorted((config.parent / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        name = path.stem.split("_", 1)[1].replace("_", "-")
-        found[name] = (f"execute chapter {path.stem} headless and save its results",
-                       lambda args, path=path: _run_chapter(args, path))
+    paths = sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")) if root is not None else []
+    for path in paths:
+        found[_command_name(path.stem)] = (f"execute chapter {path.stem} headless and save its results",
+                                           lambda args, path=path: _run_chapter(args, path))
+    for stem in KNOWN_CHAPTERS:
+        found.setdefault(_command_name(stem), (f"execute chapter {stem} (needs the book's checkout)",
+                                               lambda args, stem=stem: _missing_chapter(stem)))
     return found
 
 
-def _run_chapter(args: argparse.Namespace, path) -> int:
-    import os
+def _missing_chapter(stem: str) -> int:
+    raise ChapterError(
+        f"chapter notebook notebooks/{stem}.ipynb not found: run this command inside the book's checkout "
+        "(git clone https://github.com/darkness-visible/darkness-visible, then cd into it)"
+    )
 
-    from .model import ModelSpec, check_available
-    from .settings import cache_dir, find_book_config, model_setting, results_dir
+
+def _absolute(value: str | Path | None) -> str | None:
+    """A path setting made absolute against the caller's working directory (a kernel runs in ``notebooks/``)."""
+    return None if value is None else str(Path(value).expanduser().resolve())
+
+
+def _run_chapter(args: argparse.Namespace, path: Path) -> int:
+    from .checks import preflight
+    from .settings import cache_dir, results_dir
     from .tools.run_notebook import run
 
-    check_available(ModelSpec.parse(model_setting(args.model)))  # fail before starting a kernel
-    settings = {"DV_MODEL": args.model, "DV_WINDOWS": args.windows, "DV_CORPUS_SOURCE": args.corpus_source,
-                "DV_CACHE": args.cache, "DV_SIZE": args.size, "DV_DEVICE": args.device}
+    # every check before a kernel starts; relative paths are the caller's, not notebooks/'s
+    os.environ.update({k: str(v) for k, v in {"DV_SIZE": args.size, "DV_DEVICE": args.device}.items() if v})
+    checked = preflight(args.model, windows=args.windows, split=args.split, source=args.corpus_source,
+                        cache=_absolute(args.cache or os.environ.get("DV_CACHE")))
+    build = Path(_absolute(args.build_dir) or path.parent.parent / "_build")
+    settings = {"DV_MODEL": checked.spec.setting, "DV_WINDOWS": args.windows, "DV_SPLIT": args.split,
+                "DV_CORPUS_SOURCE": args.corpus_source, "DV_CACHE": _absolute(args.cache or os.environ.get("DV_CACHE")),
+                "DV_RESULTS": _absolute(os.environ.get("DV_RESULTS")) if args.build_dir is None
+                else str(build / "results")}
     os.environ.update({k: str(v) for k, v in settings.items() if v is not None})
-    out = find_book_config().parent / "_build" / "executed" / path.name
+    out = build / "executed" / path.name
     seconds = run(path, save_to=out)  # on a failing cell it raises after saving the notebook there
     print(f"executed {path.name} in {seconds:.0f} s")
     print(f"notebook with outputs: {out}")
     print(f"scorecard rows:        {results_dir()}")
-    print(f"harvest cache:         {cache_dir(args.cache)}")
+    print(f"harvest cache:         {cache_dir()}")
     return 0
+
+
+def _at_least(flag: str, value: int | None, low: int = 1) -> None:
+    """Refuse a numeric option below ``low`` before any work (``--window 0`` must not mean "the context")."""
+    if value is not None and value < low:
+        raise SettingError(f"{flag} must be at least {low}, got {value}: pass {flag} {low} or more")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -67,8 +114,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help=(
         "where the model runs: auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:N or mps. Default: "
         "$DV_DEVICE, then _config.yml, then auto."))
-    parser.add_argument("--split", choices=("test", "train"), default="test", help=(
-        "WikiText-103 split (test = the paper's crossover corpus; train needs the hub)."))
+    parser.add_argument("--split", choices=("test", "train"), default=None, help=(
+        "WikiText-103 split (test = the paper's crossover corpus; train needs the hub). Default: $DV_SPLIT, "
+        "then _config.yml, then test."))
     parser.add_argument("--corpus-source", choices=("auto", "hub", "local"), default=None, help=(
         "where the corpus comes from: the hub through `datasets`, the copy shipped with the package, or "
         "auto (hub when reachable). Default: $DV_CORPUS_SOURCE, then auto."))
@@ -76,20 +124,38 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _harvest(args: argparse.Namespace) -> int:
+    from .checks import default_window, preflight
     from .corpus import corpus_spec
     from .harvest import HarvestConfig, harvest
     from .model import load_model
     from .settings import cache_dir
     from .sizes import resolve_size
 
-    subject = load_model(args.model, device=args.device)
-    corpus = corpus_spec(resolve_size(args.size, args.windows).windows, split=args.split,
-                         window=args.window or subject.n_ctx, source=args.corpus_source)
+    _at_least("--batch-size", args.batch_size)
+    _at_least("--window", args.window)
+    _at_least("--windows", args.windows)
+
+    windows = resolve_size(args.size, args.windows).windows
+    checked = preflight(args.model, windows=windows, window=args.window, split=args.split,
+                        source=args.corpus_source, cache=args.cache)  # before the model is loaded
+    if args.layer is not None and checked.info is not None:
+        n = checked.info.n_layers
+        if not -n <= args.layer < n:
+            from .errors import LayerError
+
+            raise LayerError(f"--layer {args.layer} is out of range: this model has {n} layers (0..{n - 1}, or "
+                             f"-{n}..-1 from the end)")
+    subject = load_model(checked.spec, device=args.device)
+    window = default_window(subject.n_ctx) if args.window is None else args.window
+    corpus = corpus_spec(windows, split=args.split, window=window, source=args.corpus_source)
     config = HarvestConfig.for_model(subject, layer=args.layer, batch_size=args.batch_size)
     result = harvest(subject, corpus, config, cache=args.cache, progress=not args.quiet)
     print(f"model:  {subject.spec.describe()}")
     print(f"corpus: {corpus.describe()} ({result.meta['corpus']['origin']})")
     print(f"layer:  {result.meta['layer']}; tokens: {result.n_tokens:,}")
+    print(f"variants: {', '.join(v.name for v in config.variants) or 'none'}"
+          + ("" if result.meta["layer"] == subject.n_layers - 1 else
+             " (the re-unembedding variants exist only at the last layer)"))
     print(f"cache:  {cache_dir(args.cache)}")
     if not subject.spec.is_pretrained:
         print("NOTE: random-weight model; these numbers are not GPT-2's.")
@@ -133,8 +199,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run the one nnsight pass that every chapter uses and cache it on disk.")
     _common(p)
     p.add_argument("--window", type=int, default=None,
-                   help="tokens per window (default: the model's context, 1,024 on GPT-2 as in the paper)")
-    p.add_argument("--layer", type=int, default=None, help="layer to record (default: the last, 11 on GPT-2 Small)")
+                   help="tokens per window (default: 1,024 as in the paper, or the model's context if shorter)")
+    p.add_argument("--layer", type=int, default=None, help=(
+        "layer to record (default: the last, 11 on GPT-2 Small; negative counts from the end). At other layers "
+        "only the lens variant is recorded: the ablation variants are exact only at the last layer."))
     p.add_argument("--batch-size", type=int, default=None,
                    help="windows per forward pass (default: what fits in half the free memory; 2 at most on a CPU)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -148,23 +216,19 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (text, func) in chapters().items():
         p = sub.add_parser(name, help=text)
         _common(p)
+        p.add_argument("--build-dir", default=None, help=(
+            "folder for the executed notebook (executed/) and the scorecard rows (results/); default: the "
+            "book's _build/"))
         p.set_defaults(func=func)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; errors the user can fix end in one clear line, not a traceback."""
-    from .cache import CorruptCacheError
-    from .corpus import ContextLengthError
-    from .device import DeviceUnavailableError
-    from .model import ModelUnavailableError
-    from .tools.run_notebook import NotebookFailed
-
-    args = build_parser().parse_args(argv)
+    """Entry point; errors the user can fix (:class:`~darkness_visible.errors.DVUserError`) end in a clear
+    message naming the fix, not a traceback. Any other exception is a bug and keeps its traceback."""
     try:
+        args = build_parser().parse_args(argv)
         return int(args.func(args))
-    except (ModelUnavailableError, ContextLengthError, CorruptCacheError, DeviceUnavailableError, NotebookFailed,
-             IndexError, ValueError,
-            FileNotFoundError) as error:
+    except DVUserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

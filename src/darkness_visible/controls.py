@@ -59,12 +59,14 @@ def controls_corpus(base: CorpusSpec, n_windows: int | None = None) -> CorpusSpe
     """The controls' corpus: DS-B when the hub is reachable, else 256-token windows of ``base``'s split.
 
     ``n_windows`` 256-token windows (the size preset's ``controls_windows``; DS-B has 195); by default
-    ``min(195, 2 × base.n_windows)``.
+    ``min(195, 2 × base.n_windows)``. Windows are DS-B's 256 tokens, or ``base.window`` if that is shorter
+    (a model with a shorter context).
     """
     n = min(DSB_WINDOWS, 2 * base.n_windows) if n_windows is None else n_windows
+    window = min(DSB_WINDOW, base.window)
     if hub_corpus_available(base.source):
-        return CorpusSpec("train", n, DSB_WINDOW, base.source, construction="DS-B")
-    return CorpusSpec(base.split, n, DSB_WINDOW, base.source)
+        return CorpusSpec("train", n, window, base.source, construction="DS-B")
+    return CorpusSpec(base.split, n, window, base.source)
 
 
 def pairwise_jaccard(fires: np.ndarray) -> np.ndarray:

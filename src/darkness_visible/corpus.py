@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from .errors import ContextLengthError, CorpusError, SettingError, one_line
 from .settings import setting, windows_setting
 
 if TYPE_CHECKING:
@@ -27,9 +28,8 @@ Construction = Literal["DS-A", "DS-B"]
 #: DS-B (paper-claims §4): the first rows of the train split, joined with single spaces.
 DSB_ROWS = 5000
 
-
-class ContextLengthError(ValueError):
-    """A text is longer than the model's context window."""
+__all__ = ["ContextLengthError", "CorpusSpec", "corpus_rows", "corpus_spec", "encode", "join_rows", "split_setting",
+           "token_stream", "windows"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,18 @@ class CorpusSpec:
     source: Source = "auto"
     construction: Construction = "DS-A"
 
+    def __post_init__(self) -> None:
+        for name, low in (("n_windows", 1), ("window", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                flag = "--windows / DV_WINDOWS" if name == "n_windows" else "--window"
+                raise SettingError(f"{name} must be a whole number, at least {low}, got {value!r}: set {flag} to "
+                                   f"{low} or more")
+        for name, allowed in (("split", ("test", "train")), ("source", ("auto", "hub", "local")),
+                              ("construction", ("DS-A", "DS-B"))):
+            if getattr(self, name) not in allowed:
+                raise SettingError(f"corpus {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+
     @property
     def n_tokens(self) -> int:
         """Scored positions (every window position, targets crossing into the next window)."""
@@ -61,13 +73,22 @@ class CorpusSpec:
         return f"{what}, {self.n_windows} × {self.window:,} = {self.n_tokens:,} tokens"
 
 
-def corpus_spec(n_windows: int | None = None, split: Split = "test", window: int = 1024,
+def split_setting(explicit: str | None = None) -> str:
+    """The WikiText-103 split a run reads: ``explicit``, ``$DV_SPLIT``, ``_config.yml``'s ``split``, ``"test"``."""
+    value = str(setting("split", "DV_SPLIT", explicit, "test"))
+    if value not in ("test", "train"):
+        raise SettingError(f"DV_SPLIT / split must be test or train, got {value!r}")
+    return value
+
+
+def corpus_spec(n_windows: int | None = None, split: str | None = None, window: int = 1024,
                 source: str | None = None) -> CorpusSpec:
-    """A :class:`CorpusSpec` with the window count and source read from the settings."""
+    """A :class:`CorpusSpec` with the window count, split and source read from the settings."""
     src = str(setting("corpus_source", "DV_CORPUS_SOURCE", source, "auto"))
     if src not in ("auto", "hub", "local"):
-        raise ValueError(f"corpus source must be auto, hub or local, got {src!r}")
-    return CorpusSpec(split, windows_setting(n_windows), window, src)  # type: ignore[arg-type]
+        raise SettingError(f"corpus source (DV_CORPUS_SOURCE / --corpus-source) must be auto, hub or local, "
+                           f"got {src!r}")
+    return CorpusSpec(split_setting(split), windows_setting(n_windows), window, src)  # type: ignore[arg-type]
 
 
 def hub_corpus_available(source: str) -> bool:
@@ -95,12 +116,26 @@ def corpus_rows(split: Split = "test", source: Source = "auto") -> tuple[list[st
     """
     from .model import _hub_reachable
 
-    if source == "hub" or (source == "auto" and _hub_reachable()):
-        return _rows_from_hub(split), "hub: wikitext/wikitext-103-raw-v1"
+    reachable = source != "local" and _hub_reachable()
+    if source == "hub" and not reachable:
+        raise CorpusError("DV_CORPUS_SOURCE=hub (or --corpus-source hub) but the Hugging Face hub is out of reach: "
+                          "use DV_CORPUS_SOURCE=local (the shipped WikiText-103 test split) or auto")
+    if reachable:
+        try:
+            return _rows_from_hub(split), "hub: wikitext/wikitext-103-raw-v1"
+        except Exception as error:  # noqa: BLE001 - network and dataset errors: one line, or the shipped copy
+            if source == "hub" or split != "test":
+                raise CorpusError(f"cannot read WikiText-103 {split} from the hub ({one_line(error)}): "
+                                  "retry when the hub answers, or use DV_CORPUS_SOURCE=local with the test split"
+                                  ) from error
+            import warnings
+
+            warnings.warn(f"the hub did not serve WikiText-103 ({type(error).__name__}); using the shipped test split",
+                          stacklevel=2)
     if split != "test":
-        raise FileNotFoundError(
+        raise CorpusError(
             "the WikiText-103 train split needs the Hugging Face hub (no local copy ships with the "
-            "book); connect, or use the test split (split='test')."
+            "book); connect, or use the test split (split='test', --split test, DV_SPLIT=test)."
         )
     text = local_test_file().read_text(encoding="utf-8")
     return text.splitlines(keepends=True), f"local file {local_test_file().name}"
@@ -143,8 +178,13 @@ def windows(stream: np.ndarray, spec: CorpusSpec) -> tuple[np.ndarray, np.ndarra
     """
     need = spec.n_windows * spec.window + 1
     if len(stream) < need:
-        available = (len(stream) - 1) // spec.window
-        raise ValueError(
+        available = max(0, (len(stream) - 1) // spec.window)
+        if available == 0:
+            raise CorpusError(
+                f"the corpus has {len(stream):,} tokens, not enough for one window of {spec.window} tokens plus its "
+                "last target: check the corpus source (DV_CORPUS_SOURCE) and split, or use a shorter --window."
+            )
+        raise CorpusError(
             f"the corpus has {len(stream):,} tokens, enough for {available} windows of {spec.window}, "
             f"not {spec.n_windows}; lower DV_WINDOWS (or windows=) to at most {available}."
         )
@@ -163,5 +203,5 @@ def encode(tokenizer: PreTrainedTokenizerBase, text: str, n_ctx: int) -> list[in
             "truncated. Split it into pieces of at most that length (or use the corpus windows)."
         )
     if not ids:
-        raise ValueError("the text is empty after tokenisation")
+        raise SettingError(f"the text {text!r} is empty after tokenisation: give at least one word")
     return ids

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .cache import chunk_cache
+from .cache import chunk_cache, releases_locks
 from .corpus import CorpusSpec, token_stream, windows
 from .firing import FIRE_ABS, FIRE_POS, FiringRule, pack, unpack
 from .model import Subject
@@ -134,6 +134,7 @@ class LayerMasks:
         return unpack(self.arrays[f"L{layer}/{rule.name}"], self.d_mlp, list(neurons))
 
 
+@releases_locks
 def layer_masks(subject: Subject, corpus: CorpusSpec, config: CrossLayerConfig | None = None, *,
                 cache: str | Path | bool | None = None, progress: bool = True) -> LayerMasks:
     """Run (or load from cache) the all-layer pass over ``corpus`` and keep every layer's firing masks."""
@@ -142,12 +143,12 @@ def layer_masks(subject: Subject, corpus: CorpusSpec, config: CrossLayerConfig |
     inputs, _ = windows(stream, corpus)
     rules = [r.name for r in config.rules]
     material = {"model": subject.spec.key(), "corpus": asdict(corpus), "rules": rules, "what": "mlp.act all layers",
-                "stream_sha": stream_digest(stream, corpus)}
+                "stream_sha": stream_digest(stream, corpus), "chunk_windows": config.batch_size}
     meta = {"model": {**subject.spec.key(), "describe": subject.spec.describe(),
                       "is_pretrained": subject.spec.is_pretrained},
             "corpus": {**asdict(corpus), "describe": corpus.describe(), "origin": origin},
             "n_layers": subject.n_layers, "d_mlp": subject.d_mlp, "rules": rules}
-    store = chunk_cache(cache, material, prefix="crosslayer")
+    store = chunk_cache(cache, material, prefix="crosslayer", n_chunks=math.ceil(corpus.n_windows / config.batch_size))
     loaded = store.load_complete() if store is not None else None
     if loaded is not None:
         return LayerMasks(loaded[0], _concat(loaded[1]))
@@ -415,11 +416,15 @@ def head_stats(subject: Subject, z: torch.Tensor, weights: torch.Tensor, layer: 
     zh = z.reshape(*z.shape[:-1], n_head, d_head)  # [B, T, H, d_head]
     per_head = torch.einsum("bthd,hdm->bthm", zh, w_o)
     importance = per_head.norm(dim=-1).reshape(-1, n_head)
+    if not 0 <= head < n_head:  # a model with fewer heads: no such head, only the importances
+        nan = torch.full((importance.shape[0],), float("nan"), device=importance.device)
+        return {"sink": nan, "entropy": nan.clone(), "importance": importance}
     a = weights[:, head] if weights.dim() == 4 else weights  # [B, T, T]: all heads' weights, or the head's own
     plogp = torch.where(a > 0, a * torch.log2(a.clamp_min(1e-30)), torch.zeros_like(a))
     return {"sink": a[..., 0].reshape(-1), "entropy": (-plogp.sum(-1)).reshape(-1), "importance": importance}
 
 
+@releases_locks
 def attention_sink(subject: Subject, corpus: CorpusSpec, layer: int | None = None, head: int = SINK_HEAD, *,
                    cache: str | Path | bool | None = None, progress: bool = True) -> dict[str, np.ndarray]:
     """Head statistics of ``layer`` over the corpus, one trace per window stopped after that layer's attention.
@@ -429,15 +434,23 @@ def attention_sink(subject: Subject, corpus: CorpusSpec, layer: int | None = Non
     eager model gives the same weights (tested). Cached per window like the harvest (key: model, corpus
     slice and its tokens, layer, head).
 
+    A model with ``head`` or fewer heads per layer gets NaN sink and entropy (said in one printed line).
+
     Returns per token (``N = n_windows × window``, the harvest's token order): ``sink`` and ``entropy`` of
     ``head`` (``float [N]``) and ``importance`` of every head (``float [N, H]``).
     """
     L = subject.layer_index(layer)
+    n_head = int(subject.hf.config.n_head)
+    if not 0 <= head < n_head:
+        from .checks import note_skip
+
+        note_skip(f"head {head} of layer {L} (the paper's L11H7 sink): this model has {n_head} heads per layer, so "
+                  "the sink share and entropy are NaN; every head's importance is still measured")
     stream, _ = corpus_stream(subject, corpus)
     inputs, _ = windows(stream, corpus)
     material = {"model": subject.spec.key(), "corpus": asdict(corpus), "layer": L, "head": head,
                 "what": "attention head stats", "stream_sha": stream_digest(stream, corpus)}
-    store = chunk_cache(cache, material, prefix="attention")
+    store = chunk_cache(cache, material, prefix="attention", n_chunks=corpus.n_windows)
     loaded = store.load_complete() if store is not None else None
     if loaded is not None:
         return _concat(loaded[1])
@@ -452,7 +465,8 @@ def attention_sink(subject: Subject, corpus: CorpusSpec, layer: int | None = Non
             continue
         with torch.inference_mode():
             qkv, z = trace_head_inputs(subject, torch.from_numpy(inputs[k: k + 1]), L)
-            stats = head_stats(subject, z, head_weights(subject, qkv, L, head), L, head)
+            weights = head_weights(subject, qkv, L, head) if 0 <= head < n_head else qkv.new_empty(0)
+            stats = head_stats(subject, z, weights, L, head)
             chunk = {name: value.cpu().numpy().astype(np.float32) for name, value in stats.items()}
         if store is not None:
             store.write_chunk(k, chunk)
@@ -576,7 +590,7 @@ def scorecard_rows(survey: Any, known: Any | None, sink: Any | None, importance:
                            ("entropy_high_consensus", "high consensus (7/7)")):
             rows.append(ResultRow(chapter, f"E15.{key}", f"L11H7 attention entropy (bits): {group}", PAPER_SINK[key],
                                   ent.get(group), 0.05, label, pretrained))
-    if importance is not None:
+    if importance is not None and len(importance) > 1:
         ordered = np.sort(importance)[::-1]
         rows.append(ResultRow(chapter, "E15.importance_ratio", "importance of the top head / the next head "
                               "(paper: H7, '6×')", PAPER_SINK["importance_ratio"], float(ordered[0] / ordered[1]),

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import torch
 
+from .errors import DVUserError
 from .settings import setting
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
-class DeviceUnavailableError(RuntimeError):
+class DeviceUnavailableError(DVUserError, RuntimeError):
     """The requested device does not exist on this machine."""
 
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .errors import SettingError
+
 
 @dataclass(frozen=True)
 class FiringRule:
@@ -21,10 +23,24 @@ class FiringRule:
     threshold: float = 0.1
     signed: bool = False
 
+    def __post_init__(self) -> None:
+        try:
+            value = float(self.threshold)
+        except (TypeError, ValueError):
+            raise SettingError(f"firing threshold must be a number, got {self.threshold!r}") from None
+        if not math.isfinite(value):
+            raise SettingError(f"firing threshold must be a finite number, got {value!r}: use e.g. 0.1 "
+                               "(a NaN or infinite threshold would silently make no neuron fire)")
+        object.__setattr__(self, "threshold", value)
+
     @property
     def name(self) -> str:
-        """Short stable name, e.g. ``"abs>0.1"`` or ``"pos>0.1"``; used as a cache and column key."""
-        return f"{'pos' if self.signed else 'abs'}>{self.threshold:g}"
+        """Exact, stable name, e.g. ``"abs>0.1"`` or ``"pos>0.1"``; used as a cache and column key.
+
+        The threshold is written with ``repr``, the shortest text that reads back as the same float, so two
+        different thresholds never share a name (``:g`` would merge those that differ past 6 digits).
+        """
+        return f"{'pos' if self.signed else 'abs'}>{self.threshold!r}"
 
     @property
     def description(self) -> str:
@@ -56,11 +72,12 @@ def rule(spec: str | FiringRule) -> FiringRule:
         kind, value = spec.split(">")
         if kind not in ("abs", "pos"):
             raise ValueError
-        return FiringRule(float(value), signed=kind == "pos")
+        threshold = float(value)
     except ValueError:
-        raise ValueError(
+        raise SettingError(
             f"unknown firing rule {spec!r}: use one of {sorted(PRESETS)} or 'abs>θ' / 'pos>θ'"
         ) from None
+    return FiringRule(threshold, signed=kind == "pos")
 
 
 def gelu_new(x: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:

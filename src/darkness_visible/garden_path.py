@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .errors import ContextLengthError, SettingError
 from .firing import FIRE_ABS, FiringRule
 from .harvest import Variant, trace_batch, variant_logits
 from .neurons import CONSENSUS, EXCEPTION_NEURON
@@ -185,6 +186,12 @@ def trace_sentences(subject: Subject, sentences: Sequence[str], config: GardenPa
         raise ValueError("the no-MLP read-off by re-unembedding needs the last block; use layer=None")
     tok = subject.tokenizer
     encoded = [encode_with_offsets(tok, s)[0] for s in sentences]
+    for i, ids in enumerate(encoded):
+        if not ids:
+            raise SettingError(f"sentence {i} ({sentences[i]!r}) has no tokens: remove it or give it some text")
+        if len(ids) > subject.n_ctx:
+            raise ContextLengthError(f"sentence {i} is {len(ids):,} tokens, longer than the model's context of "
+                                     f"{subject.n_ctx:,}: shorten it")
     pad = int(tok.eos_token_id)
     cons = torch.as_tensor(config.consensus, dtype=torch.long, device=subject.device)
     no_mlp = Variant("no_mlp", whole_mlp=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import warnings
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,13 +25,14 @@ import numpy as np
 import torch
 
 from . import __version__
-from .cache import CorruptCacheError, chunk_cache
+from .cache import CorruptCacheError, chunk_cache, releases_locks
 from .corpus import CorpusSpec, corpus_spec, token_stream, windows
 from .device import batch_windows
+from .errors import LayerError, SettingError
 from .firing import FIRE_ABS, FIRE_POS, FiringRule, pack, unpack
 from .model import Subject, load_model
 from .neurons import HANDLER, HANDLER_TIERS, ROUTING, check_indices
-from .storage import consolidated
+from .storage import build_arrays, open_arrays
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,22 @@ class HarvestConfig:
     logits: bool = True
     batch_size: int | None = field(default=None, compare=False)
 
+    def __post_init__(self) -> None:
+        from numbers import Integral
+
+        if self.batch_size is not None and (isinstance(self.batch_size, bool) or not isinstance(
+                self.batch_size, Integral) or self.batch_size < 1):
+            raise SettingError(f"batch size must be a whole number of windows, at least 1, got {self.batch_size!r}: "
+                               "use e.g. --batch-size 2 (batch_size=2), or leave it unset to size it from memory")
+        if self.layer is not None and (isinstance(self.layer, bool) or not isinstance(self.layer, Integral)):
+            raise SettingError(f"layer must be a whole number or None (the last), got {self.layer!r}")
+        if self.layer is not None:
+            object.__setattr__(self, "layer", int(self.layer))  # JSON-able in the cache key
+        if self.batch_size is not None:
+            object.__setattr__(self, "batch_size", int(self.batch_size))
+        if not self.logits and self.variants:
+            raise SettingError("variants are read off the logits: use logits=True, or variants=()")
+
     def key(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("batch_size")
@@ -85,19 +101,33 @@ class HarvestConfig:
             data.pop("logits")
         return data
 
-    def __post_init__(self) -> None:
-        if not self.logits and self.variants:
-            raise ValueError("variants are read off the logits: use logits=True, or variants=()")
-
     @classmethod
     def for_model(cls, subject: Subject, **overrides: Any) -> HarvestConfig:
-        """The paper's settings for GPT-2-shaped models; on smaller models, no named neurons."""
-        if subject.d_mlp >= 3072:
-            return cls(**overrides)
-        base: dict[str, Any] = dict(record=(), tiers=(), variants=(Variant("no_mlp", whole_mlp=True),
-                                                                     Variant("lens_prev_block", lens_prev_block=True)))
+        """The paper's settings for GPT-2-shaped models; on smaller models, no named neurons.
+
+        At a ``layer`` other than the last, the default variants are cut to those defined there (the lens):
+        the others are computed by re-unembedding, exact only at the last block (:func:`check_variants`).
+        """
+        base: dict[str, Any] = {} if subject.d_mlp >= 3072 else dict(
+            record=(), tiers=(), variants=(Variant("no_mlp", whole_mlp=True),
+                                           Variant("lens_prev_block", lens_prev_block=True)))
         base.update(overrides)
+        if "variants" not in overrides and subject.layer_index(base.get("layer")) != subject.n_layers - 1:
+            base["variants"] = tuple(v for v in base.get("variants", PAPER_VARIANTS) if v.lens_prev_block)
         return cls(**base)
+
+
+def check_variants(subject: Subject, variants: tuple[Variant, ...], layer: int) -> None:
+    """Raise :class:`~darkness_visible.errors.LayerError` (before any forward pass) if a variant is not
+    defined at ``layer``: all but the lens are re-unembeddings, exact only at the last block."""
+    last = subject.n_layers - 1
+    bad = [v.name for v in variants if not v.lens_prev_block and layer != last]
+    if bad:
+        raise LayerError(
+            f"variant(s) {', '.join(bad)} are computed by re-unembedding, exact only at the last block (layer "
+            f"{last}), not layer {layer}: use HarvestConfig.for_model(subject, layer={layer}), which keeps only "
+            "the lens variant there, or variants=()"
+        )
 
 
 @dataclass(frozen=True)
@@ -176,7 +206,7 @@ def variant_residual(subject: Subject, batch: TracedBatch, variant: Variant, lay
     if variant.lens_prev_block:
         return batch.prev_out
     if layer != subject.n_layers - 1:
-        raise ValueError(
+        raise LayerError(
             f"variant {variant.name!r} is computed by re-unembedding, which is exact only at the last "
             f"block (layer {subject.n_layers - 1}); harvest layer {layer} without variants (variants=())."
         )
@@ -395,7 +425,7 @@ def _meta(subject: Subject, corpus: CorpusSpec, config: HarvestConfig, layer: in
         "corpus": {**asdict(corpus), "describe": corpus.describe(), "origin": origin},
         "layer": layer,
         "d_mlp": subject.d_mlp,
-        "config": json_ready(config.key()),
+        "config": json_ready({**config.key(), "layer": layer}),
         "tier_names": [n for n, _ in config.tiers] + (["residual"] if config.tiers else []),
     }
 
@@ -413,6 +443,7 @@ def json_ready(value: Any) -> Any:
 CHUNK_WINDOWS = 4
 
 
+@releases_locks
 def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, config: HarvestConfig | None = None,
             *, cache: str | Path | bool | None = None, progress: bool = True) -> Harvest:
     """Run (or load from cache) the one traced pass over a corpus slice.
@@ -428,6 +459,7 @@ def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, co
     corpus = corpus or corpus_spec()
     config = config or HarvestConfig.for_model(subject)
     layer = subject.layer_index(config.layer)
+    check_variants(subject, config.variants, layer)
     check_indices(list(config.record), subject.d_mlp, "recorded neuron")
     for v in config.variants:
         check_indices(list(v.zero), subject.d_mlp, f"variant {v.name!r} neuron")
@@ -442,18 +474,24 @@ def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, co
         )
     stream, origin = token_stream(subject.tokenizer, corpus)
     inputs, targets = windows(stream, corpus)
-    material = {"model": subject.spec.key(), "corpus": asdict(corpus), "config": json_ready(config.key()),
+    # the layer normalised (None, -1 and 11 are one layer on GPT-2 Small, so one cache)
+    material = {"model": subject.spec.key(), "corpus": asdict(corpus),
+                "config": json_ready({**config.key(), "layer": layer}),
                 "layer": layer, "stream_sha": _digest(stream[: corpus.n_tokens + 1])}
-    store = chunk_cache(cache, material)
     n_chunks = math.ceil(corpus.n_windows / CHUNK_WINDOWS)
+    store = chunk_cache(cache, material, n_chunks=n_chunks)
     if store is not None and store.complete:
         try:
-            return Harvest(*consolidated(store, corpus.n_tokens))
-        except CorruptCacheError as error:
-            warnings.warn(f"discarding a corrupt harvest cache and recomputing it: {error}", stacklevel=2)
-            store.clear()
+            return Harvest(*open_arrays(store, corpus.n_tokens))
+        except CorruptCacheError:
+            pass  # prepare() below repairs what failed, under the writer's lock
     if store is not None:
         store.prepare()
+        if store.complete:  # another process finished this entry while we waited for its lock
+            try:
+                return Harvest(*open_arrays(store, corpus.n_tokens))
+            except CorruptCacheError:
+                pass  # rebuilt below from the (healed) chunks
     meta = _meta(subject, corpus, config, layer, origin)
     chunks: list[dict[str, np.ndarray]] = []
     from tqdm import tqdm
@@ -494,8 +532,9 @@ def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, co
                           "device": str(subject.device), "batch_windows": batch_size}
     if store is None:
         return Harvest(meta, _concat(chunks))
+    build_arrays(store, n_chunks, corpus.n_tokens)  # still this entry's writer: consolidate, then publish
     store.finalize(n_chunks, meta)
-    return Harvest(*consolidated(store, corpus.n_tokens))
+    return Harvest(*open_arrays(store, corpus.n_tokens))
 
 
 def bytes_per_window(subject: Subject, window: int) -> int:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .cache import atomic_write, cache_folder, chunk_cache
+from .cache import atomic_write, cache_folder, chunk_cache, releases_locks
 from .corpus import CorpusSpec, windows
 from .crosslayer import corpus_stream, stream_digest
 from .model import Subject
@@ -294,6 +294,7 @@ def lens_hits(subject: Subject, states: list[torch.Tensor], targets: torch.Tenso
     return torch.stack(logit_hits, -1), (torch.stack(tuned_hits, -1) if translators is not None else None)
 
 
+@releases_locks
 def run_lens(subject: Subject, corpus: CorpusSpec, translators: Translators | None = None,
              config: LensConfig | None = None, *, cache: str | Path | bool | None = None,
              progress: bool = True) -> LensResult:
@@ -313,7 +314,7 @@ def run_lens(subject: Subject, corpus: CorpusSpec, translators: Translators | No
         tdigest = h.hexdigest()[:16]
     material = {"model": subject.spec.key(), "corpus": asdict(corpus), "stride": config.stride,
                 "translators": tdigest, "stream_sha": stream_digest(stream, corpus)}
-    store = chunk_cache(cache, material, prefix="lens")
+    store = chunk_cache(cache, material, prefix="lens", n_chunks=corpus.n_windows)
     loaded = store.load_complete() if store is not None else None
     chunks = None if loaded is None else loaded[1]
     if chunks is None:

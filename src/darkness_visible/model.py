@@ -16,8 +16,10 @@ a local folder
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -25,6 +27,7 @@ from urllib.parse import urlparse
 
 import torch
 
+from .errors import CheckpointError, LayerError, ModelUnavailableError, SettingError, one_line
 from .settings import DEFAULT_MODEL, model_setting
 
 if TYPE_CHECKING:
@@ -35,34 +38,59 @@ if TYPE_CHECKING:
 GPT2_REVISION = "607a30d783dfa663caf39e06633721c8d4cfcd7e"
 
 Kind = Literal["hub", "local", "standin", "tiny"]
+__all__ = ["GPT2_REVISION", "ModelSpec", "ModelUnavailableError", "Subject", "check_available", "download",
+           "load_model", "looks_like_path", "weights_digest"]
+
+#: A Hugging Face hub id: ``name`` or ``org/name`` (letters, digits, ``-``, ``_``, ``.``), optionally ``@revision``.
+HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 
 
-class ModelUnavailableError(RuntimeError):
-    """The requested weights cannot be had here (offline and not cached, or files missing)."""
+def looks_like_path(text: str) -> bool:
+    """True if a model setting names a folder rather than a hub id.
+
+    A folder: anything that exists on disk; anything starting with ``.``, ``/`` or ``~`` (``./ckpt``,
+    ``../ckpt``, ``~/ckpt``); anything with a backslash or the OS's separator used in a way no hub id is
+    (two or more separators as in ``runs/gpt2/final``, a trailing one, spaces or other characters hub ids
+    never contain). ``org/name`` that does not exist on disk is a hub id; the error for a missing hub model
+    then says that no such folder exists either.
+    """
+    if Path(text).expanduser().exists() or text.startswith((".", "/", "~")):
+        return True
+    if "\\" in text or (os.sep != "/" and os.sep in text):
+        return True
+    return HUB_ID.fullmatch(text.partition("@")[0]) is None
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Which model to run. Build one with :meth:`parse`."""
+    """Which model to run. Build one with :meth:`parse`.
+
+    ``weights``: a digest of the weight files' content (:func:`weights_digest`), filled in by
+    :func:`load_model`; it is part of :meth:`key`, so a cache never outlives the weights it was made from.
+    """
 
     kind: Kind
     name: str
     revision: str | None = None
     seed: int = 0
+    weights: str | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def parse(cls, text: str) -> ModelSpec:
-        """Parse ``"standin"``, ``"standin:3"``, ``"tiny"``, a folder, ``"hub/id"`` or ``"hub/id@rev"``."""
+        """Parse ``"standin"``, ``"standin:3"``, ``"tiny"``, a folder, ``"hub/id"`` or ``"hub/id@rev"``.
+
+        See :func:`looks_like_path` for how a folder is told from a hub id.
+        """
         text = text.strip()
         if not text:
-            raise ValueError("empty model setting: use a hub id, a local folder, 'standin' or 'tiny'")
+            raise SettingError("empty model setting: use a hub id, a local folder, 'standin' or 'tiny'")
         head, _, seed = text.partition(":")
         if head in ("standin", "tiny"):
             try:
                 return cls(head, head, None, int(seed or 0))  # type: ignore[arg-type]
             except ValueError:
-                raise ValueError(f"bad seed in {text!r}: write e.g. '{head}:3'") from None
-        if Path(text).expanduser().is_dir() or text.startswith((".", "/", "~")):
+                raise SettingError(f"bad seed in {text!r}: write e.g. '{head}:3'") from None
+        if looks_like_path(text):
             return cls("local", str(Path(text).expanduser().resolve()))
         name, _, revision = text.partition("@")
         if revision == "" and name == DEFAULT_MODEL:
@@ -89,9 +117,21 @@ class ModelSpec:
             return f"random-weight stand-in with GPT-2 Small's shape (seed {self.seed}); NOT GPT-2"
         return f"tiny 2-layer test model (seed {self.seed}); NOT GPT-2"
 
+    @property
+    def setting(self) -> str:
+        """The model setting that parses back to this spec (``id@revision`` for hub models, a folder's path)."""
+        if self.kind in ("standin", "tiny"):
+            return f"{self.kind}:{self.seed}"
+        if self.kind == "hub" and self.revision and not (self.name == DEFAULT_MODEL and self.revision == GPT2_REVISION):
+            return f"{self.name}@{self.revision}"
+        return self.name
+
     def key(self) -> dict[str, object]:
-        """What identifies the weights, for cache keys."""
-        return {"kind": self.kind, "name": self.name, "revision": self.revision, "seed": self.seed}
+        """What identifies the weights, for cache keys: the setting and, for checkpoints, their files' content."""
+        key: dict[str, object] = {"kind": self.kind, "name": self.name, "revision": self.revision, "seed": self.seed}
+        if self.is_pretrained:
+            key["weights"] = self.weights or weights_digest(self)
+        return key
 
 
 @dataclass(frozen=True)
@@ -134,7 +174,8 @@ class Subject:
         n = self.n_layers
         index = n - 1 if layer is None else (layer + n if layer < 0 else layer)
         if not 0 <= index < n:
-            raise IndexError(f"layer {layer} is out of range: this model has {n} layers (0..{n - 1})")
+            raise LayerError(f"layer {layer} is out of range: this model has {n} layers (0..{n - 1}, or -{n}..-1 "
+                             "from the end); pick one of those")
         return index
 
     def w_out(self, layer: int | None = None) -> torch.Tensor:
@@ -213,10 +254,32 @@ def _hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
+def weights_digest(spec: ModelSpec) -> str | None:
+    """A digest of a checkpoint's files (``config.json`` and the weights) by content, or ``None``.
+
+    ``None`` for random-weight models (their seed identifies them) and for hub models not in the local cache.
+    Each file's SHA-256 is memoised by path, size and modification times
+    (:func:`darkness_visible.cache.file_sha256`), so only new or rewritten files are read.
+    """
+    import hashlib
+    import json
+
+    from .cache import files_digest
+    from .checks import checkpoint_folder
+
+    folder = checkpoint_folder(spec) if spec.kind in ("local", "hub") else None
+    if folder is None or not folder.is_dir():
+        return None
+    files = [p for pattern in ("config.json", "*.safetensors", "*.bin", "*.index.json") for p in folder.glob(pattern)
+             if p.is_file()]
+    digests = files_digest(files)
+    return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()[:32] if digests else None
+
+
 def _how_to_fix(name: str) -> str:
     return (
         "How to fix it:\n"
-        f"  * with internet access, run once: python -m darkness_visible download --model {name}\n"
+        f"  * with internet access, run once: python -m darkness_visible download --model {shlex.quote(name)}\n"
         "    (it fills the Hugging Face cache; later runs work offline);\n"
         "  * or point the model setting at a folder holding a saved checkpoint:\n"
         "    DV_MODEL=/path/to/gpt2 (config.json + model.safetensors);\n"
@@ -227,15 +290,24 @@ def _how_to_fix(name: str) -> str:
 
 def _check_local_folder(folder: Path) -> None:
     if not folder.is_dir():
-        raise ModelUnavailableError(f"model folder {folder} does not exist.\n" + _how_to_fix(DEFAULT_MODEL))
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise ModelUnavailableError(
+            f"model folder {folder} {what}: check the path (relative paths are read from {Path.cwd()}), save a "
+            "checkpoint there with model.save_pretrained(folder), or pick another model (a hub id, 'standin')")
     missing = [] if (folder / "config.json").is_file() else ["config.json"]
     if not any((folder / f).is_file() for f in ("model.safetensors", "pytorch_model.bin")):
         missing.append("model.safetensors (or pytorch_model.bin)")
     if missing:
         raise ModelUnavailableError(
-            f"model folder {folder} is missing {', '.join(missing)}. Save a checkpoint there with "
-            "model.save_pretrained(folder), or pick another model.\n" + _how_to_fix(DEFAULT_MODEL)
+            f"model folder {folder} is missing {', '.join(missing)}: save a checkpoint there with "
+            "model.save_pretrained(folder), or pick another model (a hub id, 'standin')"
         )
+
+
+def _not_a_folder_either(spec: ModelSpec) -> str:
+    if "/" not in spec.name or spec.name == DEFAULT_MODEL:
+        return ""
+    return f" No folder {Path(spec.name)} exists under {Path.cwd()} either (write ./{spec.name} for a folder)."
 
 
 def _offline_error(spec: ModelSpec) -> ModelUnavailableError:
@@ -243,7 +315,8 @@ def _offline_error(spec: ModelSpec) -> ModelUnavailableError:
         f"cannot load {spec.describe()}: its weights are not in the local Hugging Face cache "
         "and the hub is out of reach (offline, or HF_HUB_OFFLINE=1)."
         + ("" if spec.name == DEFAULT_MODEL else f" Check the id too: the paper's model is {DEFAULT_MODEL!r}.")
-        + "\n" + _how_to_fix(spec.name)
+        + _not_a_folder_either(spec)
+        + "\n" + _how_to_fix(spec.setting)
     )
 
 
@@ -270,8 +343,16 @@ def _load_pretrained(spec: ModelSpec, **kwargs: object) -> PreTrainedModel:
     from transformers import AutoModelForCausalLM
 
     if spec.kind == "local":
-        _check_local_folder(Path(spec.name))
-        return AutoModelForCausalLM.from_pretrained(spec.name, **kwargs)
+        from .checks import check_checkpoint
+
+        check_checkpoint(spec)  # configuration, architecture, vocabulary, weight headers: one line each
+        try:
+            return AutoModelForCausalLM.from_pretrained(spec.name, **kwargs)
+        except Exception as error:  # noqa: BLE001 - whatever the loader says, the folder's files are at fault
+            raise CheckpointError(
+                f"cannot load the checkpoint in {spec.name} ({one_line(error)}): re-save it with "
+                "model.save_pretrained(folder) or re-download it"
+            ) from error
     try:  # the cache first: no network, no retries
         return AutoModelForCausalLM.from_pretrained(
             spec.name, revision=spec.revision, local_files_only=True, **kwargs
@@ -288,13 +369,13 @@ def _load_pretrained(spec: ModelSpec, **kwargs: object) -> PreTrainedModel:
             raise ModelUnavailableError(
                 f"{spec.name!r} is not a model on the Hugging Face hub (or is private). Check the "
                 f"spelling; the paper's model is {DEFAULT_MODEL!r}. Other choices: a local folder, "
-                "'standin' or 'tiny'."
+                "'standin' or 'tiny'." + _not_a_folder_either(spec)
             ) from error
         if "revision" in text.lower():
             raise ModelUnavailableError(
                 f"revision {spec.revision!r} of {spec.name} does not exist; write {spec.name}@<commit>."
             ) from error
-        raise ModelUnavailableError(f"cannot load {spec.describe()}: {text}\n" + _how_to_fix(spec.name)) from error
+        raise ModelUnavailableError(f"cannot load {spec.describe()}: {text}\n" + _how_to_fix(spec.setting)) from error
 
 
 def load_model(model: str | ModelSpec | None = None, *, attn_implementation: str | None = None,
@@ -330,8 +411,18 @@ def load_model(model: str | ModelSpec | None = None, *, attn_implementation: str
     else:
         module = _load_pretrained(spec, **kwargs).eval()
         tokenizer = load_tokenizer()
+        _check_loaded(module, spec)
+        spec = replace(spec, weights=weights_digest(spec))  # what was loaded, by content: the cache key
     module = module.to(where)
     return Subject(TransformersModel(module, tokenizer=tokenizer), spec)
+
+
+def _check_loaded(module: PreTrainedModel, spec: ModelSpec) -> None:
+    """The checks of :func:`darkness_visible.checks.check_config` on a loaded model (a hub model not cached
+    before loading is checked here)."""
+    from .checks import check_config
+
+    check_config(module.config.to_dict(), spec.describe())
 
 
 def download(model: str = DEFAULT_MODEL) -> Path:
@@ -340,9 +431,10 @@ def download(model: str = DEFAULT_MODEL) -> Path:
 
     spec = ModelSpec.parse(model)
     if spec.kind != "hub":
-        raise ValueError(f"only hub models can be downloaded, not {spec.describe()}")
+        raise SettingError(f"only hub models can be downloaded, not {spec.describe()}: give a hub id, e.g. "
+                           f"--model {DEFAULT_MODEL}")
     if not _hub_reachable():
         raise ModelUnavailableError("the Hugging Face hub is out of reach from this machine.\n"
-                                    + _how_to_fix(spec.name))
+                                    + _how_to_fix(spec.setting))
     patterns = ["*.json", "*.safetensors", "*.txt"]
     return Path(snapshot_download(spec.name, revision=spec.revision, allow_patterns=patterns))

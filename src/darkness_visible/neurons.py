@@ -119,10 +119,13 @@ def neuron(index: int) -> Neuron:
 
 
 def check_indices(indices: tuple[int, ...] | list[int], d_mlp: int, what: str = "neuron") -> None:
-    """Raise ``IndexError`` naming the fix if any index is outside ``[0, d_mlp)``."""
+    """Raise :class:`~darkness_visible.errors.NeuronIndexError` (an ``IndexError``) naming the fix if any index
+    is outside ``[0, d_mlp)``."""
+    from .errors import NeuronIndexError
+
     bad = [i for i in indices if not 0 <= int(i) < d_mlp]
     if bad:
-        raise IndexError(
+        raise NeuronIndexError(
             f"{what} index {bad[0]} is out of range: this model's MLP has {d_mlp} neurons "
             f"(valid 0..{d_mlp - 1}). The paper's indices refer to GPT-2 Small (3,072 neurons); "
             "on a smaller model pass your own neuron lists."

@@ -11,6 +11,7 @@ size preset         ``DV_SIZE``                 ``replication: {size: ...}``  (`
 corpus windows      ``DV_WINDOWS``              ``replication: {windows: ...}`` (overrides the preset's)
 device              ``DV_DEVICE``               ``replication: {device: ...}``  (``auto`` / ``cpu`` / ``cuda``)
 corpus source       ``DV_CORPUS_SOURCE``        ``replication: {corpus_source: ...}``
+corpus split        ``DV_SPLIT``                ``replication: {split: ...}``
 cache folder        ``DV_CACHE``                ``replication: {cache: ...}``
 ==================  ==========================  ===========================================
 """
@@ -43,10 +44,21 @@ def book_settings(start: Path | None = None) -> dict[str, Any]:
         return {}
     import yaml
 
-    data = yaml.safe_load(path.read_text()) or {}
+    from .errors import SettingError
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or type(error).__name__
+        raise SettingError(f"{path} is not valid YAML{where} ({problem}): fix that line (a stray tab or colon, an "
+                           "unclosed quote or bracket)") from None
+    if not isinstance(data, dict):
+        raise SettingError(f"{path}: the file must be a YAML mapping (key: value lines), got {type(data).__name__}")
     block = data.get("replication") or {}
     if not isinstance(block, dict):
-        raise ValueError(f"{path}: 'replication' must be a mapping, got {type(block).__name__}")
+        raise SettingError(f"{path}: 'replication' must be a mapping, got {type(block).__name__}")
     return block
 
 
@@ -67,6 +79,8 @@ def model_setting(explicit: str | None = None) -> str:
 
 def windows_setting(explicit: int | str | None = None) -> int:
     """How many 1,024-token windows of the corpus a run uses: ``DV_WINDOWS``, else the size preset's."""
+    from .errors import SettingError
+
     if explicit is None and setting("windows", "DV_WINDOWS", None, None) is None:
         from .sizes import resolve_size
 
@@ -75,15 +89,23 @@ def windows_setting(explicit: int | str | None = None) -> int:
     try:
         n = int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"DV_WINDOWS / windows must be a whole number, got {value!r}") from None
+        raise SettingError(f"DV_WINDOWS / windows must be a whole number, got {value!r}") from None
     if n < 1:
-        raise ValueError(f"windows must be at least 1, got {n}")
+        raise SettingError(f"windows (DV_WINDOWS, --windows) must be at least 1, got {n}")
     return n
 
 
 def cache_dir(explicit: str | Path | None = None) -> Path:
-    """Folder for harvest caches (default ``~/.cache/darkness-visible``)."""
+    """Folder for harvest caches (default ``~/.cache/darkness-visible``).
+
+    A relative path from ``_config.yml`` is read relative to that file's folder (the book root), so the
+    chapters (run from ``notebooks/``) and the command line (run from anywhere) share one cache.
+    """
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "darkness-visible"
+    if explicit is None and not os.environ.get("DV_CACHE") and book_settings().get("cache") is not None:
+        path = Path(str(book_settings()["cache"])).expanduser()
+        config = find_book_config()
+        return path if path.is_absolute() or config is None else config.parent / path
     return Path(setting("cache", "DV_CACHE", explicit, default)).expanduser()
 
 

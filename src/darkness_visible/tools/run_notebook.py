@@ -13,6 +13,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from ..errors import DVUserError
+
 
 def run(path: Path, timeout: int = 7200, save_to: Path | None = None) -> float:
     """Execute a copy of one notebook; returns seconds taken. Raises on a cell error.
@@ -38,7 +40,7 @@ def run(path: Path, timeout: int = 7200, save_to: Path | None = None) -> float:
     return time.perf_counter() - start
 
 
-class NotebookFailed(RuntimeError):
+class NotebookFailed(DVUserError, RuntimeError):
     """A chapter notebook raised in one of its cells (the message says where its executed copy is)."""
 
 
