@@ -12,22 +12,13 @@ chunks, which the cache itself heals one by one).
 
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .cache import ChunkCache, CorruptCacheError, atomic_write
-
-
-def _file_sha(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from .cache import _sha256 as _file_sha  # the cache's own file checksum (not memoised: these files change)
 
 
 def _name(key: str) -> str:
