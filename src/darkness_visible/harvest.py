@@ -232,6 +232,7 @@ def variant_stats(subject: Subject, batch: TracedBatch, variant: Variant, layer:
     tgt = targets.reshape(-1).to(batch.logits.device)
     rows = 4 * STATS_ROWS
     if update is not None:
+        rows = STATS_ROWS // 2  # the update's vocab-sized temporaries stay in cache (25 % faster than 256 rows)
         logits = batch.logits.reshape(-1, batch.logits.shape[-1])
         resid = (batch.resid_mid + batch.mlp_out).reshape(-1, batch.resid_mid.shape[-1])
         act = batch.act.reshape(-1, batch.act.shape[-1])
