@@ -71,16 +71,16 @@ class DiscoverConfig:
 
     ``rate_window``: fire rates (signed rule) an indicator may have; ``min_tokens``: and at least this many
     firing tokens. ``alpha``: family-wise error rate of the association bounds (Bonferroni over all pairs
-    tested). ``strong_log_odds``: lower bound on the log odds ratio for a *strong* association (Core
-    partners; set above the random-weight null, see the module docstring). ``assoc_log_odds``: lower
-    bound for a handler member (Differentiators, Specialists). ``core_floor``: a Core member fires on at
-    least this share of the indicator's tokens whatever the clustering says. ``sd_floor``: smallest
-    standard deviation of a mixture component (rates closer than a few points are not told apart).
-    ``max_components``: largest mixture tried. ``consensus_min_rate``: |GELU| > 0.1 rate of a default-ON
+    tested). ``strong_log_odds``: lower bound on the log odds ratio of a *strong* association, which a valid
+    candidate needs for at least one Core member (set above the random-weight null: module docstring).
+    ``assoc_log_odds``: lower bound for any handler member. ``core_level``: the paper's Core definition (a
+    Core member fires on at least 90 % of the indicator's tokens). ``sd_floor``: smallest standard deviation
+    of a mixture component (for correlations, at least their sampling error ``1/sqrt(n)`` is used).
+    ``max_components``: largest mixture tried. ``consensus_min_rate``: ``|GELU| > 0.1`` rate of a default-ON
     neuron (the paper's criterion (a): 75 %). ``n_boot``: window resamples for the stability scores
     (0: none); ``shortlist``: candidates re-examined in each resample; ``stable_share``: share of resamples
     the indicator must win for no warning. ``alike_tolerance``: neurons whose firing differs from the
-    indicator's on at most this share of their union are interchangeable with it.
+    indicator's on at most this share of their union are interchangeable with it. ``seed``: of the resamples.
     """
 
     rate_window: tuple[float, float] = (0.005, 0.5)
@@ -508,7 +508,9 @@ def characterise(s: IndicatorStats, config: DiscoverConfig) -> Roles:
         np.fill_diagonal(phi, -np.inf)
         best = phi.max(1)
         partner = phi.argmax(1)
-    spec_mask, fit = anchored_cluster(best, 0.0, config.max_components, config.sd_floor) if len(have) else \
+    # components are at least as wide as the sampling error of a correlation near 0 on n_e tokens
+    floor = max(config.sd_floor, 1.0 / np.sqrt(max(n_e, 1.0)))
+    spec_mask, fit = anchored_cluster(best, 0.0, config.max_components, floor) if len(have) else \
         (np.zeros(0, bool), None)
     if len(have) == 1:
         spec_mask = np.ones(1, dtype=bool)

@@ -444,6 +444,84 @@ def key_json(key: HandlerKey) -> dict[str, object]:
             for k, v in asdict(key).items()}
 
 
-__all__ = ["GPT2_SMALL_SHAPE", "MECHANISMS", "SMALL_SHAPES", "HandlerKey", "PlantDraw", "PlantRanges", "RandomPlanted",
-           "Shape", "build_random_planted", "calibration_windows", "discovery_corpus", "draw_plant", "key_json",
-           "token_class"]
+
+
+# ----------------------------------------------------------------------------------------------
+# The recovery suite: discovery on many planted models, scored against their keys
+# ----------------------------------------------------------------------------------------------
+
+#: The construction the issue describes, on GPT-2 Small's shape: an indicator on 11 % of tokens, a Core at
+#: >= 0.95 within its tokens, Differentiators and Specialists at 0.14-0.88, seven consensus neurons near 0.9.
+ISSUE_RANGES = PlantRanges(exception_rate=(0.11, 0.11), tier_cond=(0.14, 0.88), n_consensus=(7, 7),
+                           consensus_rate=(0.88, 0.92))
+#: What a seed must achieve to count as recovered (the issue's bar).
+MIN_CORE_PRECISION = 0.9
+MIN_CORE_RECALL = 0.9
+
+
+def planted_masks(planted: RandomPlanted, n_tokens: int = DISCOVERY_TOKENS, *,
+                  cache: str | bool | None = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Firing masks of the planted layer on the discovery tokens, from the book's harvest pass:
+    ``(signed rule bool [N, F], |GELU| bool [N, F], window id int [N])``."""
+    from .harvest import HarvestConfig, harvest
+
+    H = harvest(planted.subject, discovery_corpus(planted, n_tokens),
+                HarvestConfig(layer=planted.key.layer, rules=(FIRE_ABS, FIRE_POS), record=(), tiers=(), variants=()),
+                cache=cache, progress=False)
+    return H.mask(FIRE_POS), H.mask(FIRE_ABS), H.window_index
+
+
+def recover(planted: RandomPlanted, n_tokens: int = DISCOVERY_TOKENS, config=None) -> dict[str, object]:
+    """Discovery on one planted model, scored: one flat row (the draw, the answer, precision/recall per role,
+    ``passed`` = indicator found and Core precision and recall at least 0.9)."""
+    import time
+
+    from .discover import DiscoverConfig, discover, score_roles
+
+    start = time.perf_counter()
+    pos, ab, win = planted_masks(planted, n_tokens)
+    report = discover(pos, ab, win, config or DiscoverConfig())
+    score = score_roles(report, planted.key).set_index("role")
+    row: dict[str, object] = {**planted.draw.summary(), "n_tokens": int(pos.shape[0]),
+                              "measured_rate": float(pos[:, planted.key.indicator].mean()),
+                              "found": report.found, "indicator": report.indicator,
+                              "indicator_ok": bool(score.loc["indicator", "hits"]),
+                              "indicator_share": report.indicator_share, "n_warnings": len(report.warnings)}
+    for role in ("core", "differentiator", "specialist", "consensus", "handler"):
+        row[f"{role}_precision"] = float(score.loc[role, "precision"])
+        row[f"{role}_recall"] = float(score.loc[role, "recall"])
+        row[f"{role}_extras"] = int(score.loc[role, "extras"])
+    row["passed"] = bool(row["indicator_ok"] and row["core_precision"] >= MIN_CORE_PRECISION
+                         and row["core_recall"] >= MIN_CORE_RECALL)
+    row["seconds"] = time.perf_counter() - start
+    return row
+
+
+def recovery_suite(seeds, ranges: PlantRanges = PlantRanges(), *, shape: Shape | None = None,
+                   mechanism: Mechanism | None = None, layer: int | None = None,
+                   n_tokens: int = DISCOVERY_TOKENS, config=None, progress: bool = False):
+    """:func:`recover` on a freshly built planted model for every seed: a ``pandas.DataFrame``, one row per
+    seed (building included in ``seconds``)."""
+    import time
+
+    import pandas as pd
+    from tqdm import tqdm
+
+    rows = []
+    for seed in tqdm(list(seeds), desc="planted suite", disable=not progress):
+        start = time.perf_counter()
+        planted = build_random_planted(int(seed), ranges, shape=shape, mechanism=mechanism, layer=layer)
+        row = recover(planted, n_tokens, config)
+        row["seconds"] = time.perf_counter() - start
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def failure_rate(table) -> float:
+    """Share of the suite's seeds that did not pass (indicator not found, or Core precision or recall < 0.9)."""
+    return float(1.0 - table["passed"].mean()) if len(table) else float("nan")
+
+
+__all__ = ["GPT2_SMALL_SHAPE", "ISSUE_RANGES", "MECHANISMS", "SMALL_SHAPES", "HandlerKey", "PlantDraw", "PlantRanges",
+           "RandomPlanted", "Shape", "build_random_planted", "calibration_windows", "discovery_corpus", "draw_plant",
+           "failure_rate", "key_json", "planted_masks", "recover", "recovery_suite", "token_class"]
