@@ -161,7 +161,7 @@ def test_independent_noise_has_no_handler() -> None:
     assert found.core == () and "no handler" in found.warnings[0]
     assert json.loads(json.dumps(found.to_json()))["indicator"] is None
     ref = null_reference(pos)
-    assert ref["max_lower"] < DiscoverConfig().strong_log_odds
+    assert ref["max_lower"] < DiscoverConfig().strong_log_rr
 
 
 def test_two_equal_handlers_are_not_separated_and_the_report_says_so() -> None:

@@ -29,17 +29,20 @@ handler under the signed rule GELU > 0.1, of the consensus under |GELU| > 0.1, a
     identification criterion (a)) significantly depleted when the indicator fires.
 
 **Association** of two neurons is measured on their 2 × 2 table by the log odds ratio with the
-Haldane-Anscombe correction and Woolf's standard error; the bound used is the lower end of a one-sided
-interval, Bonferroni-corrected over every pair tested. A handler member needs a lower bound above
-``assoc_log_odds`` (odds ratio above e); a *strong* association, above ``strong_log_odds`` = 3 (odds
-ratio above 20).
+Haldane-Anscombe correction and Woolf's standard error; a handler member needs the lower end of a
+one-sided interval, Bonferroni-corrected over every pair tested, above ``assoc_log_odds`` = 1 (odds ratio
+above e). A *strong* Core partner is judged by the log relative risk ``log P(n | i) / P(n | not i)``
+instead, whose interval stays tight when the partner never misses (the odds ratio's has a term for that
+empty cell and balloons): its lower bound must exceed ``strong_log_rr`` = 1, i.e. the partner fires at
+least e times as often when the candidate fires as when it does not (for a partner covering >= 90 % of the
+candidate's tokens: on at most a third of the other tokens, so no default-ON neuron qualifies).
 
-**No handler** (``indicator`` None) is the answer when no candidate is valid. The bar of 3 comes from a
-null: on the random-weight stand-in (GPT-2 Small's shape, all 12 layers) the strongest association of any
-neuron with a partner covering >= 90 % of its tokens has a lower bound of 0.9 on 4,096 tokens and 1.3 on
-32,768 tokens, and point estimates of at most 2.4, which the bound approaches as the corpus grows; small
-random GPT-2s have no covering partner at all. Planted Cores reach 3.2 or more on 4,096 tokens.
-:func:`null_reference` recomputes the null's number for any masks.
+**No handler** (``indicator`` None) is the answer when no candidate is valid. The bar comes from a null:
+on the random-weight stand-in (GPT-2 Small's shape, all 12 layers) the strongest covering partner of any
+neuron has a log relative risk lower bound of at most 0.69 on 4,096 tokens and 0.40 on 32,768 tokens
+(point estimates at most 0.98 and 0.51: the relative risk of a random pair does not grow with the
+corpus), small random GPT-2s have no covering partner at all, while every planted Core in the suite has a
+member above 0.96 on 4,096 tokens (median 2.2). :func:`null_reference` recomputes the null's number.
 
 **How sure**: the search is repeated on bootstrap resamples of *windows* (the unit within which tokens
 are dependent), among a shortlist of the strongest candidates; the indicator's stability is the share of
@@ -71,8 +74,8 @@ class DiscoverConfig:
 
     ``rate_window``: fire rates (signed rule) an indicator may have; ``min_tokens``: and at least this many
     firing tokens. ``alpha``: family-wise error rate of the association bounds (Bonferroni over all pairs
-    tested). ``strong_log_odds``: lower bound on the log odds ratio of a *strong* association, which a valid
-    candidate needs for at least one Core member (set above the random-weight null: module docstring).
+    tested). ``strong_log_rr``: lower bound on the log relative risk of a *strong* Core partner, which a
+    valid candidate needs at least one of (set above the random-weight null: module docstring).
     ``assoc_log_odds``: lower bound for any handler member. ``core_level``: the paper's Core definition (a
     Core member fires on at least 90 % of the indicator's tokens). ``sd_floor``: smallest standard deviation
     of a mixture component (for correlations, at least their sampling error ``1/sqrt(n)`` is used).
@@ -86,7 +89,7 @@ class DiscoverConfig:
     rate_window: tuple[float, float] = (0.005, 0.5)
     min_tokens: int = 20
     alpha: float = 0.05
-    strong_log_odds: float = 3.0
+    strong_log_rr: float = 1.0
     assoc_log_odds: float = 1.0
     core_level: float = 0.9
     sd_floor: float = 0.02
@@ -185,6 +188,24 @@ def log_odds_bounds(joint: np.ndarray, n_row: np.ndarray, n_col: np.ndarray, n: 
     log_or = np.log(a) + np.log(d) - np.log(b) - np.log(c)
     se = np.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
     return log_or, log_or - z * se, log_or + z * se
+
+
+def log_rr_bounds(joint: np.ndarray, n_row: np.ndarray, n_col: np.ndarray, n: float,
+                  z: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Log relative risks ``log P(col | row) / P(col | not row)`` and their ``±z`` bounds: ``(log_rr, lower, upper)``.
+
+    Counts as in :func:`log_odds_bounds`; 0.5 is added to both "col fires" cells and 1 to both row totals,
+    and the standard error is the usual delta-method one, ``sqrt(1/a - 1/n_row + 1/c - 1/(n - n_row))``.
+    Unlike the odds ratio's, it has no term for the cell "row fires, col does not", so a partner that never
+    misses (that cell empty) keeps a tight bound.
+    """
+    a = joint + 0.5
+    c = n_col - joint + 0.5
+    rows = n_row + 1.0
+    rest = n - n_row + 1.0
+    log_rr = np.log(a / rows) - np.log(c / rest)
+    se = np.sqrt(np.clip(1 / a - 1 / rows + 1 / c - 1 / rest, 0, None))
+    return log_rr, log_rr - z * se, log_rr + z * se
 
 
 def bonferroni_z(alpha: float, n_tests: int) -> float:
@@ -345,10 +366,10 @@ def candidate_core(c: Counts, row: int, config: DiscoverConfig, z: float, deplet
     m = int(c.columns[row])
     n_m = c.joint[row, m]
     joint = c.joint[row]
-    _, lower, _ = log_odds_bounds(joint, n_m, c.fires, c.n, z)
+    _, lower, _ = log_rr_bounds(joint, n_m, c.fires, c.n, z)
     lower[m] = -np.inf
     cond = joint / max(n_m, 1.0)
-    core = np.flatnonzero((lower > config.strong_log_odds) & (cond >= config.core_level))
+    core = np.flatnonzero((lower > config.strong_log_rr) & (cond >= config.core_level))
     core = core[np.argsort(-cond[core], kind="stable")]
     # the candidate must be the most specific member: every Core member fires at least as often as it does
     valid = len(core) > 0 and bool(np.all(c.fires[core] >= n_m))
@@ -637,7 +658,7 @@ def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.nd
     if not ranked:
         return HandlerReport(None, candidates=table, warnings=(
             f"no handler: no neuron is covered (on >= {config.core_level:.0%} of its tokens) by a more general, "
-            f"strongly associated neuron (log odds lower bound > {config.strong_log_odds:g})",), **base)
+            f"strongly associated neuron (log relative risk lower bound > {config.strong_log_rr:g})",), **base)
     best = ranked[0]
     i = best.neuron
     second = ranked[1] if len(ranked) > 1 else None
@@ -774,11 +795,11 @@ def score_roles(found: HandlerReport, key) -> pd.DataFrame:
 def null_reference(pos: np.ndarray, config: DiscoverConfig = DiscoverConfig()) -> dict[str, float]:
     """The number behind the "no handler" bar, for any signed-rule mask ``bool [N, F]``.
 
-    Over every candidate (fire rate in the window) and every partner that fires on at least
-    ``core_level`` of its tokens and at least as often: the largest lower bound of the log odds ratio
-    (``max_lower``, what :func:`discover` compares with ``strong_log_odds``), that pair's point estimate
-    (``log_odds``), and how many such covering pairs exist. On random weights ``max_lower`` stays below the
-    bar; ``-inf`` when no partner covers any candidate.
+    Over every candidate (fire rate in the window) and every partner that fires on at least ``core_level``
+    of its tokens and at least as often: the largest lower bound of the log relative risk (``max_lower``,
+    what :func:`discover` compares with ``strong_log_rr``), that pair's point estimate (``log_rr``) and
+    how many such covering pairs exist. On random weights ``max_lower`` stays below the bar; ``-inf`` when
+    no partner covers any candidate.
     """
     B = np.asarray(pos, dtype=bool)
     N, F = B.shape
@@ -786,20 +807,20 @@ def null_reference(pos: np.ndarray, config: DiscoverConfig = DiscoverConfig()) -
     rates = fires / max(N, 1)
     cand = np.flatnonzero((rates >= config.rate_window[0]) & (rates <= config.rate_window[1])
                           & (fires >= config.min_tokens))
-    out = {"max_lower": -np.inf, "log_odds": np.nan, "n_covering_pairs": 0.0, "n_candidates": float(len(cand)),
-           "bar": config.strong_log_odds}
+    out = {"max_lower": -np.inf, "log_rr": np.nan, "n_covering_pairs": 0.0, "n_candidates": float(len(cand)),
+           "bar": config.strong_log_rr}
     if not len(cand):
         return out
     c = counts(B, cand)
     z = bonferroni_z(config.alpha, len(cand) * F)
     for row, m in enumerate(cand):
         joint = c.joint[row]
-        log_or, lower, _ = log_odds_bounds(joint, fires[m], fires, N, z)
+        log_rr, lower, _ = log_rr_bounds(joint, fires[m], fires, N, z)
         ok = (joint >= config.core_level * fires[m]) & (fires >= fires[m])
         ok[m] = False
         out["n_covering_pairs"] += float(ok.sum())
         if ok.any():
             j = np.flatnonzero(ok)[np.argmax(lower[ok])]
             if lower[j] > out["max_lower"]:
-                out["max_lower"], out["log_odds"] = float(lower[j]), float(log_or[j])
+                out["max_lower"], out["log_rr"] = float(lower[j]), float(log_rr[j])
     return out

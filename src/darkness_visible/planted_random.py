@@ -16,10 +16,14 @@ may only have learnt the recipe. Here every choice is drawn from a range by a se
       it fires on the class's tokens, through the layers in between (with whatever the random attention
       mixes in);
 
-* the rates: the indicator's signed-rule rate, each Core member's conditional rate
+* the rates: the indicator's signed-rule rate (5-20 %), each Core member's conditional rate
   ``P(n fires | indicator fires)`` in ``[0.95, 1]`` (so its Jaccard with the indicator within the
-  indicator's tokens is at least 0.95), Differentiators (in groups of two to four that share a second
-  direction) and Specialists (each with a private direction) with conditional rates in ``[0.14, 0.88]``;
+  indicator's tokens is at least 0.95) and its total rate, 1.2-3 times the indicator's (the extra tokens
+  chosen by a private direction, so Core members spill independently and the indicator stays the most
+  specific member of its Core), Differentiators (in groups of two to four that share a second direction)
+  and Specialists (each with a private direction) with conditional rates in ``[0.14, 0.8]`` (the issue's
+  example goes to 0.88: :data:`ISSUE_RANGES`; at 4,096 tokens and a 5 % indicator a planted 0.88 and a Core
+  member at 0.95 are not two binomial standard errors apart, so the key would not be identifiable);
 * the sizes of the groups, the gate gains (soft to sharp), private noise mixed into each planted neuron's
   input direction, and, with some probability, an exact copy of the indicator ("planted alike": either one
   is a right answer, and :class:`HandlerKey` lists both);
@@ -92,11 +96,12 @@ GPT2_SMALL_SHAPE = Shape(12, 768, 3072, 12, 1024)
 class PlantRanges:
     """The ranges every draw of :func:`draw_plant` comes from (integers inclusive; floats uniform).
 
-    ``gain`` is drawn log-uniformly (slope of a planted pre-activation per unit of projection: 4 is a soft
-    gate, 40 a sharp one). ``noise``: weight of a private random direction mixed into each planted input
-    direction. ``tier_strength``: weight of a Differentiator group's / Specialist's own direction relative
-    to the gate direction. ``class_strength``: the token-class embedding offset in units of the median
-    residual norm at the planted layer. ``alike_prob``: probability of planting an exact copy of the
+    ``core_spread``: a Core member's fire rate over the indicator's. ``gain`` is drawn log-uniformly (slope
+    of a planted pre-activation per unit of projection: 4 is a soft gate, 40 a sharp one). ``noise``:
+    weight of a private random direction mixed into each planted input direction. ``tier_strength``: weight
+    of a Differentiator group's / Specialist's own direction relative to the gate direction.
+    ``class_strength``: the token-class embedding offset in units of the median residual norm at the
+    planted layer. ``alike_prob``: probability of planting an exact copy of the
     indicator.
     """
 
@@ -123,6 +128,7 @@ class PlantDraw:
     """Everything one seed decided (reported with every result, so a failure can be rebuilt).
 
     ``core_cond``: conditional rates of the Core members other than the indicator (and its copy);
+    ``core_spread``: their fire rates over the indicator's;
     ``diff_groups``: per group, its members' conditional rates; ``spec_cond``: the Specialists';
     ``consensus``: per consensus neuron ``(|GELU| rate, anti-correlation weight)``.
     """
