@@ -158,6 +158,7 @@ def depth_figure(table: pd.DataFrame, label: str, ax: Any = None):
     axes[0].axhline(DiscoverConfig().stable_share, color="grey", lw=0.8, ls="--")
     axes[0].set(ylim=(-0.05, 1.05), ylabel="indicator stability (share of resamples)",
                 title="where an exception indicator is found")
+    axes[0].set_xticks(list(t.layer))
     sns.barplot(data=t, x="layer", y="core_size", color="C0", ax=axes[1])
     axes[1].set(ylabel="Core size (indicator included)", title="size of the Core")
     fig.suptitle(label, fontsize=9)
