@@ -201,3 +201,12 @@ def test_report_json_has_the_documented_keys() -> None:
                for n in data[role])
     assert set(data["stability"]) == {str(n) for r in ("core", "differentiators", "specialists", "consensus")
                                       for n in data[r]}
+
+
+def test_paper_key_holds_the_paper_lists() -> None:
+    from darkness_visible import neurons
+    from darkness_visible.discover import paper_key
+
+    key = paper_key()
+    assert key.indicators == (2123,) and key.roles["core"] == neurons.CORE
+    assert len(key.handler) == 20 and key.roles["consensus"] == neurons.CONSENSUS

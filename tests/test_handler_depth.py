@@ -59,3 +59,11 @@ def test_discover_command_text_and_layer_option(capsys, tmp_path) -> None:
                  "--boot", "0", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "layer: 0" in out and ("indicator:" in out or "no handler" in out)
+
+
+def test_discover_command_all_layers(capsys, tmp_path) -> None:
+    assert main(["discover", "--model", "tiny", "--windows", "2", "--all-layers", "--json", "--boot", "0",
+                 "--cache", str(tmp_path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [r["layer"] for r in data["layers"]] == [0, 1] and data["pretrained"] is False
+    assert all("indicator" in r and "core" in r for r in data["layers"])

@@ -128,7 +128,7 @@ def test_the_issue_construction_on_gpt2_small_shape() -> None:
     planted = build_random_planted(16, ISSUE_RANGES, shape=GPT2_SMALL_SHAPE, layer=-1, mechanism="direction")
     pos, ab, win = planted_masks(planted)
     assert pos.shape == (4096, 3072) and len(planted.key.consensus) == 7
-    assert pos[:, planted.key.indicator].mean() == pytest.approx(0.11, abs=0.03)
+    assert 0.05 < pos[:, planted.key.indicator].mean() < 0.25  # designed at 11 % on the calibration windows
     found = discover(pos, ab, win, DiscoverConfig(n_boot=20))
     score = score_roles(found, planted.key).set_index("role")
     assert score.loc["indicator", "hits"] == 1

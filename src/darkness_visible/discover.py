@@ -764,6 +764,16 @@ def cofire_two(rows_mask: np.ndarray, cols_mask: np.ndarray, rows: np.ndarray, c
 # ----------------------------------------------------------------------------------------------
 
 
+def paper_key():
+    """The paper's layer-11 lists as a key for :func:`score_roles` (indicator N2123; the Core, Differentiators,
+    Specialists and consensus of :mod:`darkness_visible.neurons`)."""
+    from .neurons import CONSENSUS, CORE, DIFFERENTIATORS, EXCEPTION_NEURON, PAPER_LAYER, SPECIALISTS
+    from .planted_random import HandlerKey
+
+    return HandlerKey(PAPER_LAYER, EXCEPTION_NEURON, (EXCEPTION_NEURON,), CORE, DIFFERENTIATORS, SPECIALISTS,
+                      CONSENSUS)
+
+
 def score_roles(found: HandlerReport, key) -> pd.DataFrame:
     """Precision and recall of each role against a key, extras counted.
 

@@ -200,6 +200,7 @@ def add_command(sub: Any, common: Any) -> None:
     common(p)
     p.add_argument("--layer", type=int, default=None, help="layer (default: the last; negative counts from the end)")
     p.add_argument("--boot", type=int, default=None, help="window resamples for the stability scores (default 50)")
+    p.add_argument("--all-layers", action="store_true", help="run every layer from one pass (the depth table)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_command)
@@ -214,10 +215,29 @@ def run_command(args: argparse.Namespace) -> int:
     subject = load_model(args.model)
     corpus = corpus_spec(args.windows, split=args.split, window=min(1024, subject.n_ctx), source=args.corpus_source)
     config = DiscoverConfig() if args.boot is None else DiscoverConfig(n_boot=args.boot)
-    run = discover_layer(subject, corpus, args.layer, config, cache=args.cache, progress=not (args.quiet or args.json))
+    progress = not (args.quiet or args.json)
+    if args.all_layers:
+        result = discover_layers(subject, corpus, config, cache=args.cache, progress=progress)
+        if args.json:
+            print(json.dumps({"model": result.model, "pretrained": result.is_pretrained, "source": result.label,
+                              "layers": [{"layer": L, **r.to_json()} for L, r in enumerate(result.reports)]}, indent=1))
+        else:
+            cols = ["layer", "found", "indicator", "indicator_rate", "indicator_share", "core_size",
+                    "n_differentiators", "n_specialists", "n_consensus", "margin"]
+            print(result.label)
+            print(result.table[cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+            print("layers with a handler:", result.layers_with_handler or "none")
+        return 0
+    run = discover_layer(subject, corpus, args.layer, config, cache=args.cache, progress=progress)
     print(json.dumps(run.to_json(), indent=1) if args.json else describe(run))
     return 0
 
 
-__all__ = ["DepthResult", "LayerRun", "add_command", "depth_figure", "depth_table", "describe", "discover_layer",
-           "discover_layers", "run_command"]
+def command(model: str, windows: int = 20, all_layers: bool = True) -> str:
+    """The shell command that runs the discovery on ``model`` (every layer by default)."""
+    return f"python -m darkness_visible discover --model {model} --windows {windows}" + (
+        " --all-layers" if all_layers else "")
+
+
+__all__ = ["DepthResult", "LayerRun", "add_command", "command", "depth_figure", "depth_table", "describe",
+           "discover_layer", "discover_layers", "run_command"]
