@@ -207,13 +207,30 @@ def add_command(sub: Any, common: Any) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """The ``discover`` command: text or ``--json`` on stdout; exit code 0 whether or not a handler is found."""
+    """The ``discover`` command: text or ``--json`` on stdout; exit code 0 whether or not a handler is found.
+
+    Windows: ``--windows``, else the size preset's (``windows`` for one layer, ``survey_windows`` for
+    ``--all-layers``). Settings, model and layer are checked before any pass, as by the other commands.
+    """
+    from .checks import default_window, preflight
     from .corpus import corpus_spec
     from .discover import DiscoverConfig
+    from .errors import LayerError, SettingError
     from .model import load_model
+    from .sizes import resolve_size
 
-    subject = load_model(args.model)
-    corpus = corpus_spec(args.windows, split=args.split, window=min(1024, subject.n_ctx), source=args.corpus_source)
+    if args.boot is not None and args.boot < 0:
+        raise SettingError(f"--boot must be 0 or more, got {args.boot}")
+    size = resolve_size(args.size, args.windows)
+    windows = size.survey_windows if args.all_layers else size.windows
+    checked = preflight(args.model, windows=windows, split=args.split, source=args.corpus_source, cache=args.cache)
+    if args.layer is not None and checked.info is not None:
+        n = checked.info.n_layers
+        if not -n <= args.layer < n:
+            raise LayerError(f"--layer {args.layer} is out of range: this model has {n} layers (0..{n - 1}, or "
+                             f"-{n}..-1 from the end)")
+    subject = load_model(checked.spec, device=args.device)
+    corpus = corpus_spec(windows, split=args.split, window=default_window(subject.n_ctx), source=args.corpus_source)
     config = DiscoverConfig() if args.boot is None else DiscoverConfig(n_boot=args.boot)
     progress = not (args.quiet or args.json)
     if args.all_layers:

@@ -273,9 +273,9 @@ def calibration_windows(tokenizer, shape: Shape, skip: int, count: int) -> np.nd
 def resid_inputs(subject: Subject, input_ids: torch.Tensor, layer: int) -> torch.Tensor:
     """The residual stream entering ``ln_2`` at ``layer``, one nnsight trace: ``[B*T, d_model]``."""
     with torch.inference_mode():
-        with subject.model.trace(input_ids):
+        with subject.model.trace(input_ids.to(subject.device)):
             resid = subject.model.transformer.h[layer].ln_2.input.save()
-        return resid.reshape(-1, resid.shape[-1]).clone()
+        return resid.reshape(-1, resid.shape[-1]).cpu().clone()
 
 
 def token_class(input_ids: np.ndarray, rate: float, rng: np.random.Generator) -> tuple[np.ndarray, float]:
@@ -346,7 +346,7 @@ def build_random_planted(seed: int | PlantDraw, ranges: PlantRanges = PlantRange
         gate = e
     else:
         gate = _unit(torch.randn(d, generator=gen, dtype=torch.float64))
-    xhat = mlp_inputs(subject, ids, L).double()  # [N, d_model], after any embedding change
+    xhat = mlp_inputs(subject, ids, L).cpu().double()  # [N, d_model], after any embedding change
 
     # orthonormal directions: the gate first, then fresh ones for every private / group direction
     extra = torch.randn(d, n_dirs - 1, generator=gen, dtype=torch.float64)
