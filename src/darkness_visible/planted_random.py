@@ -460,6 +460,8 @@ def key_json(key: HandlerKey) -> dict[str, object]:
 #: >= 0.95 within its tokens, Differentiators and Specialists at 0.14-0.88, seven consensus neurons near 0.9.
 ISSUE_RANGES = PlantRanges(exception_rate=(0.11, 0.11), tier_cond=(0.14, 0.88), n_consensus=(7, 7),
                            consensus_rate=(0.88, 0.92))
+#: The seeds chapter 02 reports its failure rate on (never used while the procedure was designed).
+CHAPTER_SEEDS: tuple[int, ...] = tuple(range(2000, 2024))
 #: What a seed must achieve to count as recovered (the issue's bar).
 MIN_CORE_PRECISION = 0.9
 MIN_CORE_RECALL = 0.9
@@ -528,6 +530,7 @@ def failure_rate(table) -> float:
     return float(1.0 - table["passed"].mean()) if len(table) else float("nan")
 
 
-__all__ = ["GPT2_SMALL_SHAPE", "ISSUE_RANGES", "MECHANISMS", "SMALL_SHAPES", "HandlerKey", "PlantDraw", "PlantRanges",
-           "RandomPlanted", "Shape", "build_random_planted", "calibration_windows", "discovery_corpus", "draw_plant",
-           "failure_rate", "key_json", "planted_masks", "recover", "recovery_suite", "token_class"]
+__all__ = ["CHAPTER_SEEDS", "GPT2_SMALL_SHAPE", "ISSUE_RANGES", "MECHANISMS", "SMALL_SHAPES", "HandlerKey",
+           "PlantDraw", "PlantRanges", "RandomPlanted", "Shape", "build_random_planted", "calibration_windows",
+           "discovery_corpus", "draw_plant", "failure_rate", "key_json", "planted_masks", "recover",
+           "recovery_suite", "token_class"]
