@@ -185,8 +185,12 @@ def test_enrichment_equals_scipy_fisher_and_bonferroni(synthetic) -> None:
 def test_analyse_and_scorecard(synthetic) -> None:
     H, _ = synthetic
     results = tiers.analyse(H, n_boot=500)
-    rows = tiers.scorecard_rows(results, discovery_recovered=3)
+    scores = pd.DataFrame({"role": ["indicator", "core"], "n_true": [1, 5], "n_found": [1, 4], "hits": [1, 3],
+                           "precision": [1.0, 0.75], "recall": [1.0, 0.6]})
+    rows = tiers.scorecard_rows(results, discovery_recovered=3, discovery_scores=scores)
     claims = [r.claim for r in rows]
+    assert {"NEW.discovery.indicator", "NEW.discovery.core.precision", "NEW.discovery.core.recall"} <= set(claims)
+    assert {r.claim: r.value for r in rows}["NEW.discovery.core.recall"] == 0.6
     assert len(claims) == len(set(claims))
     assert {"E1.exception.rate[GELU > 0.1 (FIRE-POS)]", "E5.delta.no_core", "E1.jaccard.core_peak",
             "E13.n_significant.faithful", "E5.core.level7"} <= set(claims)

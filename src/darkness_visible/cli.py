@@ -188,6 +188,13 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_discover(sub) -> None:
+    """``discover``: an exception handler at one layer from firing statistics alone (:mod:`.handler_depth`)."""
+    from .handler_depth import add_command
+
+    add_command(sub, _common)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m darkness_visible",
@@ -213,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="show the resolved settings (model, corpus, cache)")
     _common(p)
     p.set_defaults(func=_info)
+    _add_discover(sub)
     for name, (text, func) in chapters().items():
         p = sub.add_parser(name, help=text)
         _common(p)

@@ -9,7 +9,12 @@ Two procedures, both taking only a boolean firing mask ``B [N tokens, F neurons]
     exception rate by consensus level. On GPT-2's layer 11 it picks N3066, not N2123.
 
 :func:`discover_handler`
-    This book's procedure (not in the paper), in two steps. (1) The hub: for each candidate ``i`` (fire
+    The book's first procedure (not in the paper), kept for the cross-layer legibility measure of
+    :mod:`darkness_visible.crosslayer`; the book's discovery is now :func:`darkness_visible.discover.discover`
+    (a Core at the paper's 90 % level, a null-calibrated "no handler", stability over window resamples,
+    precision and recall per role), which this one is not: on a handler planted by another construction it
+    named a random neuron, and its fixed 35 % cut cannot separate tiers whose rates overlap. In two steps.
+    (1) The hub: for each candidate ``i`` (fire
     rate in ``rate_window``) find the neurons ``n`` significantly over-represented when ``i`` fires
     (one-sided Fisher test = hypergeometric tail, Bonferroni over all tested pairs, and enrichment
     ``P(n | i) / P(n) >= min_enrichment``) and score ``i`` by the sum of its all-token Jaccard with them:

@@ -600,8 +600,13 @@ def train_harvest(run: Run) -> Harvest | None:
 
 
 def scorecard_rows(results: TierResults, discovery_recovered: int | None = None,
-                   train_ablation: pd.DataFrame | None = None) -> list[ResultRow]:
-    """Scorecard rows (paper value, this run, tolerance) for every number of the chapter."""
+                   train_ablation: pd.DataFrame | None = None,
+                   discovery_scores: pd.DataFrame | None = None) -> list[ResultRow]:
+    """Scorecard rows (paper value, this run, tolerance) for every number of the chapter.
+
+    ``discovery_scores``: :func:`darkness_visible.discover.score_roles` of the discovered handler against
+    the paper's lists (rows ``NEW.discovery.<role>.precision`` / ``.recall``; not in the paper).
+    """
     R = results
     rows: list[ResultRow] = []
 
@@ -665,4 +670,14 @@ def scorecard_rows(results: TierResults, discovery_recovered: int | None = None,
     if discovery_recovered is not None:
         add("NEW.discovery.recovered", "automatic discovery: paper's 27 routing neurons recovered (not in paper)",
             None, discovery_recovered, 0)
+    if discovery_scores is not None:
+        for _, r in discovery_scores.iterrows():
+            if r.role == "indicator":
+                add("NEW.discovery.indicator", "discovered indicator is N2123 (1 = yes; not in paper)", None,
+                    float(r.hits), 0)
+                continue
+            for stat in ("precision", "recall"):
+                add(f"NEW.discovery.{r.role}.{stat}", f"discovered {r.role} vs the paper's list: {stat} "
+                    f"({int(r.hits)} of {int(r.n_found)} found, {int(r.n_true)} listed; not in paper)", None,
+                    r[stat], 0)
     return rows

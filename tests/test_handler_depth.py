@@ -1,0 +1,69 @@
+"""Discovery on a model: every layer from one pass (a planted layer found, random layers not), the plot,
+and the ``discover`` command's text and JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from darkness_visible.cli import main
+from darkness_visible.discover import DiscoverConfig
+from darkness_visible.handler_depth import depth_figure, describe, discover_layer, discover_layers
+from darkness_visible.planted_random import SMALL_SHAPES, build_random_planted, discovery_corpus
+
+
+@pytest.fixture(scope="module")
+def planted_last():
+    """A 3-layer random GPT-2 with a handler planted (gate on a residual direction) in its last block."""
+    return build_random_planted(0, shape=SMALL_SHAPES[1], layer=-1, mechanism="direction")
+
+
+def test_every_layer_from_one_pass_finds_the_planted_layer_only(planted_last) -> None:
+    result = discover_layers(planted_last.subject, discovery_corpus(planted_last), DiscoverConfig(n_boot=10),
+                             cache=False)
+    t = result.table
+    assert list(t.layer) == [0, 1, 2] and not result.is_pretrained
+    assert result.layers_with_handler == [planted_last.key.layer]
+    row = t.set_index("layer").loc[planted_last.key.layer]
+    assert row.indicator in planted_last.key.indicators and row.indicator_share >= 0.9
+    assert row.core_size >= 2 and row.n_consensus >= 1
+    assert (t.set_index("layer").loc[[0, 1], "core_size"] == 0).all()
+    fig = depth_figure(t, result.label)
+    assert len(fig.axes) == 2 and result.label in fig.texts[0].get_text()
+
+
+def test_one_layer_run_agrees_with_the_all_layer_pass(planted_last) -> None:
+    run = discover_layer(planted_last.subject, discovery_corpus(planted_last), None, DiscoverConfig(n_boot=5),
+                         cache=False)
+    assert run.layer == planted_last.key.layer and run.report.indicator in planted_last.key.indicators
+    text = describe(run)
+    assert f"indicator: N{run.report.indicator}" in text and "not GPT-2" in text
+    data = run.to_json()
+    assert data["layer"] == run.layer and data["indicator"] == run.report.indicator
+
+
+def test_discover_command_prints_one_json_object(capsys, tmp_path) -> None:
+    code = main(["discover", "--model", "tiny", "--windows", "4", "--cache", str(tmp_path), "--json",
+                 "--boot", "5"])
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {"indicator", "core", "differentiators", "specialists", "consensus", "stability", "warnings",
+            "layer", "model"} <= set(data)
+    assert data["layer"] == 1 and (data["indicator"] is None or isinstance(data["indicator"], int))
+    assert all(isinstance(data[k], list) for k in ("core", "differentiators", "specialists", "consensus"))
+
+
+def test_discover_command_text_and_layer_option(capsys, tmp_path) -> None:
+    assert main(["discover", "--model", "tiny", "--windows", "2", "--layer", "0", "--cache", str(tmp_path),
+                 "--boot", "0", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "layer: 0" in out and ("indicator:" in out or "no handler" in out)
+
+
+def test_discover_command_all_layers(capsys, tmp_path) -> None:
+    assert main(["discover", "--model", "tiny", "--windows", "2", "--all-layers", "--json", "--boot", "0",
+                 "--cache", str(tmp_path)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [r["layer"] for r in data["layers"]] == [0, 1] and data["pretrained"] is False
+    assert all("indicator" in r and "core" in r for r in data["layers"])
