@@ -329,6 +329,18 @@ def machine() -> dict[str, str]:
     }
 
 
+def write_results(results: Result) -> None:
+    """Write ``results.json`` and ``RESULTS.md`` (with the machine's facts) from ``{name: (value, target, detail)}``."""
+    info = machine()
+    lines = ["# Benchmark results", "", "Written by `python benchmarks/run.py`; ratios > 1 mean faster than the "
+             "reference (memory: GiB).", "", "| | |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in info.items()]
+    lines += ["", "| benchmark | ratio | target | detail |", "|---|---|---|---|"]
+    lines += [f"| {k} | {r:.3g} | {t} | {d} |" for k, (r, t, d) in results.items()]
+    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
+    (HERE / "results.json").write_text(json.dumps({"machine": info, "results": results}, indent=1))
+
+
 def main(argv: list[str]) -> int:
     sys.path.insert(0, str(HERE))
     _optional()
@@ -344,14 +356,7 @@ def main(argv: list[str]) -> int:
     for name in chosen:
         print(f"== {name}", flush=True)
         results.update(BENCHMARKS[name]())
-    info = machine()
-    lines = ["# Benchmark results", "", "Written by `python benchmarks/run.py`; ratios > 1 mean faster than the "
-             "reference (memory: GiB).", "", "| | |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in info.items()]
-    lines += ["", "| benchmark | ratio | target | detail |", "|---|---|---|---|"]
-    lines += [f"| {k} | {r:.3g} | {t} | {d} |" for k, (r, t, d) in results.items()]
-    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
-    (HERE / "results.json").write_text(json.dumps({"machine": info, "results": results}, indent=1))
+    write_results(results)
     print("ratios: " + ", ".join(f"{k}={r:.3g}" for k, (r, _, _) in results.items()))
     return 0
 
