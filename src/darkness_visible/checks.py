@@ -266,3 +266,16 @@ def preflight(model: str | None = None, *, windows: int | None = None, window: i
     if folder is not None:
         ensure_writable(folder)
     return Preflight(spec, info, corpus, folder)
+
+
+def check_layer_arg(layer: int | None, info: Any) -> None:
+    """Refuse a ``--layer`` outside the checkpoint's depth (``info``: :func:`check_checkpoint`'s result, or
+    ``None`` when the depth is not known before loading), in one line, before the model is loaded."""
+    if layer is None or info is None:
+        return
+    n = info.n_layers
+    if not -n <= layer < n:
+        from .errors import LayerError
+
+        raise LayerError(f"--layer {layer} is out of range: this model has {n} layers (0..{n - 1}, or "
+                         f"-{n}..-1 from the end)")

@@ -124,7 +124,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _harvest(args: argparse.Namespace) -> int:
-    from .checks import default_window, preflight
+    from .checks import check_layer_arg, default_window, preflight
     from .corpus import corpus_spec
     from .harvest import HarvestConfig, harvest
     from .model import load_model
@@ -138,13 +138,7 @@ def _harvest(args: argparse.Namespace) -> int:
     windows = resolve_size(args.size, args.windows).windows
     checked = preflight(args.model, windows=windows, window=args.window, split=args.split,
                         source=args.corpus_source, cache=args.cache)  # before the model is loaded
-    if args.layer is not None and checked.info is not None:
-        n = checked.info.n_layers
-        if not -n <= args.layer < n:
-            from .errors import LayerError
-
-            raise LayerError(f"--layer {args.layer} is out of range: this model has {n} layers (0..{n - 1}, or "
-                             f"-{n}..-1 from the end)")
+    check_layer_arg(args.layer, checked.info)
     subject = load_model(checked.spec, device=args.device)
     window = default_window(subject.n_ctx) if args.window is None else args.window
     corpus = corpus_spec(windows, split=args.split, window=window, source=args.corpus_source)

@@ -212,10 +212,10 @@ def run_command(args: argparse.Namespace) -> int:
     Windows: ``--windows``, else the size preset's (``windows`` for one layer, ``survey_windows`` for
     ``--all-layers``). Settings, model and layer are checked before any pass, as by the other commands.
     """
-    from .checks import default_window, preflight
+    from .checks import check_layer_arg, default_window, preflight
     from .corpus import corpus_spec
     from .discover import DiscoverConfig
-    from .errors import LayerError, SettingError
+    from .errors import SettingError
     from .model import load_model
     from .sizes import resolve_size
 
@@ -224,11 +224,7 @@ def run_command(args: argparse.Namespace) -> int:
     size = resolve_size(args.size, args.windows)
     windows = size.survey_windows if args.all_layers else size.windows
     checked = preflight(args.model, windows=windows, split=args.split, source=args.corpus_source, cache=args.cache)
-    if args.layer is not None and checked.info is not None:
-        n = checked.info.n_layers
-        if not -n <= args.layer < n:
-            raise LayerError(f"--layer {args.layer} is out of range: this model has {n} layers (0..{n - 1}, or "
-                             f"-{n}..-1 from the end)")
+    check_layer_arg(args.layer, checked.info)
     subject = load_model(checked.spec, device=args.device)
     corpus = corpus_spec(windows, split=args.split, window=default_window(subject.n_ctx), source=args.corpus_source)
     config = DiscoverConfig() if args.boot is None else DiscoverConfig(n_boot=args.boot)
