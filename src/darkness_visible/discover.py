@@ -106,8 +106,28 @@ class DiscoverConfig:
 ROLES: tuple[str, ...] = ("indicator", "core", "differentiator", "specialist", "consensus")
 
 
+class RoleSets:
+    """``roles`` and ``handler`` of anything with ``core``, ``differentiators``, ``specialists`` and ``consensus``
+    (a discovery's report and a planted model's answer key), the shape :func:`score_roles` reads."""
+
+    core: tuple[int, ...]
+    differentiators: tuple[int, ...]
+    specialists: tuple[int, ...]
+    consensus: tuple[int, ...]
+
+    @property
+    def roles(self) -> dict[str, tuple[int, ...]]:
+        """Role name -> neurons (``core`` includes the indicator)."""
+        return {"core": self.core, "differentiator": self.differentiators, "specialist": self.specialists,
+                "consensus": self.consensus}
+
+    @property
+    def handler(self) -> tuple[int, ...]:
+        return self.core + self.differentiators + self.specialists
+
+
 @dataclass(frozen=True)
-class HandlerReport:
+class HandlerReport(RoleSets):
     """What :func:`discover` found at one layer (``indicator`` is ``None`` when there is no handler).
 
     ``core`` starts with the indicator. ``interchangeable``: the indicator and the neurons that fire on the
@@ -140,15 +160,6 @@ class HandlerReport:
     def found(self) -> bool:
         return self.indicator is not None
 
-    @property
-    def roles(self) -> dict[str, tuple[int, ...]]:
-        """Role name -> neurons (``core`` includes the indicator), as :func:`score_roles` reads it."""
-        return {"core": self.core, "differentiator": self.differentiators, "specialist": self.specialists,
-                "consensus": self.consensus}
-
-    @property
-    def handler(self) -> tuple[int, ...]:
-        return self.core + self.differentiators + self.specialists
 
     def to_json(self) -> dict[str, object]:
         """One JSON-ready object: the keys of the ``discover --json`` command."""

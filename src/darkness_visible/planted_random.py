@@ -53,6 +53,7 @@ import numpy as np
 import torch
 
 from .corpus import CorpusSpec, token_stream, windows
+from .discover import RoleSets
 from .firing import FIRE_ABS, FIRE_POS, gelu_new
 from .model import Subject, load_tokenizer, random_model
 from .planted import PlantedSpec, gelu_inverse, mlp_inputs
@@ -210,7 +211,7 @@ def draw_plant(seed: int, ranges: PlantRanges = PlantRanges(), *, shape: Shape |
 
 
 @dataclass(frozen=True)
-class HandlerKey:
+class HandlerKey(RoleSets):
     """The answer key of a planted handler (neuron indices into the planted layer's MLP).
 
     ``indicators``: the indicator and any neuron planted exactly alike (each is a right answer);
@@ -225,16 +226,6 @@ class HandlerKey:
     specialists: tuple[int, ...]
     consensus: tuple[int, ...]
     groups: tuple[tuple[int, ...], ...] = ()
-
-    @property
-    def roles(self) -> dict[str, tuple[int, ...]]:
-        """Role name -> members, the shape :func:`darkness_visible.discover.score_roles` reads."""
-        return {"core": self.core, "differentiator": self.differentiators, "specialist": self.specialists,
-                "consensus": self.consensus}
-
-    @property
-    def handler(self) -> tuple[int, ...]:
-        return self.core + self.differentiators + self.specialists
 
 
 @dataclass(frozen=True)
