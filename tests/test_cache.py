@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from darkness_visible import cache
 from darkness_visible import harvest as hv
 from darkness_visible.cache import ChunkCache, CorruptCacheError
 from darkness_visible.corpus import CorpusSpec
@@ -420,3 +421,38 @@ def test_any_manifest_yields_the_right_chunks_or_a_rebuild(tmp_path_factory, man
     assert len(chunks) == 3
     for got, want in zip(chunks, CHUNKS, strict=True):
         assert np.array_equal(got["a"], want["a"])
+
+
+# --- cached_arrays: small results computed in one go -----------------------------------------------------------
+
+
+def test_cached_arrays_computes_once_per_material_and_never_reuses_other_material(tmp_path):
+    calls = []
+
+    def compute(value):
+        def run():
+            calls.append(value)
+            return {"x": np.arange(3) * value, "name": np.array(["a", "b"])}
+        return run
+
+    first = cache.cached_arrays(tmp_path, {"m": 1}, "demo", compute(1))
+    again = cache.cached_arrays(tmp_path, {"m": 1}, "demo", compute(99))  # same material: read, not run
+    other = cache.cached_arrays(tmp_path, {"m": 2}, "demo", compute(2))
+    assert calls == [1, 2]
+    np.testing.assert_array_equal(again["x"], first["x"])
+    assert list(again["name"]) == ["a", "b"]
+    np.testing.assert_array_equal(other["x"], [0, 2, 4])
+    assert len(list(tmp_path.glob("demo-*.npz"))) == 2
+    assert not list(tmp_path.glob(".tmp-*"))
+    assert cache.cached_arrays(False, {"m": 1}, "demo", compute(5))["x"][1] == 5  # no cache: always computed
+
+
+def test_cached_arrays_recomputes_an_unreadable_file(tmp_path):
+    cache.cached_arrays(tmp_path, {"m": 1}, "demo", lambda: {"x": np.ones(4)})
+    (path,) = tmp_path.glob("demo-*.npz")
+    path.write_bytes(path.read_bytes()[:40])  # a truncated file, as a killed copy would leave
+    with pytest.warns(UserWarning, match="unreadable cache file"):
+        out = cache.cached_arrays(tmp_path, {"m": 1}, "demo", lambda: {"x": np.zeros(4)})
+    np.testing.assert_array_equal(out["x"], np.zeros(4))
+    np.testing.assert_array_equal(cache.cached_arrays(tmp_path, {"m": 1}, "demo", lambda: {"x": np.ones(4)})["x"],
+                                  np.zeros(4))  # the recomputed file is the one kept

@@ -269,3 +269,28 @@ def test_exercise_checks_accept_the_reference_and_reject_wrong_answers(tiny):
     assert "correct" in ex.check_analytic_ig(tiny, PROMPT, TARGET, answer)
     with pytest.raises(AssertionError):
         ex.check_analytic_ig(tiny, PROMPT, TARGET, 2 * answer)
+
+
+def test_attributions_are_cached_by_model_prompts_and_config(tiny, tmp_path, monkeypatch):
+    facts = prompts.FACT_PROMPTS[:2]
+    config = kn.IGConfig(steps=3)
+    fresh = kn.attribute_prompts(tiny, facts, config, cache=tmp_path)
+    direct = kn.integrated_gradients(tiny, facts[1].prompt, facts[1].target, config)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("integrated gradients ran although the cache holds them")
+
+    monkeypatch.setattr(kn, "integrated_gradients", refuse)
+    warm = kn.attribute_prompts(tiny, facts, config, cache=tmp_path)
+    for score in config.scores:
+        for a, b in zip(fresh[score], warm[score], strict=True):
+            assert (a.prompt, a.target, a.target_id, a.score, a.hook, a.steps) == \
+                   (b.prompt, b.target, b.target_id, b.score, b.hook, b.steps)
+            for field in ("activation", "mean_grad", "attribution", "path"):
+                np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+        np.testing.assert_allclose(warm[score][1].attribution, direct[score].attribution, rtol=1e-6, atol=1e-9)
+    for changed in (kn.IGConfig(steps=4), kn.IGConfig(steps=3, hook="c_fc")):  # another config: computed
+        with pytest.raises(AssertionError, match="cache holds"):
+            kn.attribute_prompts(tiny, facts, changed, cache=tmp_path)
+    with pytest.raises(AssertionError, match="cache holds"):
+        kn.attribute_prompts(tiny, prompts.FACT_PROMPTS[1:3], config, cache=tmp_path)

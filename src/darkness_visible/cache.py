@@ -42,8 +42,8 @@ import numpy as np
 from .errors import CacheUnwritableError, CorruptCacheError
 
 __all__ = ["CACHE_FORMAT", "MANIFEST_SCHEMA", "CacheUnwritableError", "ChunkCache", "CorruptCacheError",
-           "atomic_write", "cache_folder", "chunk_cache", "ensure_writable", "file_sha256", "files_digest",
-           "releases_locks"]
+           "atomic_write", "cache_folder", "cached_arrays", "chunk_cache", "ensure_writable", "file_sha256",
+           "files_digest", "releases_locks"]
 
 #: Bump when the stored arrays change meaning; old caches are then ignored.
 CACHE_FORMAT = 1
@@ -507,3 +507,32 @@ def cache_folder(setting: str | Path | bool | None) -> Path | None:
     from .settings import cache_dir
 
     return cache_dir(None if setting in (None, True) else setting)
+
+
+def cached_arrays(setting: str | Path | bool | None, material: dict[str, Any], prefix: str,
+                  compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """``compute()``'s arrays, stored once as ``<prefix>-<key>.npz`` in the cache folder and read back after.
+
+    For small results computed in one go (integrated gradients of a prompt set, for example), where the
+    chunked :class:`ChunkCache` would be overkill. ``material`` is everything the arrays depend on (model
+    key with its weight digest, inputs, configuration); its JSON digest names the file, so a change of any of
+    it computes afresh. The file is written atomically (never half-written) and read without pickle; a
+    file that cannot be read is discarded with a warning and recomputed. ``setting`` as in
+    :func:`cache_folder` (``False``: compute, store nothing).
+    """
+    folder = cache_folder(setting)
+    if folder is None:
+        return compute()
+    text = json.dumps({"format": CACHE_FORMAT, "prefix": prefix, **material}, sort_keys=True, default=str)
+    path = ensure_writable(folder) / f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.npz"
+    if path.exists():
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {name: data[name] for name in data.files}
+        except Exception as error:  # noqa: BLE001 - any unreadable file is recomputed, never trusted
+            warnings.warn(f"discarding an unreadable cache file {path.name} and recomputing it: {error}",
+                          stacklevel=2)
+            path.unlink(missing_ok=True)
+    arrays = {name: np.asarray(value) for name, value in compute().items()}
+    atomic_write(path, lambda handle: np.savez(handle, **arrays))
+    return arrays
