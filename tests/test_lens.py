@@ -15,6 +15,7 @@ from darkness_visible.lens import (
     TunedLensConfig,
     arc,
     first_lockin,
+    held_out_agreement,
     kl_to_final,
     lens_hits,
     lockin_pct,
@@ -116,6 +117,36 @@ def test_training_the_translators_lowers_the_kl(tiny, tmp_path):
     with pytest.warns(UserWarning, match="retraining"):
         _, retrained = train_tuned_lens(tiny, CORPUS, config, cache=tmp_path, progress=False)
     assert retrained == losses
+
+
+def test_settled_needs_three_checks_within_the_tolerance():
+    config = TunedLensConfig(agree_tol=0.001)
+    assert not config.settled([0.5, 0.5])  # two checks are not enough
+    assert config.settled([0.1, 0.5, 0.5004, 0.5009])
+    assert not config.settled([0.5, 0.5004, 0.5011])
+
+
+def test_held_out_agreement_counts_top1_matches(tiny):
+    n_states, d = tiny.n_layers, tiny.hf.config.n_embd
+    held = torch.randn(40, n_states + 1, d)
+    final_top = tiny.unembed(held[:, n_states]).argmax(-1)
+    identity = Translators(n_states, d)  # zero-initialised: the logit lens
+    logit = np.mean([(tiny.unembed(held[:, s]).argmax(-1) == final_top).float().mean() for s in range(n_states)])
+    assert held_out_agreement(tiny, identity, held, final_top) == pytest.approx(float(logit))
+    held_same = held.clone()
+    held_same[:, :n_states] = held[:, n_states:n_states + 1]  # every state already is the final state
+    assert held_out_agreement(tiny, identity, held_same, final_top) == 1.0
+
+
+def test_training_stops_when_its_decisions_settle(tiny, tmp_path):
+    # a learning rate of 0 never changes the lens: its held-out agreement is flat from the first check,
+    # so training stops at the third check, long before the step budget, while the loss rule cannot fire
+    config = TunedLensConfig(steps=400, tokens_per_step=16, lr=0.0, train_windows=2, window=128, check_every=5,
+                             converge_window=1000)
+    _, losses = train_tuned_lens(tiny, CORPUS, config, cache=tmp_path, progress=False)
+    assert len(losses) == 15
+    saved = torch.load(next(tmp_path.glob("tuned-lens-*.pt")), weights_only=True)
+    assert len(saved["agreement"]) == 3 and len(set(saved["agreement"])) == 1
 
 
 @pytest.mark.real_weights
