@@ -20,7 +20,7 @@ from darkness_visible.crosslayer import (
     trace_attention,
     trace_layers,
 )
-from darkness_visible.firing import FIRE_ABS, FIRE_POS
+from darkness_visible.firing import FIRE_ABS, FIRE_POS, FiringRule
 from darkness_visible.model import load_model
 from darkness_visible.planted import build_planted
 from darkness_visible.prediction import crystallization_layer, locate_crystallization, verdict
@@ -60,6 +60,25 @@ def test_layer_masks_match_rules_and_cache(tiny, tmp_path):
             assert np.array_equal(fresh.mask(L, rule), rule(flat))
             assert np.array_equal(again.mask(L, rule), fresh.mask(L, rule))
     assert np.array_equal(fresh.fires(1, [3, 7], FIRE_POS), fresh.mask(1, FIRE_POS)[:, [3, 7]])
+
+
+def test_the_survey_and_the_depth_sweep_share_one_pass(tiny, tmp_path, monkeypatch):
+    from darkness_visible import crosslayer
+
+    survey = layer_masks(tiny, CORPUS, CrossLayerConfig(), cache=tmp_path, progress=False)  # FIRE-ABS only
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a second all-layer pass ran")
+
+    monkeypatch.setattr(crosslayer, "trace_layers", refuse)
+    for rules in ((FIRE_POS, FIRE_ABS), (FIRE_ABS, FIRE_POS), (FIRE_POS,)):
+        both = layer_masks(tiny, CORPUS, CrossLayerConfig(rules=rules), cache=tmp_path, progress=False)
+        assert np.array_equal(both.mask(1, FIRE_ABS), survey.mask(1, FIRE_ABS))
+        assert np.array_equal(both.mask(1, FIRE_POS), survey.mask(1, FIRE_POS))
+    assert len(list(tmp_path.glob("crosslayer-*/"))) == 1
+    other = FiringRule(0.5, signed=False)  # a rule outside the standard pair is a pass of its own
+    with pytest.raises(AssertionError, match="second all-layer pass"):
+        layer_masks(tiny, CORPUS, CrossLayerConfig(rules=(other,)), cache=tmp_path, progress=False)
 
 
 def test_exception_jaccards_equal_scipy_and_conditional_rate():

@@ -34,6 +34,7 @@ import torch
 from .cache import chunk_cache, releases_locks
 from .corpus import CorpusSpec, token_stream, windows
 from .firing import FIRE_ABS, FIRE_POS, FiringRule, pack, unpack
+from .firing import PRESETS as FIRING_PRESETS
 from .model import Subject
 
 #: Windows of the paper's cross-layer survey (DS-A windows 0..99, 102,400 tokens).
@@ -44,7 +45,12 @@ SINK_HEAD = 7
 
 @dataclass(frozen=True)
 class CrossLayerConfig:
-    """What the all-layer pass keeps: firing masks of every layer under each rule (part of the cache key)."""
+    """What the all-layer pass keeps: firing masks of every layer under each rule.
+
+    The pass always records the standard rules (FIRE-ABS and FIRE-POS, the paper's two; packed masks cost
+    1 bit per neuron and token) besides any others asked for, so the survey (FIRE-ABS) and the handler-depth
+    sweep (both) share one cached pass instead of running the 12-layer forward twice.
+    """
 
     rules: tuple[FiringRule, ...] = (FIRE_ABS,)
     batch_size: int = field(default=1, compare=False)
@@ -141,7 +147,8 @@ def layer_masks(subject: Subject, corpus: CorpusSpec, config: CrossLayerConfig |
     config = config or CrossLayerConfig()
     stream, origin = corpus_stream(subject, corpus)
     inputs, _ = windows(stream, corpus)
-    rules = [r.name for r in config.rules]
+    recorded = dict(sorted({r.name: r for r in (*FIRING_PRESETS.values(), *config.rules)}.items()))
+    rules = list(recorded)
     material = {"model": subject.spec.key(), "corpus": asdict(corpus), "rules": rules, "what": "mlp.act all layers",
                 "stream_sha": stream_digest(stream, corpus), "chunk_windows": config.batch_size}
     meta = {"model": {**subject.spec.key(), "describe": subject.spec.describe(),
@@ -169,8 +176,8 @@ def layer_masks(subject: Subject, corpus: CorpusSpec, config: CrossLayerConfig |
             acts = trace_layers(subject, torch.from_numpy(inputs[lo:hi]))
             for L, act in enumerate(acts):
                 flat = act.reshape(-1, act.shape[-1])
-                for rule in config.rules:
-                    chunk[f"L{L}/{rule.name}"] = pack(rule(flat).cpu().numpy())
+                for name, rule in recorded.items():
+                    chunk[f"L{L}/{name}"] = pack(rule(flat).cpu().numpy())
             del acts
         chunk["input_ids"] = inputs[lo:hi].reshape(-1).astype(np.int32)
         if store is not None:
