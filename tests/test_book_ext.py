@@ -72,3 +72,17 @@ def test_citations_and_reference_list_agree(standin_site):
     assert "Balogh (2026a)" in html and "(Dai et al., 2022)" in html and "Balogh (2026b)" in html
     assert "Balogh, 2026a" in html and "Dai et al., 2022" in html  # the list's labels
     assert "[Bal26" not in html and "[DDH" not in html
+
+
+def test_launch_buttons_open_the_student_copy():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dv_student_launch", EXT / "student_launch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    colab = "https://colab.research.google.com/github/o/r/blob/main/notebooks/01_tracing.ipynb"
+    buttons = [{"label": "download-buttons", "buttons": [{"url": "notebooks/01_tracing.ipynb"}]},
+               {"label": "launch-buttons", "buttons": [{"url": colab}, {"url": "https://x/?urlpath=tree/other"}]}]
+    assert module.student_urls(buttons, "notebooks/01_tracing.ipynb", "notebooks/student/01_tracing.ipynb") == 1
+    assert buttons[1]["buttons"][0]["url"].endswith("/blob/main/notebooks/student/01_tracing.ipynb")
+    assert buttons[0]["buttons"][0]["url"] == "notebooks/01_tracing.ipynb"  # downloads keep the chapter
