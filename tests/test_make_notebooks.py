@@ -30,7 +30,7 @@ SECRET_MARKDOWN_SOLUTION = abs(a) > threshold
 :::
 """
 SOLUTION_CODE = """import numpy as np
-from darkness_visible.exercises_tracing import check_fires
+from darkness_visible.exercises.tracing import check_fires
 
 def fires(a, threshold, signed):
     return np.asarray(a > threshold) if signed else np.asarray(np.abs(a) > threshold)
@@ -88,7 +88,7 @@ def test_student_copy_has_no_solution_and_keeps_the_check_call(tmp_path):
     assert "hidden reason" not in text and "Teach this" not in text
     [answer] = [c for c in student.cells if "answer" in c.metadata.get("tags", [])]
     assert answer.source.splitlines()[0] == mk.ANSWER_HEADER
-    assert "from darkness_visible.exercises_tracing import check_fires" in answer.source
+    assert "from darkness_visible.exercises.tracing import check_fires" in answer.source
     assert "check_fires(fires)" in answer.source and "def fires" not in answer.source
     assert "<details><summary>Hint</summary>" in text  # hints stay, folded
     assert mk.solution_leaks(nbformat.read(tmp_path / "01_chapter.ipynb", as_version=4), student) == []
