@@ -86,3 +86,26 @@ def test_launch_buttons_open_the_student_copy():
     assert module.student_urls(buttons, "notebooks/01_tracing.ipynb", "notebooks/student/01_tracing.ipynb") == 1
     assert buttons[1]["buttons"][0]["url"].endswith("/blob/main/notebooks/student/01_tracing.ipynb")
     assert buttons[0]["buttons"][0]["url"] == "notebooks/01_tracing.ipynb"  # downloads keep the chapter
+
+
+def test_a_page_with_its_own_banner_gets_the_compact_one_on_top(tmp_path, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("dv_site_banner", EXT / "site_banner.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setenv("DV_MODEL", "standin")
+    monkeypatch.chdir(tmp_path)
+
+    class App:
+        pass
+
+    own = '<h1>Chapter</h1><div class="admonition warning dv-banner">details</div>'
+    context = {"body": own}
+    module._inject(App(), "notebooks/01", "page.html", context, None)
+    assert context["body"].endswith(own) and context["body"].startswith('<div class="dv-site-banner"')
+    assert "random-weight stand-in, not GPT-2" in context["body"] and "banner below" in context["body"]
+    plain = {"body": "<h1>Glossary</h1>"}
+    module._inject(App(), "book/glossary", "page.html", plain, None)
+    assert "Numbers on this page come from a random-weight stand-in" in plain["body"]
+    assert "banner below" not in plain["body"]

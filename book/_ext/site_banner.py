@@ -16,8 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 
-def site_banner_html(setting: str | None = None) -> str:
-    """The banner for every page of a book built on ``setting`` (default: the resolved model); '' on GPT-2 Small."""
+def site_banner_html(setting: str | None = None, compact: bool = False) -> str:
+    """The banner for the top of every page of a book built on ``setting`` (default: the resolved model).
+
+    '' on GPT-2 Small. ``compact``: one paragraph that points to the page's own, detailed banner.
+    """
+    import html
+
     from darkness_visible.book import banner_html
     from darkness_visible.model import ModelSpec
     from darkness_visible.settings import model_setting
@@ -25,18 +30,25 @@ def site_banner_html(setting: str | None = None) -> str:
     spec = ModelSpec.parse(model_setting(setting))
     if spec.is_gpt2_small:
         return ""
-    return f'<div class="dv-site-banner" role="note">{banner_html(spec)}</div>'
+    if not compact:
+        return f'<div class="dv-site-banner" role="note">{banner_html(spec)}</div>'
+    kind, what = ("note", "a checkpoint that is not GPT-2 Small") if spec.is_pretrained else (
+        "warning", "a random-weight stand-in, not GPT-2")
+    return (f'<div class="dv-site-banner" role="note"><div class="admonition {kind} dv-banner">'
+            f'<p><strong>Numbers on this page come from {what}</strong> ({html.escape(spec.describe())}); '
+            "the banner below says how this page was run.</p></div></div>")
 
 
 def _inject(app, pagename: str, templatename: str, context: dict[str, Any], doctree) -> None:
     body = context.get("body")
-    if not body or "dv-banner" in body:
+    if not body:
         return
-    banner = getattr(app, "_dv_site_banner", None)  # on the app, not the pickled env: the model may change
-    if banner is None:
-        banner = app._dv_site_banner = site_banner_html()
-    if banner:
-        context["body"] = banner + body
+    compact = "dv-banner" in body
+    cache = app.__dict__.setdefault("_dv_site_banner", {})  # on the app, not the pickled env: the model may change
+    if compact not in cache:
+        cache[compact] = site_banner_html(compact=compact)
+    if cache[compact]:
+        context["body"] = cache[compact] + body
 
 
 def setup(app):
