@@ -239,7 +239,7 @@ def test_gpt2_output_cosines_match_the_paper(gpt2) -> None:
 
 
 def test_exercise_checks_accept_the_reference_and_reject_mistakes() -> None:
-    from darkness_visible import exercises_consensus as X
+    from darkness_visible.exercises import consensus as X
     from darkness_visible.firing import FIRE_POS
 
     assert X.check_consensus_levels(X.reference_levels)

@@ -180,7 +180,7 @@ def test_crystallization_layer_and_verdict():
 
 
 def test_exercise_checks_accept_the_reference_and_reject_wrong_answers():
-    from darkness_visible.exercises_crosslayer import (
+    from darkness_visible.exercises.crosslayer import (
         check_first_lockin,
         check_negative_band,
         check_within_jaccard,

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from darkness_visible import exercises_tracing as ex
+from darkness_visible.exercises import tracing as ex
 
 
 def test_reference_answers_pass(tiny):

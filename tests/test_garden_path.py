@@ -9,8 +9,8 @@ import pytest
 import torch
 from scipy import stats
 
-from darkness_visible import exercises_garden_path as ex
 from darkness_visible import garden_path as gp
+from darkness_visible.exercises import garden_path as ex
 from darkness_visible.firing import FiringRule, gelu_new
 from darkness_visible.model import load_model, load_tokenizer
 from darkness_visible.reference import logits_with_mlp_neurons_zeroed

@@ -10,9 +10,9 @@ import pytest
 import torch
 from scipy.stats import bootstrap
 
-from darkness_visible import exercises_knowledge as ex
 from darkness_visible import knowledge as kn
 from darkness_visible import prompts
+from darkness_visible.exercises import knowledge as ex
 from darkness_visible.model import load_model
 from darkness_visible.neurons import CONSENSUS, ROUTING
 from darkness_visible.reference import logits_with_mlp_neurons_zeroed

@@ -10,10 +10,10 @@ import pytest
 import scipy.stats as st
 import torch
 
-from darkness_visible import exercises_tiers as ex
 from darkness_visible import tiers
 from darkness_visible.bootstrap import resample_weights
 from darkness_visible.corpus import CorpusSpec
+from darkness_visible.exercises import tiers as ex
 from darkness_visible.firing import FIRE_ABS, FIRE_POS, FiringRule, gelu_new, pack
 from darkness_visible.harvest import Harvest, harvest
 from darkness_visible.neurons import CONSENSUS, EXCEPTION_NEURON, HANDLER, HANDLER_TIERS, ROUTING

@@ -12,11 +12,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .corpus import encode
-from .harvest import trace_batch
-from .knowledge import PAPER_STEPS, IGConfig, integrated_gradients, target_id, upper_median
-from .model import Subject
-from .neurons import ROUTING
+from ..corpus import encode
+from ..harvest import trace_batch
+from ..knowledge import PAPER_STEPS, IGConfig, integrated_gradients, target_id, upper_median
+from ..model import Subject
+from ..neurons import ROUTING
 
 # --- Exercise 1: exact vs rounded chance -------------------------------------------------------------
 

@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .bootstrap import BootstrapConfig, sequence_bootstrap
-from .consensus import PAPER_TABLE, crossover_point
-from .firing import FIRE_ABS, FIRE_POS
+from ..bootstrap import BootstrapConfig, sequence_bootstrap
+from ..consensus import PAPER_TABLE, crossover_point
+from ..firing import FIRE_ABS, FIRE_POS
 
 # ---------------------------------------------------------------- exercise 1: consensus level
 

@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .crosslayer import exception_jaccards
-from .firing import gelu_new
-from .lens import first_lockin
+from ..crosslayer import exception_jaccards
+from ..firing import gelu_new
+from ..lens import first_lockin
 
 
 def _random_masks(seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import tiers
+from .. import tiers
 
 
 def _synthetic_firing(seed: int, n: int = 400, k: int = 6) -> tuple[np.ndarray, np.ndarray]:

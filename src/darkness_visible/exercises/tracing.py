@@ -12,9 +12,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from .firing import FiringRule, gelu_new
-from .harvest import Variant, decompose, trace_batch, variant_logits
-from .model import Subject, load_model
+from ..firing import FiringRule, gelu_new
+from ..harvest import Variant, decompose, trace_batch, variant_logits
+from ..model import Subject, load_model
 
 # ---------------------------------------------------------------- exercise 1: a firing rule
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import garden_path as gp
-from .stimuli import PAPER_PAIRS, REDUCED_RELATIVE_PAIRS, GardenPathPair
+from .. import garden_path as gp
+from ..stimuli import PAPER_PAIRS, REDUCED_RELATIVE_PAIRS, GardenPathPair
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
