@@ -19,3 +19,15 @@ def test_html_banner_is_a_theme_admonition():
     assert 'class="admonition warning' in text and "<strong>Numbers on this page" in text
     assert "not GPT-2" in text
     assert 'class="admonition note' in banner_html(ModelSpec.parse("openai-community/gpt2"))
+
+
+def test_glue_all_glues_every_value_once(monkeypatch):
+    import myst_nb
+
+    from darkness_visible import book
+
+    seen = []
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: seen.append((name, value, display)))
+    values = {"a": "1.0 %", "b": "is not"}
+    assert book.glue_all(values) is values
+    assert seen == [("a", "1.0 %", False), ("b", "is not", False)]

@@ -103,24 +103,31 @@ def regimes(acts: np.ndarray, paths: tuple[ExceptionPath, ...] = EXCEPTION_PATHS
 
 def histogram_figure(acts: np.ndarray, label: str, paths: tuple[ExceptionPath, ...] = EXCEPTION_PATHS,
                      active: FiringRule = ACTIVE_REGIME, neuron: int = EXCEPTION_NEURON) -> Any:
-    """Histogram of the indicator's post-GELU activation with each definition's cut marked (seaborn)."""
+    """Histogram of the indicator's post-GELU activation (``acts [N]``) with each definition's cut marked.
+
+    Drawn at the book's content width (7.3 in); every line is in the legend, which sits below the axes.
+    """
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    sns.histplot(x=np.asarray(acts, dtype=np.float64), bins=120, ax=ax, color="0.4")
+    from .plotting import WIDTH, wrap
+
+    palette = sns.color_palette("colorblind")
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.2), dpi=100)
+    sns.histplot(x=np.asarray(acts, dtype=np.float64), bins=120, ax=ax, color="0.45", label="tokens per bin")
     ax.set_yscale("log")
-    cuts = [(f"+{active.threshold:g} / -{active.threshold:g} ({active.description})", active.threshold, "C0")]
-    cuts.append((f"-{active.threshold:g}", -active.threshold, "C0"))
-    for path, colour in zip(paths, ("C3", "C2", "C1"), strict=False):
+    cuts = [(f"±{active.threshold:g}: {active.description} (active regime)", active.threshold, palette[0], "--")]
+    cuts.append(("", -active.threshold, palette[0], "--"))
+    for path, colour, ls in zip(paths, (palette[3], palette[2], palette[1]), ("-", "-.", ":"), strict=False):
         cut = path.rule.threshold if path.rule is not None else float(np.quantile(acts, 1 - path.top_fraction))
-        cuts.append((path.name, cut, colour))
-    for name, x, colour in cuts:
-        ax.axvline(x, color=colour, ls="--", lw=1, label=name if not name.startswith("-") else None)
-    ax.set_xlabel(f"post-GELU activation of N{neuron}")
-    ax.set_ylabel("tokens (log)")
-    ax.legend(fontsize=7)
-    ax.set_title(f"N{neuron}'s two regimes\n{label}", fontsize=9)
+        cuts.append((f"exception path: {path.name}", cut, colour, ls))
+    for name, x, colour, ls in cuts:
+        ax.axvline(x, color=colour, ls=ls, lw=1.2, label=name or None)
+    ax.set_xlabel(f"post-GELU activation of N{neuron}", fontsize=10)
+    ax.set_ylabel("tokens (log scale)", fontsize=10)
+    ax.tick_params(labelsize=9)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    ax.set_title(f"How often N{neuron} takes each activation, with the firing cuts\n{wrap(label, 80)}", fontsize=10)
     fig.tight_layout()
     return fig
 
