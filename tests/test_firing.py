@@ -87,3 +87,14 @@ def test_non_finite_thresholds_are_refused(bad, signed):
         FiringRule(bad, signed)
     with pytest.raises(SettingError, match="finite"):
         rule(f"{'pos' if signed else 'abs'}>{bad}")
+
+
+def test_rate_prose_says_which_rule_fires_more():
+    from darkness_visible.firing import rate_prose
+
+    a = np.array([-0.15, -0.15, -0.15, 0.5, 0.0])  # abs: 4 of 5, pos: 1 of 5
+    got = rate_prose(a, "n")
+    assert got == {"n_abs": "80.0 %", "n_pos": "20.0 %",
+                   "n_compare": "4.0 times as often under |GELU| > 0.1 as under GELU > 0.1"}
+    assert rate_prose(np.array([0.5, 0.0]), "n")["n_compare"] == "equally often under both rules"
+    assert rate_prose(np.array([-0.15, 0.0]), "n")["n_compare"] == "only under |GELU| > 0.1"

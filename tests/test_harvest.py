@@ -188,3 +188,17 @@ def test_a_pass_without_logits_keeps_the_activations_and_stops_early(tiny, tiny_
         assert trace_batch(tiny, IDS, logits=False).logits.numel() == 0
     with pytest.raises(ValueError, match="variants"):
         HarvestConfig(logits=False)
+
+
+def test_agreement_wording_follows_the_gap():
+    import math
+
+    from darkness_visible.harvest import agreement_phrase, agreement_prose
+
+    assert agreement_phrase(0.0) == "are identical to the bit"
+    assert agreement_phrase(3e-6).startswith("agree up to float rounding")
+    assert agreement_phrase(0.02).startswith("differ by up to 0.02")
+    assert agreement_phrase(math.nan).startswith("differ")
+    got = agreement_prose("p", {"act": 0.0, "logits": 0.5})
+    assert got == {"p_gap": "0.5", "p_verdict": agreement_phrase(0.5)}
+    assert agreement_prose("p", math.nan)["p_verdict"].startswith("differ")

@@ -276,3 +276,76 @@ def test_gpt2_ln_f_bias_is_a_function_word_prior(gpt2) -> None:
     prior = tiers.bias_prior(subject)
     top = set(prior.topk(50).indices.tolist())
     assert top & set(tiers.token_ids(subject, (",", " the", " and")))
+
+
+# ---------------------------------------------------------------- prose values: the wording follows the numbers
+
+
+def test_regime_and_share_prose_read_the_tables(synthetic) -> None:
+    H, act = synthetic
+    a = H.recorded(EXCEPTION_NEURON)
+    exception = tiers.CANONICAL_PATH.mask(a)
+    got = tiers.regime_prose(tiers.regimes(a), exception)
+    assert got["rate_pos"] == f"{100 * np.mean(a > 0.1):.1f} %"
+    assert got["rate_abs"] == f"{100 * np.mean(np.abs(a) > 0.1):.1f} %"
+    assert got["n_exception"] == f"{int(exception.sum()):,}"
+    shares = tiers.norm_shares(H, exception)
+    prose = tiers.share_prose(shares)
+    assert prose["share_largest"] == shares.tier[shares.share_of_norms_pct.idxmax()]
+    assert prose["share_core"] == f"{shares.share_of_norms_pct[0]:.1f} %"
+
+
+def test_jaccard_prose_says_lower_or_higher() -> None:
+    def summary(within: float, overall: float) -> pd.DataFrame:
+        rows = [("within exception tokens", f"N{EXCEPTION_NEURON}-N2910", within),
+                ("all tokens", f"N{EXCEPTION_NEURON}-N2910", overall)]
+        return pd.DataFrame(rows, columns=["population", "statistic", "value"])
+
+    assert tiers.jaccard_prose(summary(0.998, 0.4))["j_peak_change"] == "lower"
+    assert tiers.jaccard_prose(summary(0.3, 0.6))["j_peak_change"] == "higher"
+    assert tiers.jaccard_prose(summary(0.5, 0.501))["j_peak_change"] == "about the same"
+    assert tiers.jaccard_prose(summary(0.5, 0.4))["j_pair_within"] == "n/a"  # a pair the table lacks
+
+
+def test_direction_prose_follows_signs(tiny) -> None:
+    names = [f"N{EXCEPTION_NEURON}", "N2910"]
+    scores = {"ln_f": pd.DataFrame([[1.0], [1.0]], names), "ln_f_no_bias": pd.DataFrame([[-0.5], [0.7]], names)}
+    for c, words in ((-0.4, "in opposite directions"), (0.5, "in similar directions"), (0.02, "nearly orthogonal")):
+        cos = pd.DataFrame([[1.0, c], [c, 1.0]], names, names)
+        got = tiers.direction_prose(tiny, scores, cos)
+        assert words in got["cos_direction"] and got["cos_2123_2910"] == f"{c:+.3f}"
+    assert got["fw_2123_direction"] == "away from" and got["fw_2910_direction"] == "toward"
+    assert got["beta_norm"] == f"{tiers.ln_f_bias_norm(tiny):.3f}"
+    assert ("coincide" in got["beta_note"]) == (tiers.ln_f_bias_norm(tiny) == 0)
+
+
+def test_ablation_and_simpson_prose(synthetic) -> None:
+    H, _ = synthetic
+    table = tiers.ablation_table(H, n_boot=200)
+    got = tiers.ablation_prose(table, H, None)
+    excludes = int(((table.ci_low > 0) | (table.ci_high < 0)).sum())
+    assert got["abl_n_exclude"] == f"{excludes} of {len(table)}" and got["train_status"].startswith("not run")
+    assert got["abl_no_core"].startswith(f"{table.delta_pct[0]:+.2f} %")
+    flip = pd.DataFrame({"level": ["3/7", "7/7", "all"], "delta_pct": [2.4, -0.4, 0.2]})
+    assert "opposite signs" in tiers.simpson_prose(flip)["simpson_flip"]
+    same = flip.assign(delta_pct=[2.4, 0.4, 0.2])
+    assert "same sign" in tiers.simpson_prose(same)["simpson_flip"]
+    empty = flip.assign(delta_pct=[np.nan, 0.4, 0.2])
+    assert "cannot be told" in tiers.simpson_prose(empty)["simpson_flip"]
+
+
+def test_suite_and_null_prose() -> None:
+    suite = pd.DataFrame({"passed": [True, True, False, True, True], "indicator_ok": [1, 1, 0, 1, 1],
+                          "found": [True] * 5, "core_precision": [1.0] * 5, "core_recall": [0.8] * 5,
+                          "handler_precision": [0.5] * 5})
+    got = tiers.suite_prose(suite)
+    assert got["suite_fail"] == "20%" and got["suite_vs_bar"].startswith("within")
+    assert tiers.suite_prose(suite.assign(passed=[True, False, False, True, True]))["suite_vs_bar"].startswith("above")
+
+    class Found:
+        found, indicator = False, None
+
+    assert tiers.null_prose({"max_lower": 0.4, "bar": 1.0}, Found(), "x")["null_vs_bar"] == "below"
+    assert tiers.null_prose({"max_lower": 1.4, "bar": 1.0}, Found(), "x")["null_vs_bar"] == "above"
+    Found.found, Found.indicator = True, 7
+    assert "false positive" in tiers.null_prose({"max_lower": 1.4, "bar": 1.0}, Found(), "x")["null_answer"]

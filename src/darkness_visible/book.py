@@ -141,3 +141,24 @@ def show_rows(chapter: str, rows: list) -> Any:
     table = pd.DataFrame([r.as_dict() for r in rows])
     columns = ["claim", "description", "paper", "value", "ci", "tolerance", "verdict", "note"]
     return table[[c for c in columns if c in table.columns]]
+
+
+def glue_all(values: dict[str, Any]) -> dict[str, Any]:
+    """:func:`glue` every ``name: value`` of a section's prose numbers (one call per section); returns ``values``.
+
+    The values are usually the formatted strings of a module's ``*_prose`` function, so the wording of a
+    sentence, not only its number, follows the run.
+    """
+    for name, value in values.items():
+        glue(name, value)
+    return values
+
+
+def glue_figure(name: str, fig: Any) -> None:
+    """Glue a matplotlib figure for a ``{glue:figure}`` directive (numbered, captioned, with alt text).
+
+    The figure is still shown by the notebook backend in the cell's output, so plain Jupyter shows it; tag that
+    cell ``remove-output`` so the book shows it once, in the captioned figure. Returns nothing, so that a call
+    ending a cell does not display the figure a second time.
+    """
+    glue(name, fig)

@@ -514,9 +514,11 @@ def plot_crossover(results: list[CrossoverResult], label: str) -> Figure:
         t["procedure"] = f"{r.procedure.name}: {r.procedure.label}"
         frames.append(t)
     data = pd.concat(frames, ignore_index=True)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    from .plotting import WIDTH
+
+    fig, ax = plt.subplots(figsize=(WIDTH, 5.0), dpi=100)
     names = list(dict.fromkeys(data["procedure"]))
-    palette = dict(zip(names, sns.color_palette("deep", len(names)), strict=True))
+    palette = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
     offsets = np.linspace(-0.15, 0.15, len(names))
     for off, name in zip(offsets, names, strict=True):
         t = data[data["procedure"] == name]
@@ -528,13 +530,17 @@ def plot_crossover(results: list[CrossoverResult], label: str) -> Figure:
     ax.axhline(0, color="k", lw=0.8)
     for r, name in zip(results, names, strict=True):
         if np.isfinite(r.point):
-            ax.axvline(r.point, color=palette[name], ls="--", lw=1)
+            ax.axvline(r.point, color=palette[name], ls="--", lw=1, label=f"{r.procedure.name}: crossover point")
             if np.isfinite(r.point_ci[0]):
-                ax.axvspan(r.point_ci[0], r.point_ci[1], color=palette[name], alpha=0.12)
-    ax.set(xlabel="consensus level (of 7 neurons firing, |GELU| > 0.1)", ylabel="mean ΔP = P_full − P_noMLP",
-           xticks=range(len(results[0].table)))
-    ax.set_title(f"Crossover with two bootstrap CIs\n{textwrap.fill(label, 100)}", fontsize=9)
-    ax.legend(loc="best", fontsize=8)
+                ax.axvspan(r.point_ci[0], r.point_ci[1], color=palette[name], alpha=0.12,
+                           label=f"{r.procedure.name}: 95 % CI of the crossover point")
+    ax.set(xticks=range(len(results[0].table)))
+    ax.set_xlabel("consensus level (of 7 neurons firing, |GELU| > 0.1)", fontsize=10)
+    ax.set_ylabel("mean ΔP = P_full − P_noMLP\n(points: mean; bars: 95 % CI)", fontsize=10)
+    ax.tick_params(labelsize=9)
+    ax.set_title(f"Does the last MLP help (ΔP > 0) or hurt, by consensus level?\n{textwrap.fill(label, 80)}",
+                 fontsize=10)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=9, ncol=1, frameon=False)
     fig.tight_layout()
     return fig
 
@@ -544,15 +550,20 @@ def plot_level_counts(counts: pd.DataFrame, label: str, paper: bool = True) -> F
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, ax = plt.subplots(figsize=(7, 3.8))
-    sns.barplot(data=counts, x="level", y="n", color=sns.color_palette("deep")[0], ax=ax, label="this run")
+    from .plotting import WIDTH
+
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.8), dpi=100)
+    sns.barplot(data=counts, x="level", y="n", color=sns.color_palette("colorblind")[0], ax=ax, label="this run")
     if paper:
         ref = paper_table()
         scale = counts["n"].sum() / ref["n"].sum()
         sns.scatterplot(x=ref["level"], y=ref["n"] * scale, color="k", marker="D", ax=ax, zorder=3,
                         label=f"paper Table 2 × {scale:.3g} (scaled to this run's total)")
-    ax.set(xlabel="consensus level", ylabel="tokens")
-    ax.set_title(f"Tokens per consensus level\n{textwrap.fill(label, 90)}", fontsize=9)
+    ax.set_xlabel("consensus level (how many of the 7 consensus neurons fire)", fontsize=10)
+    ax.set_ylabel("tokens", fontsize=10)
+    ax.tick_params(labelsize=9)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=9, ncol=2, frameon=False)
+    ax.set_title(f"How many tokens sit at each consensus level\n{textwrap.fill(label, 80)}", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -563,12 +574,16 @@ def plot_cosines(cos: pd.DataFrame, label: str, paper: pd.DataFrame | None = Non
     import seaborn as sns
 
     panels = [("this run", cos)] + ([("paper (seven_dimensions.md)", paper)] if paper is not None else [])
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.4), squeeze=False)
+    from .plotting import WIDTH
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(WIDTH, 4.2), dpi=100, squeeze=False)
     for ax, (name, frame) in zip(axes[0], panels, strict=True):
         sns.heatmap(frame, vmin=-1, vmax=1, cmap="vlag", annot=True, fmt=".2f", square=True, cbar=False, ax=ax,
-                    annot_kws={"size": 8})
-        ax.set_title(name)
-    fig.suptitle(f"Cosines of the consensus neurons' output vectors\n{textwrap.fill(label, 110)}", fontsize=9)
+                    annot_kws={"size": 9})
+        ax.set_title(name, fontsize=10)
+        ax.tick_params(labelsize=9)
+    fig.suptitle(f"Cosines of the consensus neurons' output vectors (−1 blue, +1 red)\n{textwrap.fill(label, 80)}",
+                 fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -584,33 +599,45 @@ def plot_figure1(result: CrossoverResult, lens_delta: np.ndarray, label: str) ->
     import seaborn as sns
 
     t = result.table
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.4), sharey=False)
-    colors = ["#4c72b0" if m > 0 else "#c44e52" for m in t["mean"].fillna(0)]
+    from .plotting import WIDTH
+
+    up, down = sns.color_palette("colorblind")[0], sns.color_palette("colorblind")[3]
+    fig, axes = plt.subplots(2, 1, figsize=(WIDTH, 8.0), dpi=100, sharey=False)
+    colors = [up if m > 0 else down for m in t["mean"].fillna(0)]
     sns.barplot(x=t["level"], y=t["mean"], hue=t["level"], palette=colors, legend=False, ax=axes[0])
     axes[0].errorbar(t["level"], t["mean"], yerr=[t["mean"] - t["lo"], t["hi"] - t["mean"]], fmt="none",
                      ecolor="k", capsize=3)
     ref = paper_table()
     sns.scatterplot(x=ref["level"], y=ref["mean"], marker="D", color="k", ax=axes[0], label="paper Table 2", zorder=3)
     if np.isfinite(result.point):
-        axes[0].axvline(result.point, color="k", ls="--", lw=1)
-        axes[0].text(result.point, axes[0].get_ylim()[1] * 0.9, f" crossover {result.point:.2f}", fontsize=8)
+        axes[0].axvline(result.point, color="k", ls="--", lw=1, label="crossover (interpolated)")
+        axes[0].text(result.point, axes[0].get_ylim()[1] * 0.9, f" crossover {result.point:.2f}", fontsize=9)
     axes[0].axhline(0, color="k", lw=0.8)
-    axes[0].set(xlabel="consensus level", ylabel="mean ΔP (no L11 MLP baseline)",
-                title=f"Redrawn: ΔP vs MLP ablation (bars: this run, {result.procedure.name} CI)")
+    axes[0].set(xlabel="consensus level", ylabel="mean ΔP\n(no L11 MLP baseline)")
+    axes[0].set_title(f"The table's quantity: ΔP against the MLP ablation (bars: this run, {result.procedure.name} "
+                      "95 % CI)", fontsize=10)
     lens = np.asarray(lens_delta, dtype=np.float64)
-    colors = ["#4c72b0" if m > 0 else "#c44e52" for m in np.nan_to_num(lens)]
+    colors = [up if m > 0 else down for m in np.nan_to_num(lens)]
     sns.barplot(x=np.arange(len(lens)), y=lens, hue=np.arange(len(lens)), palette=colors, legend=False, ax=axes[1])
     sns.scatterplot(x=np.arange(len(PAPER_FIGURE1_DELTA)), y=PAPER_FIGURE1_DELTA, marker="o", color="k", ax=axes[1],
                     label="published Figure 1 bars", zorder=3)
     sns.scatterplot(x=ref["level"], y=ref["mean"], marker="D", color="0.5", ax=axes[1], label="paper Table 2", zorder=3)
     lens_point = crossover_point(lens)
     if np.isfinite(lens_point):
-        axes[1].axvline(lens_point, color="k", ls="--", lw=1)
-        axes[1].text(lens_point, axes[1].get_ylim()[1] * 0.9, f" crossover {lens_point:.2f}", fontsize=8)
+        axes[1].axvline(lens_point, color="k", ls="--", lw=1, label="crossover (interpolated)")
+        axes[1].text(lens_point, axes[1].get_ylim()[1] * 0.9, f" crossover {lens_point:.2f}", fontsize=9)
     axes[1].axhline(0, color="k", lw=0.8)
-    axes[1].set(xlabel="consensus level", ylabel="mean ΔP (block-10 lens baseline)",
-                title="ΔP vs the lens at block 10 (bars: this run; Figure 1's quantity)")
-    fig.suptitle(label, fontsize=9)
+    axes[1].set(xlabel="consensus level", ylabel="mean ΔP\n(block-10 lens baseline)")
+    axes[1].set_title("Figure 1's likely quantity: ΔP against the lens at block 10 (bars: this run)", fontsize=10)
+    from matplotlib.patches import Patch
+
+    for ax in axes:
+        ax.tick_params(labelsize=9)
+        handles, labels = ax.get_legend_handles_labels()
+        handles += [Patch(color=up), Patch(color=down)]
+        labels += ["bar: mean ΔP > 0 (the MLP helps)", "bar: mean ΔP ≤ 0 (the MLP hurts)"]
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=9, ncol=2, frameon=False)
+    fig.suptitle(textwrap.fill(label, 80), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -695,3 +722,134 @@ def scorecard_rows(H: Harvest, faithful: CrossoverResult, stated: CrossoverResul
                             paper_value, p.loc[lv, f"top-1 P {base}"], 0.01,
                             note="paper's own data give 0.629 at 0/7 (non-monotone)"))
     return rows
+
+
+# --------------------------------------------------------------------------------------------------
+# Prose values for the chapter: one call per section, wording that follows the numbers
+# --------------------------------------------------------------------------------------------------
+
+
+def fmt(x: float | None, spec: str = ".3g") -> str:
+    """A number for the prose (glue), ``"n/a"`` when this run could not compute it."""
+    return "n/a" if x is None or not np.isfinite(x) else format(x, spec)
+
+
+def run_prose(H: Harvest) -> dict[str, str]:
+    """How much text this run read: ``cc_tokens`` and ``cc_windows``."""
+    return {"cc_tokens": f"{H.n_tokens:,}", "cc_windows": f"{H.n_tokens // H.meta['corpus']['window']:,}"}
+
+
+def level_prose(counts: pd.DataFrame) -> dict[str, str]:
+    """Share of tokens at 7/7 and at 0/7 (``counts`` from :func:`level_counts`)."""
+    return {"cc_share7": fmt(100 * counts["share"].iloc[-1], ".1f") + " %",
+            "cc_share0": fmt(100 * counts["share"].iloc[0], ".2f") + " %"}
+
+
+def width_phrase(ratio: float, tolerance: float = 0.05) -> str:
+    """"wider than" / "narrower than" / "about as wide as": a sequence-to-token CI width ratio in words."""
+    if not np.isfinite(ratio):
+        return "not comparable with"
+    return "wider than" if ratio > 1 + tolerance else "narrower than" if ratio < 1 - tolerance else "about as wide as"
+
+
+def bootstrap_prose(faithful: CrossoverResult, stated: CrossoverResult, side: pd.DataFrame) -> dict[str, str]:
+    """The two bootstraps compared (``side`` from :func:`compare_procedures`): the median and range of the width
+    ratio and what it means in words (``cc_wider``), how many CIs exclude zero, and mean ΔP at 4/7."""
+    ratios = side["width ratio"][np.isfinite(side["width ratio"])]
+    median = float(ratios.median()) if len(ratios) else float("nan")
+    four = faithful.table.set_index("level")["mean"].get(4, np.nan)
+    return {
+        "cc_width_ratio_median": fmt(median, ".2g"),
+        "cc_width_ratio_range": f"{fmt(ratios.min(), '.2g')}–{fmt(ratios.max(), '.2g')}" if len(ratios) else "n/a",
+        "cc_wider": width_phrase(median),
+        "cc_all_tok": "yes" if faithful.all_exclude_zero else "no",
+        "cc_all_seq": "yes" if stated.all_exclude_zero else "no",
+        "cc_n_sig_tok": f"{int(faithful.table['significant'].sum())} of {int((faithful.table['n'] > 0).sum())}",
+        "cc_n_sig_seq": f"{int(stated.table['significant'].sum())} of {int((stated.table['n'] > 0).sum())}",
+        "cc_level4_mean": fmt(four, "+.4f"),
+    }
+
+
+def unseeded_drift(seeded: CrossoverResult, again: CrossoverResult) -> float:
+    """Largest change of any CI endpoint between two runs of one procedure (e.g. seeded and unseeded)."""
+    return float((again.table[["lo", "hi"]] - seeded.table[["lo", "hi"]]).abs().max().max())
+
+
+def acf_prose(acf: pd.DataFrame, n_tokens: int) -> dict[str, str]:
+    """The lag-1 autocorrelation of ΔP within windows (``acf`` from ``bootstrap.within_sequence_acf``) and whether
+    it is visible above noise: larger than two standard errors of independent noise, ``2 / sqrt(n_tokens)``."""
+    lag1 = float(acf["acf"].iloc[0])
+    bound = 2 / np.sqrt(max(n_tokens, 1))
+    visible = np.isfinite(lag1) and lag1 > bound
+    return {"cc_acf1": fmt(lag1, ".2f"), "cc_acf_bound": fmt(bound, ".3f"),
+            "cc_acf_visible": "is visible" if visible else "is not visible"}
+
+
+def crossover_prose(faithful: CrossoverResult, stated: CrossoverResult) -> dict[str, str]:
+    """Where the sequence-level curve crosses zero, with both CIs, the bracket and how stable it is."""
+    if stated.bracket is None:
+        where = "is not found: the curve of level means never turns from positive to non-positive"
+    else:
+        where = f"lies between {stated.bracket[0]}/7 and {stated.bracket[1]}/7, at {fmt(stated.point, '.2f')}"
+    return {"cc_cross_where": where, "cc_cross_point": fmt(stated.point, ".2f"),
+            "cc_cross_ci_seq": f"{fmt(stated.point_ci[0], '.2f')}–{fmt(stated.point_ci[1], '.2f')}",
+            "cc_cross_ci_tok": f"{fmt(faithful.point_ci[0], '.2f')}–{fmt(faithful.point_ci[1], '.2f')}",
+            "cc_bracket": "none" if stated.bracket is None else f"{stated.bracket[0]}/7 and {stated.bracket[1]}/7",
+            "cc_bracket_share": fmt(100 * stated.bracket_share, ".0f") + " %",
+            "cc_no_cross": fmt(100 * stated.no_crossing, ".1f") + " %"}
+
+
+def moloch_prose(moloch: pd.DataFrame) -> dict[str, str]:
+    """Top-1 promotions and losses at 7/7 and overall (``moloch`` from :func:`top1_changes`), and which is larger
+    at 7/7 (``cc_m7_balance``)."""
+    m = moloch.set_index("level")
+    promoted, lost = int(m.loc["7", "promoted"]), int(m.loc["7", "lost"])
+    balance = ("promotes more targets to top-1 than it knocks off" if promoted > lost else
+               "knocks off more targets than it promotes to top-1" if lost > promoted else
+               "promotes as many targets to top-1 as it knocks off")
+    return {"cc_m7_promoted": f"{promoted:,}", "cc_m7_lost": f"{lost:,}", "cc_m7_balance": balance,
+            "cc_all_promoted_pct": fmt(m.loc["all", "promoted %"], ".2f") + " %",
+            "cc_all_lost_pct": fmt(m.loc["all", "lost %"], ".2f") + " %"}
+
+
+def cosine_prose(cos: pd.DataFrame, cos_mean: dict[bool, float]) -> dict[str, str]:
+    """Ranges of the six content neurons' pairwise cosines and of the last neuron's with them (``cos`` from
+    :func:`output_cosines`, last row/column the odd one out), and cos(w_N2123, mean direction) raw and unit."""
+    six = cos.iloc[:-1, :-1].to_numpy()[np.triu_indices(len(cos) - 1, 1)]
+    last = cos.iloc[-1, :-1].to_numpy()
+    return {"cc_cos_six": f"{fmt(six.min(), '.2f')}–{fmt(six.max(), '.2f')}",
+            "cc_cos_last": f"{fmt(last.min(), '.2f')}–{fmt(last.max(), '.2f')}",
+            "cc_cos_mean_raw": fmt(cos_mean[False], ".3f"), "cc_cos_mean_unit": fmt(cos_mean[True], ".3f")}
+
+
+def premlp_prose(probs: pd.DataFrame) -> dict[str, str]:
+    """Pre-MLP top-1 probability at 0/7 and 7/7 under both baselines (``probs`` from :func:`probability_by_level`)
+    and whether the no-MLP one increases monotonically with the level (``cc_premlp_monotone``: "is" / "is not")."""
+    p = probs.set_index("level")
+    return {"cc_p7_nomlp": fmt(p.loc[7, "top-1 P no_mlp"], ".3g"),
+            "cc_p0_nomlp": fmt(p.loc[0, "top-1 P no_mlp"], ".3g"),
+            "cc_p7_lens": fmt(p.loc[7, "top-1 P lens_prev_block"], ".3g"),
+            "cc_p0_lens": fmt(p.loc[0, "top-1 P lens_prev_block"], ".3g"),
+            "cc_premlp_monotone": "is" if is_monotone(p["top-1 P no_mlp"].to_numpy()) else "is not"}
+
+
+def plot_acf(acf: pd.DataFrame, n_tokens: int, label: str) -> Figure:
+    """Bars of the within-window autocorrelation per lag (``bootstrap.within_sequence_acf``), with the band
+    ``±2 / sqrt(n_tokens)`` that independent noise would stay inside."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from .plotting import WIDTH, wrap
+
+    bound = 2 / np.sqrt(max(n_tokens, 1))
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.6), dpi=100)
+    sns.barplot(data=acf, x="lag", y="acf", color=sns.color_palette("colorblind")[0], ax=ax, label="this run")
+    ax.axhspan(-bound, bound, color="0.6", alpha=0.3, label="±2 standard errors of independent noise")
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xlabel("lag (tokens)", fontsize=10)
+    ax.set_ylabel("mean autocorrelation\nover windows", fontsize=10)
+    ax.tick_params(labelsize=9)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
+    ax.set_title(f"Autocorrelation of ΔP within windows (level means removed)\n{wrap(label, 80)}", fontsize=10)
+    fig.tight_layout()
+    return fig

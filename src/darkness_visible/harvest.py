@@ -552,3 +552,31 @@ def _digest(array: np.ndarray) -> str:
 
 def _concat(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+#: Largest difference two routes to the same fp32 logits may show and still count as float rounding.
+ROUNDING_TOLERANCE = 1e-4
+
+
+def agreement_phrase(gap: float, tolerance: float = ROUNDING_TOLERANCE) -> str:
+    """How two computations of one quantity compare, for prose: ``gap`` is their max absolute difference.
+
+    ``0`` -> "are identical to the bit"; ``<= tolerance`` -> "agree up to float rounding (...)"; larger or NaN ->
+    "differ by up to ..., more than float rounding", so a sentence never claims agreement the page does not show.
+    """
+    if gap == 0:
+        return "are identical to the bit"
+    if math.isfinite(gap) and gap <= tolerance:
+        return f"agree up to float rounding (largest difference {gap:.1e})"
+    return f"differ by up to {gap:.3g}, more than float rounding ({tolerance:g}) explains"
+
+
+def agreement_prose(prefix: str, gaps: dict[str, float] | float,
+                    tolerance: float = ROUNDING_TOLERANCE) -> dict[str, str]:
+    """Prose values for one comparison section: ``{prefix}_gap`` (the largest gap) and ``{prefix}_verdict``.
+
+    ``gaps``: one max absolute difference, or several (e.g. per quantity); the largest decides the wording.
+    """
+    values = list(gaps.values()) if isinstance(gaps, dict) else [gaps]
+    worst = max((float(v) for v in values), key=lambda v: math.inf if math.isnan(v) else v)
+    return {f"{prefix}_gap": f"{worst:.2g}", f"{prefix}_verdict": agreement_phrase(worst, tolerance)}

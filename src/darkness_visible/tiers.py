@@ -103,24 +103,31 @@ def regimes(acts: np.ndarray, paths: tuple[ExceptionPath, ...] = EXCEPTION_PATHS
 
 def histogram_figure(acts: np.ndarray, label: str, paths: tuple[ExceptionPath, ...] = EXCEPTION_PATHS,
                      active: FiringRule = ACTIVE_REGIME, neuron: int = EXCEPTION_NEURON) -> Any:
-    """Histogram of the indicator's post-GELU activation with each definition's cut marked (seaborn)."""
+    """Histogram of the indicator's post-GELU activation (``acts [N]``) with each definition's cut marked.
+
+    Drawn at the book's content width (7.3 in); every line is in the legend, which sits below the axes.
+    """
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    sns.histplot(x=np.asarray(acts, dtype=np.float64), bins=120, ax=ax, color="0.4")
+    from .plotting import WIDTH, wrap
+
+    palette = sns.color_palette("colorblind")
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.2), dpi=100)
+    sns.histplot(x=np.asarray(acts, dtype=np.float64), bins=120, ax=ax, color="0.45", label="tokens per bin")
     ax.set_yscale("log")
-    cuts = [(f"+{active.threshold:g} / -{active.threshold:g} ({active.description})", active.threshold, "C0")]
-    cuts.append((f"-{active.threshold:g}", -active.threshold, "C0"))
-    for path, colour in zip(paths, ("C3", "C2", "C1"), strict=False):
+    cuts = [(f"±{active.threshold:g}: {active.description} (active regime)", active.threshold, palette[0], "--")]
+    cuts.append(("", -active.threshold, palette[0], "--"))
+    for path, colour, ls in zip(paths, (palette[3], palette[2], palette[1]), ("-", "-.", ":"), strict=False):
         cut = path.rule.threshold if path.rule is not None else float(np.quantile(acts, 1 - path.top_fraction))
-        cuts.append((path.name, cut, colour))
-    for name, x, colour in cuts:
-        ax.axvline(x, color=colour, ls="--", lw=1, label=name if not name.startswith("-") else None)
-    ax.set_xlabel(f"post-GELU activation of N{neuron}")
-    ax.set_ylabel("tokens (log)")
-    ax.legend(fontsize=7)
-    ax.set_title(f"N{neuron}'s two regimes\n{label}", fontsize=9)
+        cuts.append((f"exception path: {path.name}", cut, colour, ls))
+    for name, x, colour, ls in cuts:
+        ax.axvline(x, color=colour, ls=ls, lw=1.2, label=name or None)
+    ax.set_xlabel(f"post-GELU activation of N{neuron}", fontsize=10)
+    ax.set_ylabel("tokens (log scale)", fontsize=10)
+    ax.tick_params(labelsize=9)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+    ax.set_title(f"How often N{neuron} takes each activation, with the firing cuts\n{wrap(label, 80)}", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -191,17 +198,19 @@ def jaccard_summary(frames: dict[str, pd.DataFrame], tiers: dict[str, tuple[int,
 
 
 def jaccard_figure(frames: dict[str, pd.DataFrame], label: str) -> Any:
-    """Seaborn heat maps of the Jaccard matrices, side by side."""
+    """Heat maps of the Jaccard matrices ``[k, k]``, one per population, stacked so each is drawn full width."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, axes = plt.subplots(1, len(frames), figsize=(7 * len(frames), 6))
+    from .plotting import WIDTH, wrap
+
+    fig, axes = plt.subplots(len(frames), 1, figsize=(WIDTH, 6.2 * len(frames)), dpi=100)
     for ax, (population, J) in zip(np.atleast_1d(axes), frames.items(), strict=True):
-        sns.heatmap(J, vmin=0, vmax=1, cmap="viridis", square=True, ax=ax, cbar_kws={"shrink": 0.7},
-                    xticklabels=True, yticklabels=True)
-        ax.tick_params(labelsize=6)
-        ax.set_title(f"Jaccard co-firing, {population}", fontsize=10)
-    fig.suptitle(label, fontsize=9)
+        sns.heatmap(J, vmin=0, vmax=1, cmap="viridis", square=True, ax=ax, xticklabels=True, yticklabels=True,
+                    cbar_kws={"shrink": 0.8, "label": "Jaccard (0: never together, 1: always together)"})
+        ax.tick_params(labelsize=9)
+        ax.set_title(f"Jaccard co-firing of the handler neurons, {population}", fontsize=10)
+    fig.suptitle(wrap(label, 80), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -292,17 +301,20 @@ def output_cosines(subject: Subject, neurons: tuple[int, ...], layer: int | None
 
 
 def direction_figure(scores: dict[str, pd.DataFrame], label: str) -> Any:
-    """Heat maps of function-word z-scores per neuron, one panel per reading mode."""
+    """Heat maps of function-word z-scores (``[neurons, words]`` per reading mode), side by side at full width."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, axes = plt.subplots(1, len(scores), figsize=(4.5 * len(scores), 6), sharey=True)
-    for ax, (mode, table) in zip(np.atleast_1d(axes), scores.items(), strict=True):
-        sns.heatmap(table, center=0, cmap="RdBu_r", ax=ax, annot=True, fmt=".1f", annot_kws={"size": 6},
-                    cbar=False, yticklabels=True)
-        ax.set_title(mode, fontsize=9)
-        ax.tick_params(labelsize=7)
-    fig.suptitle(f"Function-word scores (z) of each neuron's output direction\n{label}", fontsize=9)
+    from .plotting import WIDTH, wrap
+
+    titles = {"ln_f": "with ln_f's bias (the paper's reading)", "ln_f_no_bias": "without ln_f's bias"}
+    fig, axes = plt.subplots(1, len(scores), figsize=(WIDTH, 7.5), dpi=100, sharey=True)
+    for i, (ax, (mode, table)) in enumerate(zip(np.atleast_1d(axes), scores.items(), strict=True)):
+        sns.heatmap(table, center=0, cmap="RdBu_r", ax=ax, annot=True, fmt=".1f", annot_kws={"size": 9},
+                    cbar=i == len(scores) - 1, cbar_kws={"label": "z-scored logit"}, yticklabels=True)
+        ax.set_title(titles.get(mode, mode), fontsize=10)
+        ax.tick_params(labelsize=9)
+    fig.suptitle(f"Where each handler neuron's output pushes five function words\n{wrap(label, 80)}", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -443,31 +455,93 @@ def simpson_table(H: Harvest, variant: str = "no_core", rule: FiringRule = FIRE_
 
 
 def contribution_figure(shares: pd.DataFrame, ablation: pd.DataFrame, label: str) -> Any:
-    """The tier contribution figure: share of exception-path output norm vs perplexity impact (with CIs);
-    the paper's values as black diamonds where known."""
+    """The tier contribution figure: share of exception-path output norm (top) vs perplexity impact with 95 %
+    CIs (bottom); the paper's values as black diamonds where known. Drawn at the book's width, legends below."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    sns.barplot(data=shares, x="tier", y="share_of_norms_pct", ax=left, color="C0")
+    from .plotting import WIDTH, wrap
+
+    palette = sns.color_palette("colorblind")
+    fig, (left, right) = plt.subplots(2, 1, figsize=(WIDTH, 7.0), dpi=100)
+    sns.barplot(data=shares, x="tier", y="share_of_norms_pct", ax=left, color=palette[0], label="this run")
     if shares.paper_pct.notna().any():
         left.scatter(np.arange(len(shares)), shares.paper_pct.astype(float), marker="D", color="k", zorder=3,
-                     label="paper")
-        left.legend(fontsize=7)
-    left.set_ylabel("share of summed tier norms (%)")
-    left.set_title("Norm share on exception tokens", fontsize=9)
-    sns.barplot(data=ablation, x="ablation", y="delta_pct", ax=right, color="C3")
+                     label="paper (GPT-2 Small)")
+    left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    left.set_ylabel("share of summed\ntier norms (%)", fontsize=10)
+    left.set_xlabel("")
+    left.set_title("How much each tier writes on exception tokens", fontsize=10)
+    sns.barplot(data=ablation, x="ablation", y="delta_pct", ax=right, color=palette[3], label="this run")
     x = np.arange(len(ablation))
     err = np.vstack([ablation.delta_pct - ablation.ci_low, ablation.ci_high - ablation.delta_pct])
-    right.errorbar(x, ablation.delta_pct, yerr=np.clip(err, 0, None), fmt="none", ecolor="k", capsize=3)
+    right.errorbar(x, ablation.delta_pct, yerr=np.clip(err, 0, None), fmt="none", ecolor="k", capsize=3,
+                   label="95 % window-bootstrap CI")
     if ablation.paper_delta_pct.notna().any():
-        right.scatter(x, ablation.paper_delta_pct.astype(float), marker="D", color="k", zorder=3, label="paper")
-        right.legend(fontsize=7)
+        right.scatter(x, ablation.paper_delta_pct.astype(float), marker="D", color="k", zorder=3,
+                      label="paper (GPT-2 Small)")
     right.axhline(0, color="k", lw=0.7)
-    right.set_ylabel("perplexity change (%)")
-    right.set_title("Ablation (95% sequence-level bootstrap CI)", fontsize=9)
-    right.tick_params(axis="x", labelsize=7)
-    fig.suptitle(label, fontsize=9)
+    right.set_ylabel("perplexity change\nwhen zeroed (%)", fontsize=10)
+    right.set_xlabel("")
+    right.set_title("How much worse the model predicts without each tier", fontsize=10)
+    right.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, frameon=False)
+    for ax in (left, right):
+        ax.tick_params(labelsize=9)
+    fig.suptitle(wrap(label, 80), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def simpson_figure(table: pd.DataFrame, label: str) -> Any:
+    """Bars of an ablation's perplexity change per consensus level (:func:`simpson_table`, the ``all`` row
+    left out), the paper's values as black diamonds where known."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from .plotting import WIDTH, wrap
+
+    rows = table[table.level != "all"].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.8), dpi=100)
+    sns.barplot(data=rows, x="level", y="delta_pct", color=sns.color_palette("colorblind")[3], ax=ax,
+                label="this run")
+    if rows.paper_delta_pct.notna().any():
+        ax.scatter(np.arange(len(rows)), rows.paper_delta_pct.astype(float), marker="D", color="k", zorder=3,
+                   label="paper (GPT-2 Small)")
+    ax.axhline(0, color="k", lw=0.7)
+    ax.set_xlabel("consensus level at the predicting position (CONS-ABS)", fontsize=10)
+    ax.set_ylabel("perplexity change (%)", fontsize=10)
+    ax.tick_params(labelsize=9)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
+    ax.set_title(f"Core ablation: perplexity change by consensus level\n{wrap(label, 80)}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def suite_figure(suite: pd.DataFrame, roles: list[str], bar: float = 0.9) -> Any:
+    """Precision and recall per planted model (points) for each role, with the pass ``bar`` as a dashed line.
+
+    ``suite``: :func:`darkness_visible.planted_random.recovery_suite`, with ``<role>_precision`` and
+    ``<role>_recall`` columns.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from .planted_random import DISCOVERY_TOKENS
+    from .plotting import WIDTH
+
+    long = pd.concat([pd.DataFrame({"role": role, "statistic": stat, "value": suite[f"{role}_{stat}"]})
+                      for role in roles for stat in ("precision", "recall")], ignore_index=True)
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.8), dpi=100)
+    sns.stripplot(data=long, x="role", y="value", hue="statistic", dodge=True, alpha=0.6, jitter=0.2, ax=ax,
+                  palette="colorblind")
+    ax.axhline(bar, color="grey", lw=1, ls="--", label=f"pass bar ({bar:g})")
+    ax.set(ylim=(-0.05, 1.05))
+    ax.set_ylabel("per planted model", fontsize=10)
+    ax.set_xlabel("")
+    ax.tick_params(labelsize=9)
+    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
+    ax.set_title(f"How well the discovery recovers each role: {len(suite)} planted models, "
+                 f"{DISCOVERY_TOKENS:,} tokens each", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -681,3 +755,151 @@ def scorecard_rows(results: TierResults, discovery_recovered: int | None = None,
                     f"({int(r.hits)} of {int(r.n_found)} found, {int(r.n_true)} listed; not in paper)", None,
                     r[stat], 0)
     return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Prose values for the chapter: one call per section, wording that follows the numbers
+# ----------------------------------------------------------------------------------------------
+
+
+def _num(x: Any, spec: str) -> str:
+    """``x`` formatted with ``spec``, or ``"n/a"`` when it is missing or not finite."""
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return "n/a"
+    return format(value, spec) if np.isfinite(value) else "n/a"
+
+
+def _compare(a: float, b: float, tol: float,
+             words: tuple[str, str, str] = ("higher", "lower", "about the same")) -> str:
+    """``words[0]`` if ``a > b + tol``, ``words[1]`` if ``a < b - tol``, else ``words[2]`` (NaN: "not comparable")."""
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return "not comparable"
+    return words[0] if a > b + tol else words[1] if a < b - tol else words[2]
+
+
+def regime_prose(regimes_table: pd.DataFrame, exception: np.ndarray) -> dict[str, str]:
+    """Rates of N2123's regimes (rows of :func:`regimes`: active, GELU > 0.1, GELU > 1.0, ...) and the path size."""
+    rate = regimes_table.rate_pct.to_numpy()
+    return {"rate_abs": f"{_num(rate[0], '.1f')} %", "rate_pos": f"{_num(rate[1], '.1f')} %",
+            "rate_gt1": f"{_num(rate[2], '.2f')} %", "n_exception": f"{int(np.sum(exception)):,}"}
+
+
+def jaccard_prose(summary: pd.DataFrame) -> dict[str, str]:
+    """The two named pairs' Jaccard within exception tokens and over all tokens (:func:`jaccard_summary`), and
+    whether each is lower or higher over all tokens (``j_peak_change``, ``j_pair_change``)."""
+    js = summary.set_index(["population", "statistic"]).value
+    out: dict[str, str] = {}
+    for key, pair in (("peak", f"N{EXCEPTION_NEURON}-N2910"), ("pair", "N584-N2378")):
+        within = float(js.get(("within exception tokens", pair), np.nan))
+        overall = float(js.get(("all tokens", pair), np.nan))
+        out[f"j_{key}_within"], out[f"j_{key}_all"] = _num(within, ".3f"), _num(overall, ".3f")
+        out[f"j_{key}_change"] = _compare(overall, within, 0.005)
+    return out
+
+
+def direction_prose(subject: Subject, scores: dict[str, pd.DataFrame], cosines: pd.DataFrame) -> dict[str, str]:
+    """Numbers of the output-direction section: ‖β‖ of ``ln_f`` and what it implies for the two readings, the
+    bias-free function-word z-scores of N2123 and N2910 (``scores`` from :func:`function_word_scores` per mode)
+    and where they point, and cos(w_N2123, w_N2910) with the direction it means."""
+    beta = ln_f_bias_norm(subject)
+    plain = scores["ln_f_no_bias"]
+    out = {"beta_norm": _num(beta, ".3f"),
+           "beta_note": ("β = 0 here, so the two readings below coincide and the list above is arbitrary" if beta == 0
+                         else "β is not zero here, so the two readings below differ by the same vector for every "
+                              "neuron")}
+    for n in (EXCEPTION_NEURON, 2910):
+        z = float(plain.loc[f"N{n}"].mean()) if f"N{n}" in plain.index else np.nan
+        out[f"fw_{n}"] = _num(z, "+.2f")
+        out[f"fw_{n}_direction"] = _compare(z, 0.0, 0.0, ("toward", "away from", "neither toward nor away from"))
+    c = float(cosines.loc[f"N{EXCEPTION_NEURON}", "N2910"])
+    out["cos_2123_2910"] = _num(c, "+.3f")
+    out["cos_direction"] = _compare(c, 0.0, 0.1, ("in similar directions", "in opposite directions",
+                                                   "in nearly orthogonal directions"))
+    return out
+
+
+def share_prose(shares: pd.DataFrame) -> dict[str, str]:
+    """Each tier's share of the summed tier norms on exception tokens (``share_<tier>``) and the largest tier."""
+    out = {f"share_{r.tier}": f"{_num(r.share_of_norms_pct, '.1f')} %" for r in shares.itertuples()}
+    out["share_largest"] = str(shares.loc[shares.share_of_norms_pct.idxmax(), "tier"]) if len(shares) else "n/a"
+    return out
+
+
+def ablation_prose(ablation: pd.DataFrame, H: Harvest, trained: pd.DataFrame | None) -> dict[str, str]:
+    """Baseline perplexity, corpus, each ablation's change with its CI (``abl_<variant>``), how many CIs exclude 0,
+    and whether the train-split repeat ran."""
+    out = {"ppl_base": _num(ablation.ppl_base.iloc[0] if len(ablation) else np.nan, ".2f"),
+           "corpus_origin": str(H.meta["corpus"].get("origin", "not recorded")),
+           "train_status": "run on the train split" if trained is not None else "not run (hub unreachable)"}
+    for r in ablation.itertuples():
+        out[f"abl_{r.variant}"] = f"{_num(r.delta_pct, '+.2f')} % [{_num(r.ci_low, '+.2f')}, {_num(r.ci_high, '+.2f')}]"
+    excludes = int(((ablation.ci_low > 0) | (ablation.ci_high < 0)).sum())
+    out["abl_n_exclude"] = f"{excludes} of {len(ablation)}"
+    return out
+
+
+def simpson_prose(table: pd.DataFrame, low: str = "3/7", high: str = "7/7") -> dict[str, str]:
+    """The ablation's perplexity change overall, at a low and a high consensus level (:func:`simpson_table`), and
+    whether the two levels' changes have opposite signs (the paper's Simpson's paradox) on this run."""
+    d = table.set_index("level").delta_pct
+    lo, hi = float(d.get(low, np.nan)), float(d.get(high, np.nan))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        flip = "cannot be told (a level has no tokens on this run)"
+    elif lo * hi < 0:
+        flip = "have opposite signs, as the paper reports"
+    else:
+        flip = "have the same sign, unlike the paper's +2.4 % and −0.4 %"
+    return {"simpson_all": f"{_num(d.get('all', np.nan), '+.2f')} %", "simpson_low": f"{_num(lo, '+.2f')} %",
+            "simpson_high": f"{_num(hi, '+.2f')} %", "simpson_flip": flip}
+
+
+def enrichment_prose(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Significant neurons after Bonferroni under each list mode (``n_sig_<mode>``)."""
+    return {f"n_sig_{mode}": str(int(t.significant.sum())) for mode, t in tables.items()}
+
+
+def toy_prose(toy: Any, found: Any, scores: pd.DataFrame) -> dict[str, str]:
+    """One planted model (:func:`darkness_visible.planted_random.build_random_planted`): its shape, layer and gate,
+    and what the discovery named (``found``: a :class:`darkness_visible.discover.Discovery`; ``scores``:
+    :func:`darkness_visible.discover.score_roles`)."""
+    hit = bool(scores.set_index("role").hits.get("indicator", 0))
+    return {"toy_model": f"{toy.draw.shape.n_layers}-layer, {toy.draw.shape.d_mlp}-neuron",
+            "toy_layer": str(toy.key.layer), "toy_mechanism": toy.draw.mechanism.replace("_", " "),
+            "toy_found": ("no handler" if not found.found else "the planted indicator" if hit
+                          else f"N{found.indicator}, not the planted indicator"),
+            "toy_share": _num(found.indicator_share, ".0%") if found.found else "n/a"}
+
+
+def suite_prose(suite: pd.DataFrame, bar: float = 0.2) -> dict[str, str]:
+    """The planted-model suite (:func:`darkness_visible.planted_random.recovery_suite`): counts, failure rate and
+    whether it is within ``bar``, indicator and handler recovery."""
+    n = len(suite)
+    fail = 1 - float(suite.passed.mean()) if n else np.nan
+    return {"suite_n": str(n), "suite_pass": str(int(suite.passed.sum())), "suite_fail": _num(fail, ".0%"),
+            "suite_vs_bar": ("within" if np.isfinite(fail) and fail <= bar else "above") + f" the {bar:.0%} bar",
+            "suite_indicator": _num(suite.indicator_ok.mean(), ".0%"), "suite_found": str(int(suite.found.sum())),
+            "suite_core_p": _num(suite.core_precision.mean(), ".2f"),
+            "suite_core_r": _num(suite.core_recall.mean(), ".2f"),
+            "suite_handler_p": _num(suite.handler_precision.mean(), ".2f")}
+
+
+def null_prose(reference: dict[str, Any], found: Any, label: str) -> dict[str, str]:
+    """The random-weight null: the strongest covering partner's bound against the bar, and the answer."""
+    lower, bar = float(reference["max_lower"]), float(reference["bar"])
+    return {"null_lower": _num(lower, ".2f"), "null_bar": f"{bar:g}",
+            "null_vs_bar": _compare(lower, bar, 0.0, ("above", "below", "at")),
+            "null_answer": "no handler" if not found.found else f"N{found.indicator} (a false positive)",
+            "null_label": label}
+
+
+def discovery_prose(found: Any, scores: pd.DataFrame, auto_indicator: int) -> dict[str, str]:
+    """The discovery on this run's last layer against the paper's lists, and the paper's automatic choice."""
+    s = scores.set_index("role")
+    return {"disc_answer": "no handler" if not found.found else (
+                f"N{found.indicator} (fires on {found.indicator_rate:.1%} of tokens, chosen in "
+                f"{found.indicator_share:.0%} of window resamples, a Core of {len(found.core)})"),
+            "disc_core_recall": _num(s.recall.get("core", np.nan), ".2f"),
+            "disc_handler_precision": "none found" if not found.found else _num(s.precision.get("handler"), ".2f"),
+            "auto_indicator": f"N{auto_indicator}"}
