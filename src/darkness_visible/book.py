@@ -141,3 +141,31 @@ def show_rows(chapter: str, rows: list) -> Any:
     table = pd.DataFrame([r.as_dict() for r in rows])
     columns = ["claim", "description", "paper", "value", "ci", "tolerance", "verdict", "note"]
     return table[[c for c in columns if c in table.columns]]
+
+
+def glue_all(values: dict[str, Any]) -> dict[str, Any]:
+    """Glue every ``name: value`` of ``values`` (one call per section instead of one line per number).
+
+    The values are usually the formatted strings of a module's ``*_prose`` function. Returns ``values``.
+    """
+    for name, value in values.items():
+        glue(name, value)
+    return values
+
+
+def glue_figure(name: str, fig: Any) -> None:
+    """Glue a matplotlib figure for a ``{glue:figure}`` directive and close it (so it is drawn once).
+
+    The figure is glued *visibly*, so it shows in plain Jupyter; the book hides the cell's own output
+    (tag the cell ``remove-output``, and keep tables out of that cell) and shows the figure where the
+    directive puts it, numbered and captioned. Returns nothing, so that a cell ending with this call does
+    not display the figure a second time. Without myst-nb the figure is left open (the backend shows it).
+    """
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:  # pragma: no cover - myst-nb is in requirements.txt
+        return
+    import matplotlib.pyplot as plt
+
+    _glue(name, fig, display=True)
+    plt.close(fig)
