@@ -1,0 +1,1 @@
+"""Figures and rendered views shared by the chapters (HTML token heatmaps, ...)."""
