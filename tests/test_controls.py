@@ -145,6 +145,7 @@ def test_controls_prose_and_corpus_note():
               "spread_claim_holds": False}
     assert controls.sweep_prose(claims)["sweep_claims"] == "do not both hold"
     assert controls.sweep_prose({**claims, "spread_claim_holds": True})["sweep_claims"] == "hold"
+    assert controls.sweep_prose({**claims, "min_spread": float("nan")})["sweep_spread"].startswith("undefined")
     assert controls.corpus_note(CorpusSpec("train", 195, 256, construction="DS-B")) == "This run reads DS-B itself."
     stand_in = CorpusSpec("test", 4, 256)
     assert stand_in.describe() in controls.corpus_note(stand_in)

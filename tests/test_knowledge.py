@@ -324,8 +324,11 @@ def test_prose_wording_follows_the_numbers():
     assert kn.transplant_prose(tp) == {"tp_clean": "1/2", "tp_dest": "-2.00 pp",
                                        "tp_vs_paper": "unlike the paper's 0/5"}
     same = pd.DataFrame({"Jaccard": [1.0, 1.0], "routing (pre-GELU)": [2, 3]})
-    assert kn.hook_prose(same)["hook_same"] == "the same lists"
-    assert kn.hook_prose(same.assign(Jaccard=[1.0, 0.5]))["hook_jaccard"] == "0.75"
+    assert kn.hook_prose(same)["hook_n_same"] == "2 of 2"
+    mixed = kn.hook_prose(same.assign(Jaccard=[1.0, 0.9995]))
+    assert mixed["hook_n_same"] == "1 of 2" and mixed["hook_jaccard"] == "1.000"  # rounds to 1, yet one differs
+    tiny_change = kn.knockout_prose(summary(-2e-8, -5e-8, 1e-8, 0.0))
+    assert tiny_change["ko_top20"] == "-2e-06 pp" and tiny_change["ko_direction"] == "lowers"
 
 
 def test_matched_prose_compares_with_uniform_chance():

@@ -310,5 +310,7 @@ def null_prose(null_summary: dict[str, tuple[float, float]], trained: dict[str, 
 def sweep_prose(claims: dict[str, float | bool]) -> dict[str, str]:
     """The threshold-sweep section from :func:`robustness_claims`; ``sweep_claims`` says whether both hold."""
     both = claims["jaccard_claim_holds"] and claims["spread_claim_holds"]
-    return {"sweep_jmin": f"{claims['min_core_jaccard_mean']:.3f}", "sweep_spread": f"{claims['min_spread']:.3f}",
+    spread = float(claims["min_spread"])
+    return {"sweep_jmin": f"{claims['min_core_jaccard_mean']:.3f}",
+            "sweep_spread": f"{spread:.3f}" if np.isfinite(spread) else "undefined (a level is empty at every θ)",
             "sweep_null": str(claims["n_null_spread"]), "sweep_claims": "hold" if both else "do not both hold"}

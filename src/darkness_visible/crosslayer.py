@@ -614,7 +614,7 @@ def survey_prose(survey: Any, n_tokens: int) -> dict[str, str]:
     return {"cl_tokens": f"{n_tokens:,}", "cl_auto_last": f"N{int(final.exception_neuron)}",
             "cl_max_j_other": f"{others.max_jaccard.max():.3f}", "cl_max_j_other_layer": f"L{int(others.layer[best])}",
             "cl_max_j_last": f"{final.max_jaccard:.3f}", "cl_within_last": f"{final.max_jaccard_within:.3f}",
-            "cl_within_other": f"{within_other:.3f}", "cl_pairs_total": str(int(survey.high_jaccard_count.sum())),
+            "cl_within_other": f"{within_other:.3f}", "cl_pairs_total": f"{int(survey.high_jaccard_count.sum()):,}",
             "cl_last_vs_other": "above" if final.max_jaccard > others.max_jaccard.max() else "not above",
             "cl_within_last_vs_other": "above" if final.max_jaccard_within > within_other else "not above"}
 

@@ -901,7 +901,10 @@ def label(subject: Subject) -> str:
 
 
 def _pp(x: float) -> str:
-    return f"{100 * x:+.2f} pp"
+    """Percentage points, with significant digits when the change is below 0.01 pp (so that a sign the prose
+    names is never printed as "-0.00")."""
+    v = 100 * x
+    return f"{v:+.2f} pp" if v == 0 or abs(v) >= 0.01 else f"{v:+.2g} pp"
 
 
 def _direction(x: float, up: str = "raises", down: str = "lowers", flat: str = "leaves unchanged") -> str:
@@ -982,7 +985,8 @@ def progressive_prose(progressive: dict[str, pd.DataFrame]) -> dict[str, str]:
 
 
 def hook_prose(hooks: pd.DataFrame) -> dict[str, str]:
-    """Section 8: agreement of the post- and pre-GELU top-k lists (``hooks`` from :func:`hook_comparison`)."""
+    """Section 8: agreement of the post- and pre-GELU top-k lists (``hooks`` from :func:`hook_comparison`);
+    ``hook_n_same``: on how many prompts the two lists are identical ("k of n")."""
     jac = float(hooks["Jaccard"].mean())
-    return {"hook_jaccard": f"{jac:.2f}", "hook_routing_pre": f"{hooks['routing (pre-GELU)'].mean():.2f}",
-            "hook_same": "the same lists" if jac == 1 else "different lists"}
+    return {"hook_jaccard": f"{jac:.3f}", "hook_routing_pre": f"{hooks['routing (pre-GELU)'].mean():.2f}",
+            "hook_n_same": f"{int((hooks['Jaccard'] == 1).sum())} of {len(hooks)}"}
