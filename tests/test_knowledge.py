@@ -341,3 +341,21 @@ def test_matched_prose_compares_with_uniform_chance():
     lower = kn.MatchedBaseline(np.array([0.1]), np.zeros(99), 2.0, 50)
     assert kn.matched_prose(lower, uniform)["matched_shrinks"] == "does not shrink"
     assert kn.matched_prose(lower, uniform)["matched_signif"] == "below"
+
+
+def test_ig_extraction_and_progressive_prose():
+    complete = pd.DataFrame({"gap": [1e-4, -3e-3], "s(1) - s(0)": [0.5, -2.0]})
+    assert kn.ig_prose(complete) == {"ig_max_gap": "0.003", "ig_max_diff": "2"}
+    # two prompts; "context" reaches the top 10 for prompt 0 only at an intermediate checkpoint
+    rows = []
+    for method, ranks in {"static": [(50, 40), (9000, 70)], "context": [(5, 30), (200, 1500)],
+                          "context (residual, |a|·‖w‖)": [(3, 8), (40, 2)]}.items():
+        for index, (mid, last) in enumerate(ranks):
+            rows += [{"index": index, "method": method, "k": 10, "final": False, "rank": mid, "base_rank": 1},
+                     {"index": index, "method": method, "k": 3072, "final": True, "rank": last, "base_rank": 1}]
+    p = kn.extraction_prose(pd.DataFrame(rows))
+    assert p["ext_ctx_top10"] == "0/2" and p["ext_ctx_any10"] == "1/2" and p["ext_stated_top10"] == "2/2"
+    assert p["ext_static_top10"] == "0/2" and p["ext_static_best"] == "40" and p["ext_ctx_median"] == "1,500"
+    a, b = pd.DataFrame(), pd.DataFrame()
+    a.attrs["max |full stage - model logits|"], b.attrs["max |full stage - model logits|"] = 1e-6, 3e-5
+    assert kn.progressive_prose({"x": a, "y": b}) == {"prog_gap": "3e-05"}
