@@ -343,3 +343,52 @@ def test_standin_runs_with_the_papers_neuron_indices(tok):
     table = gp.disambiguation_table(data, tok)
     assert table.consensus.between(0, 7).all() and (table.n2123 >= 0).all()
     assert "NOT GPT-2" in data.label and not data.pretrained
+
+
+# --- prose: numbers and wording glued into the chapter ------------------------------------------------------
+
+
+def _long_table(garden, control, metric="surprisal", definition="main_verb"):
+    import pandas as pd
+
+    rows = [{"pair": f"p{i}", "definition": definition, "condition": c, metric: v, "index": v}
+            for i, (g, t) in enumerate(zip(garden, control, strict=True)) for c, v in (("garden", g), ("control", t))]
+    return pd.DataFrame(rows)
+
+
+def test_prose_wording_follows_the_statistics():
+    g, c = _arrays()
+    reversed_ = gp.compare(g, c + 3.0)  # control far more surprising: reversed and significant
+    null = gp.compare(g, g + np.random.default_rng(5).normal(0, 2, len(g)))
+    p = gp.wilcoxon_prose({"faithful": null, "main_verb": reversed_})
+    assert p["gp_signif_main_verb"] == "significant" and p["gp_W_main_verb"] == f"{reversed_.wilcoxon_w:g}"
+    assert float(p["gp_median_main_verb"]) > 0 and p["gp_reproduces"] == "none of them"
+    assert p["gp_exact_13"] == f"{gp.exact_wilcoxon_p(12, 13):.4f}"
+    assert gp.n2123_prose(reversed_)["gp_n2123_differs"] == "differ significantly"
+    assert gp.n2123_prose(null)["gp_n2123_differs"] == ("differ significantly" if null.p_t < 0.05
+                                                         else "do not differ significantly")
+    pw = gp.power_analysis(15, observed_d=0.1)
+    assert gp.power_prose(pw)["gp_min_d_vs_paper"] == "agrees with"
+    assert gp.power_prose(gp.power_analysis(40))["gp_min_d_vs_paper"] == "differs from"
+    assert gp.power_prose(gp.power_analysis(15))["gp_n_obs"] == "n/a"
+
+
+def test_position_and_reduced_relative_prose():
+    pos = gp.position_prose(_long_table([3, 5, 7, 9], [3, 4, 8, 9]))
+    assert pos == {"gp_pos_differs": "2", "gp_pos_later_I": "1", "gp_pos_later_T": "1", "gp_pos_n": "4"}
+    up = gp.reduced_relative_prose(_long_table([9.0, 8, 7, 9, 10, 11], [1.0, 2, 2, 3, 1, 2]))
+    assert up["gp_rr_direction"].startswith("positive") and up["gp_rr_effect"].startswith("+")
+    assert up["gp_rr_pos_differs"] == "6"
+    down = gp.reduced_relative_prose(_long_table([1.0, 2, 2, 3, 1, 2], [9.0, 8, 7, 9, 10, 11]))
+    assert down["gp_rr_direction"].startswith("negative")
+
+
+def test_position_table_puts_the_raw_effect_beside_the_position_adjusted_one():
+    t = _long_table([3.0, 5, 7, 9, 4], [3.0, 4, 8, 9, 6])
+    t["n2123"] = t["surprisal"] * 2
+    rows = gp.position_table(t, ("main_verb",)).set_index("metric")
+    raw = gp.compare(*gp.paired_arrays(t, "surprisal", "main_verb"))
+    assert rows.loc["surprisal", "raw effect (I − T)"] == pytest.approx(raw.effect)
+    assert rows.loc["n2123", "raw effect (I − T)"] == pytest.approx(2 * raw.effect)
+    pc = gp.position_check_table(t, "surprisal", "main_verb")
+    assert rows.loc["surprisal", "pairs at different positions"] == pc.n_position_differs == 3

@@ -31,6 +31,7 @@ def test_every_layer_from_one_pass_finds_the_planted_layer_only(planted_last) ->
     assert (t.set_index("layer").loc[[0, 1], "core_size"] == 0).all()
     fig = depth_figure(t, result.label)
     assert len(fig.axes) == 2 and result.label in fig.texts[0].get_text()
+    assert any("stability needed" in t.get_text() for t in fig.legends[0].get_texts())  # the dashed line
 
 
 def test_one_layer_run_agrees_with_the_all_layer_pass(planted_last) -> None:

@@ -202,3 +202,15 @@ def test_lens_hits_pruned_equal_brute_force_with_translators(tiny):
         want_tuned = torch.stack([_brute_hits(tiny, translators(h, s), targets) for s, h in enumerate(states)], -1)
     assert torch.equal(logit, want_logit)
     assert torch.equal(tuned, want_tuned)
+
+
+def test_lens_prose_reports_training_and_the_arc():
+    from darkness_visible import lens
+
+    hits = np.array([[0, 0, 1], [0, 1, 1], [0, 0, 0], [1, 1, 1]], bool)
+    result = lens.LensResult(hits, hits, 2, "x", False, hits[:, -1])
+    p = lens.lens_prose(result, [2.0, 1.5, 1.0], 10, {"arc_holds": False})
+    assert p["lens_tokens"] == "4" and p["lens_last"] == "75.00 %" and p["never_logit"] == "25.0 %"
+    assert (p["tuned_steps"], p["tuned_max_steps"], p["kl_first"], p["kl_last"]) == ("3", "10", "2.000", "1.000")
+    assert p["arc_holds"] == "does not hold" and p["kl_fell"] == "fell"
+    assert lens.lens_prose(result, [1.0, 1.0], 10, {"arc_holds": True})["arc_holds"] == "holds"

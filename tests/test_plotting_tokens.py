@@ -65,3 +65,10 @@ def test_wrap_keeps_every_word_within_the_width():
     lines = wrap(label, 40).splitlines()
     assert len(lines) > 1 and all(len(line) <= 40 for line in lines)
     assert " ".join(lines) == label
+
+
+def test_the_legend_can_be_left_off_for_all_but_the_last_of_a_series():
+    with_legend = token_heatmap_html(["a", "b"], [0.0, 1.0], label="surprisal", vmax=2.0)
+    without = token_heatmap_html(["a", "b"], [0.0, 1.0], label="surprisal", vmax=2.0, legend=False)
+    assert "dv-token-legend" in with_legend and "dv-token-legend" not in without
+    assert without.count('class="dv-token"') == with_legend.count('class="dv-token"') == 2

@@ -155,10 +155,18 @@ def glue_all(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def glue_figure(name: str, fig: Any) -> None:
-    """Glue a matplotlib figure for a ``{glue:figure}`` directive (numbered, captioned, with alt text).
+    """Glue a matplotlib figure for a ``{glue:figure}`` directive and close it (so it is drawn once).
 
-    The figure is still shown by the notebook backend in the cell's output, so plain Jupyter shows it; tag that
-    cell ``remove-output`` so the book shows it once, in the captioned figure. Returns nothing, so that a call
-    ending a cell does not display the figure a second time.
+    The figure is glued *visibly*, so it shows in plain Jupyter; the book hides the cell's own output
+    (tag the cell ``remove-output``, and keep tables out of that cell) and shows the figure where the
+    directive puts it, numbered and captioned. Returns nothing, so that a cell ending with this call does
+    not display the figure a second time. Without myst-nb the figure is left open (the backend shows it).
     """
-    glue(name, fig)
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:  # pragma: no cover - myst-nb is in requirements.txt
+        return
+    import matplotlib.pyplot as plt
+
+    _glue(name, fig, display=True)
+    plt.close(fig)

@@ -285,3 +285,32 @@ def scorecard_rows(trained: dict[str, float], null_summary: dict[str, tuple[floa
                                   pv, None if np.isnan(value) else value, 0.005, label, pretrained,
                                   note="paper: null (empty level)" if paper and pv is None else ""))
     return rows
+
+
+def corpus_note(corpus: CorpusSpec) -> str:
+    """One sentence for the page: whether the controls read DS-B itself or a stand-in slice (and which)."""
+    if corpus.construction == "DS-B":
+        return "This run reads DS-B itself."
+    return ("The train split needs the hub, which this run could not reach, so the controls here use 256-token "
+            "windows of the run's test stream: the same window length and, at the paper size, the same token count "
+            f"(49,920), but other text. This run: {corpus.describe()}.")
+
+
+def null_prose(null_summary: dict[str, tuple[float, float]], trained: dict[str, float], trained_pos: float,
+               n_seeds: int, n_tokens: int) -> dict[str, str]:
+    """The null-model section: N2123's fire rate over random seeds (mean, SD) and on the trained side under
+    |GELU| > 0.1 and GELU > 0.1, with ``null_vs_trained`` ("higher than" / "not higher than")."""
+    null_exc = null_summary["exception_fire_rate"][0]
+    return {"null_exc": f"{100 * null_exc:.1f} %", "null_exc_sd": f"{100 * null_summary['exception_fire_rate'][1]:.1f}",
+            "trained_exc": f"{100 * trained['exception_fire_rate']:.1f} %", "trained_pos": f"{100 * trained_pos:.1f} %",
+            "n_seeds": str(n_seeds), "controls_tokens": f"{n_tokens:,}",
+            "null_vs_trained": "higher than" if null_exc > trained["exception_fire_rate"] else "not higher than"}
+
+
+def sweep_prose(claims: dict[str, float | bool]) -> dict[str, str]:
+    """The threshold-sweep section from :func:`robustness_claims`; ``sweep_claims`` says whether both hold."""
+    both = claims["jaccard_claim_holds"] and claims["spread_claim_holds"]
+    spread = float(claims["min_spread"])
+    return {"sweep_jmin": f"{claims['min_core_jaccard_mean']:.3f}",
+            "sweep_spread": f"{spread:.3f}" if np.isfinite(spread) else "undefined (a level is empty at every θ)",
+            "sweep_null": str(claims["n_null_spread"]), "sweep_claims": "hold" if both else "do not both hold"}

@@ -603,3 +603,47 @@ def scorecard_rows(survey: Any, known: Any | None, sink: Any | None, importance:
                               "(paper: H7, '6×')", PAPER_SINK["importance_ratio"], float(ordered[0] / ordered[1]),
                               0.5, label, pretrained, note=f"top head: H{int(np.argmax(importance))}"))
     return rows
+
+
+# -- prose: the chapter's numbers and wording, one call per section ---------------------------------------
+
+
+def survey_prose(survey: Any, n_tokens: int) -> dict[str, str]:
+    """The survey section: ``survey`` from :func:`characterize_layers` (one row per layer), ``n_tokens`` read.
+
+    Wording: ``cl_last_vs_other`` ("above" / "not above") compares the last layer's over-all-tokens Jaccard
+    with the best other layer's, and ``cl_within_last_vs_other`` does the same within exception tokens.
+    """
+    last = survey.layer.max()
+    others, final = survey[survey.layer < last], survey[survey.layer == last].iloc[0]
+    best = others.max_jaccard.idxmax()
+    within_other = float(others.max_jaccard_within.max())
+    return {"cl_tokens": f"{n_tokens:,}", "cl_auto_last": f"N{int(final.exception_neuron)}",
+            "cl_max_j_other": f"{others.max_jaccard.max():.3f}", "cl_max_j_other_layer": f"L{int(others.layer[best])}",
+            "cl_max_j_last": f"{final.max_jaccard:.3f}", "cl_within_last": f"{final.max_jaccard_within:.3f}",
+            "cl_within_other": f"{within_other:.3f}", "cl_pairs_total": f"{int(survey.high_jaccard_count.sum()):,}",
+            "cl_last_vs_other": "above" if final.max_jaccard > others.max_jaccard.max() else "not above",
+            "cl_within_last_vs_other": "above" if final.max_jaccard_within > within_other else "not above"}
+
+
+def known_prose(known: Any) -> dict[str, str]:
+    """The like-for-like section: ``known`` from :func:`known_exception_comparison`."""
+    paper_row = known[known.which == "known, the paper's measure"].iloc[0]
+    return {"known_within": f"{paper_row.max_jaccard_within_exception:.3f}", "known_best": str(paper_row.best_within),
+            "known_all": f"{known[known.which == 'known'].iloc[0].max_jaccard_all_tokens:.3f}"}
+
+
+def sink_prose(sink_table: Any, importance: np.ndarray, head: int = SINK_HEAD) -> dict[str, str]:
+    """The attention-sink section: ``sink_table`` from :func:`sink_comparison` (rows: exception, high
+    consensus, all tokens), ``importance`` ``[n_heads]`` mean head-output norms.
+
+    Wording: ``sink_exc_vs_high`` ("more" / "not more") and ``top_head_vs_paper`` (whether head ``head`` is
+    the most important, as the paper says).
+    """
+    order = np.argsort(-np.asarray(importance))
+    share = sink_table.sink_share.to_numpy()
+    return {"sink_exc": f"{100 * share[0]:.1f} %", "sink_high": f"{100 * share[1]:.1f} %",
+            "sink_all": f"{100 * share[2]:.1f} %", "top_head": f"H{order[0]}",
+            "head_ratio": f"{importance[order[0]] / importance[order[1]]:.2f}",
+            "sink_exc_vs_high": "more" if share[0] > share[1] else "not more",
+            "top_head_vs_paper": "as in the paper" if order[0] == head else f"unlike the paper's H{head}"}

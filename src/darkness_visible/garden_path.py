@@ -589,3 +589,78 @@ def plot_paired(table: pd.DataFrame, metric: str, definition: str, ax: Axes, tit
         ax.get_legend().remove()
     ax.set(title=title or DEFINITION_LABELS[definition], xlabel="", ylabel=metric)
     return ax
+
+
+# --------------------------------------------------------------------------------------------- prose
+def _signif(p: float, alpha: float = 0.05) -> str:
+    return "significant" if math.isfinite(p) and p < alpha else "not significant"
+
+
+def wilcoxon_prose(surprisal: dict[str, PairedComparison], alpha: float = 0.05) -> dict[str, str]:
+    """The reversed-effect section's numbers and wording, per definition ``d`` of ``surprisal``.
+
+    Keys ``gp_W_<d>``, ``gp_p_<d>``, ``gp_median_<d>`` (median T − I in bits) and ``gp_signif_<d>``
+    ("significant"/"not significant" at ``alpha``); ``gp_reproduces`` (which procedures give the paper's
+    W = 12, p = 0.018); ``gp_exact_15``, ``gp_exact_13`` (scipy's exact p of W = 12 at n = 15 and 13).
+    """
+    out: dict[str, str] = {}
+    for d, s in surprisal.items():
+        out |= {f"gp_W_{d}": f"{s.wilcoxon_w:g}", f"gp_p_{d}": f"{s.wilcoxon_p:.3g}",
+                f"gp_median_{d}": f"{s.median_reversal:+.2f}", f"gp_signif_{d}": _signif(s.wilcoxon_p, alpha)}
+    reproduces = which_reproduces(list(surprisal.values()), list(surprisal))
+    out["gp_reproduces"] = ", ".join(reproduces) if reproduces else "none of them"
+    out["gp_exact_15"] = f"{exact_wilcoxon_p(12, 15):.4f}"
+    out["gp_exact_13"] = f"{exact_wilcoxon_p(12, 13):.4f}"
+    return out
+
+
+def n2123_prose(n2123: PairedComparison, alpha: float = 0.05) -> dict[str, str]:
+    """N2123 at the disambiguation token: condition means, paired t, ``d_z`` and whether they differ."""
+    return {"gp_n2123_I": f"{n2123.mean_garden:.3f}", "gp_n2123_T": f"{n2123.mean_control:.3f}",
+            "gp_n2123_t": f"{n2123.t:.2f}", "gp_n2123_p": f"{n2123.p_t:.2f}", "gp_n2123_dz": f"{n2123.d_z:.2f}",
+            "gp_n2123_differs": "differ significantly" if _signif(n2123.p_t, alpha) == "significant"
+            else "do not differ significantly"}
+
+
+def power_prose(pw: PowerAnalysis, paper_min_d: float = 0.78) -> dict[str, str]:
+    """The power section: smallest detectable ``d_z``, the power against the observed one, pairs needed,
+    and ``gp_min_d_vs_paper`` ("agrees with" / "differs from" the paper's 0.78 at two decimals)."""
+    return {"gp_min_d": f"{pw.min_d:.3f}", "gp_power_obs": f"{pw.power_at_observed:.2f}",
+            "gp_n_obs": f"{pw.n_for_observed:.0f}" if math.isfinite(pw.n_for_observed) else "n/a",
+            "gp_min_d_vs_paper": "agrees with" if round(pw.min_d, 2) == paper_min_d else "differs from"}
+
+
+def position_prose(table: pd.DataFrame, definition: str = "main_verb", prefix: str = "gp_pos") -> dict[str, str]:
+    """How many pairs put the disambiguation token at different absolute positions, and which is later."""
+    pos_g, pos_c = paired_arrays(table, "index", definition)
+    return {f"{prefix}_differs": str(int((pos_g != pos_c).sum())), f"{prefix}_later_I": str(int((pos_g > pos_c).sum())),
+            f"{prefix}_later_T": str(int((pos_g < pos_c).sum())), f"{prefix}_n": str(len(pos_g))}
+
+
+def reduced_relative_prose(table: pd.DataFrame, alpha: float = 0.05) -> dict[str, str]:
+    """Reduced relatives at the main verb: surprisal effect (ambiguous − control), Wilcoxon, its direction
+    ("positive, the human-like direction" / "negative, the reversed direction") and position differences."""
+    s = compare(*paired_arrays(table, "surprisal", "main_verb"), "surprisal")
+    direction = ("positive, the human-like direction" if s.effect > 0 else
+                 "negative, the reversed direction" if s.effect < 0 else "zero")
+    return {"gp_rr_effect": f"{s.effect:+.2f}", "gp_rr_W": f"{s.wilcoxon_w:g}", "gp_rr_p": f"{s.wilcoxon_p:.3g}",
+            "gp_rr_direction": direction, "gp_rr_signif": _signif(s.wilcoxon_p, alpha),
+            **position_prose(table, prefix="gp_rr_pos")}
+
+
+def position_table(table: pd.DataFrame, definitions: Sequence[str]) -> pd.DataFrame:
+    """Per definition and metric (surprisal, n2123): the raw paired effect next to the effect at equal
+    position (:func:`position_check_table`) and the Wilcoxon test on equal-position pairs; one row each."""
+    out = []
+    for d in definitions:
+        for metric in ("surprisal", "n2123"):
+            pc = position_check_table(table, metric, d)
+            raw = compare(*paired_arrays(table, metric, d))
+            out.append({"definition": d, "metric": metric, "pairs at different positions": pc.n_position_differs,
+                        "mean position I": pc.mean_position_garden, "mean position T": pc.mean_position_control,
+                        "raw effect (I − T)": raw.effect, "raw p (t)": raw.p_t,
+                        "effect at equal position": pc.adjusted_effect, "its p": pc.adjusted_p,
+                        "slope per token": pc.slope, "slope p": pc.slope_p,
+                        "W (equal-position pairs)": pc.same_position_w, "p": pc.same_position_p,
+                        "n equal": pc.same_position_n})
+    return pd.DataFrame(out)

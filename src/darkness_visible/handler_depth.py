@@ -139,7 +139,8 @@ def discover_layers(model: str | Subject | None = None, corpus: CorpusSpec | Non
 
 def depth_figure(table: pd.DataFrame, label: str, ax: Any = None):
     """Where a handler appears: per layer, the indicator's bootstrap stability (share of window resamples that
-    pick it; a cross where no handler is found) and the Core size. Returns the matplotlib figure."""
+    pick it; a cross where no handler is found; the dashed line is the stability a handler needs) and the Core
+    size. Drawn at the book's content width (7.3 in), legend below the panels. Returns the matplotlib figure."""
     import matplotlib.pyplot as plt
     import numpy as np
     import seaborn as sns
@@ -147,7 +148,7 @@ def depth_figure(table: pd.DataFrame, label: str, ax: Any = None):
     from .discover import DiscoverConfig
 
     if ax is None:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+        fig, axes = plt.subplots(1, 2, figsize=(7.3, 3.8))
     else:
         axes, fig = ax, ax[0].figure
     t = table.assign(status=np.where(table.found, "handler found", "no handler"),
@@ -155,14 +156,21 @@ def depth_figure(table: pd.DataFrame, label: str, ax: Any = None):
     sns.scatterplot(data=t, x="layer", y="share", hue="status", style="status",
                     hue_order=["handler found", "no handler"], style_order=["handler found", "no handler"],
                     markers={"handler found": "o", "no handler": "X"}, s=80, ax=axes[0])
-    axes[0].axhline(DiscoverConfig().stable_share, color="grey", lw=0.8, ls="--")
-    axes[0].set(ylim=(-0.05, 1.05), ylabel="indicator stability (share of resamples)",
+    stable = DiscoverConfig().stable_share
+    axes[0].axhline(stable, color="grey", lw=1, ls="--", label=f"stability needed ({stable:g})")
+    axes[0].set(ylim=(-0.05, 1.05), ylabel="indicator stability\n(share of resamples)",
                 title="where an exception indicator is found")
+    handles, labels = axes[0].get_legend_handles_labels()
+    if axes[0].get_legend() is not None:
+        axes[0].get_legend().remove()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
     axes[0].set_xticks(list(t.layer))
     sns.barplot(data=t, x="layer", y="core_size", color="C0", ax=axes[1])
     axes[1].set(ylabel="Core size (indicator included)", title="size of the Core")
+    for ax in axes[:2]:
+        ax.title.set_fontsize(10)
     fig.suptitle(label, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 

@@ -893,3 +893,100 @@ def scorecard_rows(label: str, pretrained: bool, overlap: pd.DataFrame | None = 
 def label(subject: Subject) -> str:
     """Caption label: the model and the data (the paper's hand-written prompts, no corpus)."""
     return f"{subject.spec.describe()}; hand-written prompts (paper App. A)"
+
+
+# --------------------------------------------------------------------------------------------------
+# Prose: the chapter's numbers as formatted strings, one call per section (glued by book.glue_all)
+# --------------------------------------------------------------------------------------------------
+
+
+def _pp(x: float) -> str:
+    """Percentage points, with significant digits when the change is below 0.01 pp (so that a sign the prose
+    names is never printed as "-0.00")."""
+    v = 100 * x
+    return f"{v:+.2f} pp" if v == 0 or abs(v) >= 0.01 else f"{v:+.2g} pp"
+
+
+def _direction(x: float, up: str = "raises", down: str = "lowers", flat: str = "leaves unchanged") -> str:
+    return up if x > 0 else down if x < 0 else flat
+
+
+def ig_prose(complete: pd.DataFrame) -> dict[str, str]:
+    """Section 1: completeness of the attributions (``complete`` from :func:`completeness_table`)."""
+    return {"ig_max_gap": f"{complete['gap'].abs().max():.2g}",
+            "ig_max_diff": f"{complete['s(1) - s(0)'].abs().max():.3g}"}
+
+
+def overlap_prose(routing: Enrichment, consensus: Enrichment, routing_prob: Enrichment,
+                  recurring: pd.DataFrame, min_prompts: int = 16) -> dict[str, str]:
+    """Section 2: routing and consensus overlap of the top-k lists, and how many of the paper's eight
+    recurring neurons recur in at least ``min_prompts`` lists (``recurring`` from :func:`recurring_neurons`).
+
+    ``routing_vs_chance`` is the wording of the comparison with uniform chance ("more than" / "no more than").
+    """
+    counts = dict(zip(recurring["neuron"], recurring["prompts"], strict=True))
+    return {"routing_mean": f"{routing.mean_overlap:.2f}", "consensus_mean": f"{consensus.mean_overlap:.2f}",
+            "chance_exact": f"{routing.chance:.4f}", "ratio_exact": f"{routing.ratio:.1f}×",
+            "ratio_rounded": f"{routing.ratio_rounded:.1f}×", "routing_mean_prob": f"{routing_prob.mean_overlap:.2f}",
+            "routing_vs_chance": "more than" if routing.ratio > 1 else "no more than",
+            "paper8_recurring": str(sum(counts.get(n, 0) >= min_prompts for n in PAPER_RECURRING))}
+
+
+def matched_prose(matched: MatchedBaseline, uniform: Enrichment, alpha: float = 0.05) -> dict[str, str]:
+    """Section 3: the magnitude-matched baseline against uniform chance, with the comparison in words."""
+    higher = matched.chance > uniform.chance
+    return {"matched_chance": f"{matched.chance:.2f}", "matched_ratio": f"{matched.ratio:.1f}×",
+            "matched_p": f"{matched.p_value:.3g}",
+            "matched_vs_uniform": "higher than" if higher else "not higher than",
+            "matched_shrinks": "shrinks" if higher else "does not shrink",
+            "matched_signif": "below" if matched.p_value < alpha else "not below"}
+
+
+def knockout_prose(summary: pd.DataFrame, paper_top20: float = 0.0804) -> dict[str, str]:
+    """Section 4: mean Δp of the top-k and all-heads knockouts (``summary`` from :func:`knockout_summary`).
+
+    Wording: ``ko_direction`` ("raises"/"lowers"), ``ko_ci_zero`` ("excludes"/"includes" zero) and
+    ``ko_vs_paper`` (same or opposite direction as the paper's +8.0 pp).
+    """
+    s = summary.set_index("condition")
+    top, lo, hi = (float(s.loc["top-20", c]) for c in ("mean Δp", "ci_low", "ci_high"))
+    heads_ = float(s.loc["all heads", "mean Δp"])
+    return {"ko_top20": _pp(top), "ko_heads": _pp(heads_), "ko_top20_ci": f"[{_pp(lo)[:-3]}, {_pp(hi)}]",
+            "ko_rising": f"{s.loc['top-20', 'prompts rising']} of {s.loc['top-20', 'n']}",
+            "ko_direction": _direction(top), "ko_heads_direction": _direction(heads_),
+            "ko_ci_zero": "excludes" if lo > 0 or hi < 0 else "includes",
+            "ko_vs_paper": "the same direction as" if np.sign(top) == np.sign(paper_top20) else "not the direction of"}
+
+
+def transplant_prose(transplants: pd.DataFrame) -> dict[str, str]:
+    """Section 5: clean transplants and the mean change of the destination's probability."""
+    clean = int(transplants["clean"].sum())
+    return {"tp_clean": f"{clean}/{len(transplants)}", "tp_dest": _pp(transplants["Δ P(destination)"].mean()),
+            "tp_vs_paper": "as in the paper" if clean == 0 else "unlike the paper's 0/5"}
+
+
+def extraction_prose(table: pd.DataFrame) -> dict[str, str]:
+    """Section 6: top-10 counts and medians of the accumulations (``table`` from :func:`extraction`)."""
+    s = extraction_summary(table).set_index("method")
+    n = int(s.loc["context", "n"])
+    best = table.groupby(["method", "index"])["rank"].min().unstack("method")
+    return {"ext_ctx_top10": f"{s.loc['context', 'top-10']}/{n}",
+            "ext_ctx_median": f"{s.loc['context', 'median (upper)']:,.0f}",
+            "ext_static_top10": f"{s.loc['static', 'top-10']}/{n}",
+            "ext_stated_top10": f"{s.loc['context (residual, |a|·‖w‖)', 'top-10']}/{n}",
+            "ext_ctx_any10": f"{int((best['context'] <= 10).sum())}/{n}",
+            "ext_static_best": f"{int(best['static'].min()):,}"}
+
+
+def progressive_prose(progressive: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Section 7: the largest gap between the last stage and the model's own logits."""
+    gap = max(t.attrs["max |full stage - model logits|"] for t in progressive.values())
+    return {"prog_gap": f"{gap:.1g}"}
+
+
+def hook_prose(hooks: pd.DataFrame) -> dict[str, str]:
+    """Section 8: agreement of the post- and pre-GELU top-k lists (``hooks`` from :func:`hook_comparison`);
+    ``hook_n_same``: on how many prompts the two lists are identical ("k of n")."""
+    jac = float(hooks["Jaccard"].mean())
+    return {"hook_jaccard": f"{jac:.3f}", "hook_routing_pre": f"{hooks['routing (pre-GELU)'].mean():.2f}",
+            "hook_n_same": f"{int((hooks['Jaccard'] == 1).sum())} of {len(hooks)}"}

@@ -42,7 +42,8 @@ def _shown(token: str) -> str:
 
 
 def token_heatmap_html(tokens: Sequence[str], values: Sequence[float] | np.ndarray, *, label: str = "activation",
-                       vmax: float | None = None, title: str | None = None, digits: int = 2) -> str:
+                       vmax: float | None = None, title: str | None = None, decimals: int = 2,
+                       legend: bool = True) -> str:
     """HTML of ``tokens`` in reading order, each shaded by its value, with a legend of the scale.
 
     Args:
@@ -51,7 +52,8 @@ def token_heatmap_html(tokens: Sequence[str], values: Sequence[float] | np.ndarr
         label: what the values are, for the legend (e.g. ``"N2123 post-GELU"``).
         vmax: the value drawn at full colour (default: the largest ``|value|``); larger values saturate.
         title: an optional heading line above the text.
-        digits: decimals of the value shown on hover (the ``title`` attribute) and in the legend.
+        decimals: decimals of the value shown on hover (the ``title`` attribute) and in the legend.
+        legend: whether to add the legend (leave it off all but the last of several heatmaps on one scale).
 
     Returns:
         One ``<div>``: the optional title, the tokens as ``<span>`` boxes (hover shows the value), and a legend
@@ -65,21 +67,21 @@ def token_heatmap_html(tokens: Sequence[str], values: Sequence[float] | np.ndarr
         vmax = float(np.abs(finite).max()) if finite.size else 0.0
     spans = []
     for token, value in zip(tokens, vals, strict=True):
-        shown = "n/a" if not math.isfinite(value) else f"{value:+.{digits}f}"
+        shown = "n/a" if not math.isfinite(value) else f"{value:+.{decimals}f}"
         spans.append(
             f'<span class="dv-token" title="{html.escape(label)} = {shown}" style="background:'
             f'{token_colour(value, vmax)};color:#111;border-radius:3px;padding:1px 0;'
             f'white-space:pre-wrap">{_shown(token)}</span>'
         )
     stops = [(-vmax, token_colour(-vmax, vmax)), (0.0, "#ffffff"), (vmax, token_colour(vmax, vmax))]
-    legend = "".join(
+    stops_html = "".join(
         f'<span style="background:{c};color:#111;padding:1px 6px;border:1px solid #999;margin-right:4px">'
-        f"{v:+.{digits}f}</span>" for v, c in stops)
+        f"{v:+.{decimals}f}</span>" for v, c in stops)
     head = f'<div style="font-weight:bold;margin-bottom:4px">{html.escape(title)}</div>' if title else ""
+    bar = (f'<div class="dv-token-legend" style="font-size:0.85em;margin-top:6px">{html.escape(label)}: '
+           f"{stops_html}(blue: negative, orange: positive; hover a token for its value)</div>") if legend else ""
     return (
         '<div class="dv-token-heatmap" style="font-family:monospace;line-height:1.9;background:#fff;color:#111;'
         'padding:6px 8px;border:1px solid #ccc;border-radius:4px;max-width:100%;overflow-wrap:anywhere">'
-        f'{head}<div>{"".join(spans)}</div>'
-        f'<div class="dv-token-legend" style="font-size:0.85em;margin-top:6px">{html.escape(label)}: '
-        f"{legend}(blue: negative, orange: positive; hover a token for its value)</div></div>"
+        f'{head}<div>{"".join(spans)}</div>{bar}</div>'
     )
