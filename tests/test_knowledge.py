@@ -359,3 +359,18 @@ def test_ig_extraction_and_progressive_prose():
     a, b = pd.DataFrame(), pd.DataFrame()
     a.attrs["max |full stage - model logits|"], b.attrs["max |full stage - model logits|"] = 1e-6, 3e-5
     assert kn.progressive_prose({"x": a, "y": b}) == {"prog_gap": "3e-05"}
+
+
+def test_matched_sensitivity_check_accepts_the_reference_and_names_a_wrong_entry():
+    rng = np.random.default_rng(0)
+    attrs = []
+    for i in range(6):
+        act, grad = rng.normal(size=3072).astype(np.float32), rng.normal(size=3072).astype(np.float32)
+        attrs.append(kn.Attribution(f"p{i}", " t", 1, "logit", "act", 4, act, grad, act * grad, np.zeros(5)))
+    answer = ex.reference_matched_sensitivity(attrs)
+    assert set(answer) == {10, 50, 200, ex.ACTIVATION_ONLY}
+    assert "correct" in ex.check_matched_sensitivity(answer, attrs)
+    with pytest.raises(AssertionError, match="activation only"):
+        ex.check_matched_sensitivity({**answer, ex.ACTIVATION_ONLY: answer[50]}, attrs)
+    with pytest.raises(AssertionError, match="keys"):
+        ex.check_matched_sensitivity({10: answer[10]}, attrs)

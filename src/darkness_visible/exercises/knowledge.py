@@ -7,6 +7,7 @@ The reference solutions (``analytic_ig``, ``reference_upper_median``) are what p
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -14,7 +15,15 @@ import torch
 
 from ..corpus import encode
 from ..harvest import trace_batch
-from ..knowledge import PAPER_STEPS, IGConfig, integrated_gradients, target_id, upper_median
+from ..knowledge import (
+    PAPER_STEPS,
+    Attribution,
+    IGConfig,
+    integrated_gradients,
+    matched_baseline,
+    target_id,
+    upper_median,
+)
 from ..model import Subject
 from ..neurons import ROUTING
 
@@ -87,3 +96,31 @@ def check_upper_median(fn: Callable[[Sequence[float]], float]) -> str:
         if got != expected:
             raise AssertionError(f"for {case}: expected {expected}, got {got} (np.median gives {np.median(case)})")
     return "correct: the paper's medians are upper medians (1,905), np.median gives 1,858.5 on its data"
+
+
+# --- Exercise 4.3: how sensitive is the matched baseline? ------------------------------------------------
+
+#: Neighbourhood sizes of the sensitivity exercise, and the key of the activation-only matching.
+SENSITIVITY_NEIGHBOURS = (10, 50, 200)
+ACTIVATION_ONLY = "activation only"
+
+
+def reference_matched_sensitivity(attrs: Sequence[Attribution]) -> dict[int | str, float]:
+    """Reference solution: the matched enrichment ratio for each neighbourhood size, and matched on the
+    activation alone (attributions whose mean gradient is constant)."""
+    ratios: dict[int | str, float] = {n: matched_baseline(attrs, n_neighbours=n).ratio for n in SENSITIVITY_NEIGHBOURS}
+    flat = [dataclasses.replace(a, mean_grad=np.ones_like(a.mean_grad)) for a in attrs]
+    ratios[ACTIVATION_ONLY] = matched_baseline(flat).ratio
+    return ratios
+
+
+def check_matched_sensitivity(answer: dict[int | str, float], attrs: Sequence[Attribution]) -> str:
+    """Your ``{10: r, 50: r, 200: r, "activation only": r}`` against the reference on the same attributions."""
+    expected = reference_matched_sensitivity(attrs)
+    if set(answer) != set(expected):
+        raise AssertionError(f"expected the keys {sorted(map(str, expected))}, got {sorted(map(str, answer))}")
+    for key, value in expected.items():
+        if not np.isclose(answer[key], value, equal_nan=True):
+            hint = " (set mean_grad to ones to match on the activation alone)" if key == ACTIVATION_ONLY else ""
+            raise AssertionError(f"{key}: expected {value:.3f}, got {answer[key]:.3f}{hint}")
+    return "correct: " + ", ".join(f"{k}: {v:.2f}x" for k, v in expected.items())
