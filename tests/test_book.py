@@ -19,3 +19,12 @@ def test_html_banner_is_a_theme_admonition():
     assert 'class="admonition warning' in text and "<strong>Numbers on this page" in text
     assert "not GPT-2" in text
     assert 'class="admonition note' in banner_html(ModelSpec.parse("openai-community/gpt2"))
+
+
+def test_an_unverified_folder_gets_a_warning_naming_it(save_gpt2):
+    folder = save_gpt2()
+    spec = ModelSpec.parse(str(folder))
+    text = banner_markdown(spec)
+    assert text.startswith(":::{warning}") and "not verified as GPT-2 Small" in text and str(folder) in text
+    html = banner_html(spec)
+    assert 'class="admonition warning dv-banner"' in html and "Not verified as GPT-2" in html

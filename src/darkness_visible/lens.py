@@ -444,10 +444,19 @@ PAPER_ARC = {"scaffold_gain_logit": 1.122, "scaffold_gain_tuned": 1.454, "decisi
              "decision_gain_tuned": 5.325, "early_boost_pp": 6.269, "late_boost_pp": 4.544}
 
 
+OTHER_LENS = "other lens: a tuned lens trained here (offline fallback), not the published GPT-2 lens"
+
+
 def scorecard_rows(result: LensResult, label: str | None = None, chapter: str = "06_crystallization",
-                   tuned_note: str = "") -> list:
-    """Scorecard rows of E14: top-1 % per state for both lenses, never-lock-in %, the arc summaries."""
+                   tuned_note: str = "", published_lens: bool = False) -> list:
+    """Scorecard rows of E14: top-1 % per state for both lenses, never-lock-in %, the arc summaries.
+
+    ``published_lens``: the tuned lens is the published GPT-2 lens of the ``tuned-lens`` package (the paper's);
+    otherwise every row that involves the tuned lens says "other lens" instead of a verdict.
+    """
     from .results import ResultRow
+
+    other = "" if published_lens else OTHER_LENS
 
     label = label or result.label
     rows = []
@@ -456,24 +465,25 @@ def scorecard_rows(result: LensResult, label: str | None = None, chapter: str = 
     paper_ok = result.n_layers == 12
     for s, name in enumerate(result.labels):
         rows.append(ResultRow(chapter, f"E14.logit.{name}", f"logit lens top-1 % at {name}",
-                              PAPER_LOGIT_TOP1[s] if paper_ok else None, float(logit_pct[s]), 0.05, label,
+                              PAPER_LOGIT_TOP1[s] if paper_ok else None, float(logit_pct[s]), None, label,
                               result.is_pretrained, unit="%"))
         if tuned_pct is not None:
             rows.append(ResultRow(chapter, f"E14.tuned.{name}", f"tuned lens top-1 % at {name}",
-                                  PAPER_TUNED_TOP1[s] if paper_ok else None, float(tuned_pct[s]), 0.5, label,
-                                  result.is_pretrained, unit="%", note=tuned_note))
+                                  PAPER_TUNED_TOP1[s] if paper_ok else None, float(tuned_pct[s]), None, label,
+                                  result.is_pretrained, unit="%", note=tuned_note, comparison=other))
     rows.append(ResultRow(chapter, "E14.logit.never", "logit lens: tokens never locked in (%)", PAPER_LOGIT_NEVER,
-                          lockin_pct(result.logit)[1], 0.05, label, result.is_pretrained, unit="%"))
+                          lockin_pct(result.logit)[1], None, label, result.is_pretrained, unit="%"))
     if result.tuned is not None:
         rows.append(ResultRow(chapter, "E14.tuned.never", "tuned lens: tokens never locked in (%)",
-                              PAPER_TUNED_NEVER, lockin_pct(result.tuned)[1], 0.5, label, result.is_pretrained,
-                              unit="%", note=tuned_note))
+                              PAPER_TUNED_NEVER, lockin_pct(result.tuned)[1], None, label, result.is_pretrained,
+                              unit="%", note=tuned_note, comparison=other))
     for key, value in arc(logit_pct, tuned_pct).items():
         if key == "arc_holds":
             rows.append(ResultRow(chapter, "E14.arc_holds", "tuned decision gain > tuned scaffold gain (1 = yes)",
-                                  1.0, float(value), 0.0, label, result.is_pretrained))
+                                  1.0, float(value), None, label, result.is_pretrained, comparison=other))
             continue
         rows.append(ResultRow(chapter, f"E14.{key}", f"arc: {key} (pp per layer; decision = L6 -> L8)",
-                              PAPER_ARC.get(key), float(value), 0.1 if "logit" in key else 0.5, label,
-                              result.is_pretrained, note=tuned_note if "tuned" in key or "boost" in key else ""))
+                              PAPER_ARC.get(key), float(value), None, label,
+                              result.is_pretrained, note=tuned_note if "tuned" in key or "boost" in key else "",
+                              comparison=other if "tuned" in key or "boost" in key else ""))
     return rows
