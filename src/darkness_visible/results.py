@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from .tolerances import ToleranceError
 from .tolerances import check as check_tolerance
 
 Verdict = Literal["replicated", "differs", "other model", "not comparable", "no paper number", "not run"]
@@ -124,5 +125,9 @@ def load_rows(path: str | Path) -> list[ResultRow]:
         item.pop("tolerance_source", None)
         if item.get("ci") is not None:
             item["ci"] = tuple(item["ci"])
-        rows.append(ResultRow(**item))
+        try:
+            rows.append(ResultRow(**item))
+        except (ToleranceError, TypeError) as error:
+            raise ToleranceError(f"{path} was written by an older version of the book ({error}): re-run the "
+                                 f"chapter {item.get('chapter', '')} to rewrite it") from error
     return rows

@@ -16,8 +16,12 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import DVUserError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Version of the verdict rule, written into the scorecard's JSON/CSV.
 VERDICT_RULE_VERSION = "2: point estimate within the spec's tolerance; CI shown separately (issue 14)"
@@ -137,3 +141,14 @@ def check(claim: str, paper: float | None, tolerance: float | None) -> tuple[flo
         raise ToleranceError(f"tolerance {tolerance:g} for {claim} is wider than the specification's {widest:g} "
                              f"({source}): pass tolerance=None to use the specification's")
     return float(tolerance), source if tolerance == widest else f"tighter than {source}"
+
+
+def rules_table() -> pd.DataFrame:
+    """Every tolerance rule for the scorecard page: ``claim pattern, source, absolute, relative``."""
+    import pandas as pd
+
+    rows = [(r.pattern, r.source, r.absolute, r.relative) for r in SPEC_RULES]
+    rows += [(pattern, why, tol, 0.0) for pattern, tol, why in PRINTED]
+    rows.append((r"^E6\..*(rank|median)", "§9 F2.2: ranks above 1,000 within ±2", 2.0, 0.0))
+    rows.append(("(any other)", "half a unit in the last digit the paper printed", float("nan"), 0.0))
+    return pd.DataFrame(rows, columns=["claim pattern", "source", "absolute", "relative"])
