@@ -8,7 +8,8 @@ from darkness_visible import tolerances as T
 
 #: paper-claims.md §9 (and E3's CI note in §6), restated independently of the module: pattern -> widest.
 SPEC_9 = {
-    "E0.max_abs_error": 1e-4, "E0.cosine": 1e-7, "E2.cos.N2.N2361": 0.01, "E9.surprisal.mean_intr": 0.01,
+    "E0.max_abs_error": 1e-4 - 6e-5, "E0.min_cosine": 0.99999994 - 0.9999999, "E2.cos.N2.N2361": 0.01,
+    "E9.surprisal.mean_intr": 0.01,
     "E6.base.prob": 1e-5, "E8.knockout.consensus": 0.005, "E3.level4.mean": 0.002, "E3.level4.ci_lo": 0.003,
     "E10.L11.exception_neuron": 0.0, "E10.L3.exception_rate": 0.002, "E11.trained.core_jaccard_mean": 0.005,
     "E11.random.core_jaccard_mean": 0.05, "E12.theta0.5.core_jaccard_min": 0.005, "E13.N584.contingency.a": 0.0,
@@ -19,7 +20,7 @@ SPEC_9 = {
 @pytest.mark.parametrize("claim, widest", sorted(SPEC_9.items()))
 def test_no_rule_is_wider_than_the_specification(claim, widest):
     paper = 1.0  # relative rules (E3 counts) are checked separately
-    assert T.allowed(claim, paper)[0] <= widest
+    assert T.allowed(claim, paper)[0] <= widest + 1e-15
 
 
 def test_every_rule_is_at_most_a_spec_maximum_and_quotes_its_source():

@@ -38,7 +38,9 @@ class ResultRow:
     ``pretrained``: a trained checkpoint (informative only); ``gpt2_small``: the model was identified as GPT-2
     Small (stamped by :func:`save_rows` from the run's model; False by default, so an unstamped row never
     claims a replication); ``comparison``: empty when corpus and procedure are the paper's, else what differs
-    (e.g. ``"different corpus: ..."``); ``model_free``: the value needs no model (e.g. a power analysis).
+    (e.g. ``"different corpus: ..."``); ``model_free``: the value needs no model (e.g. a power analysis);
+    ``relation``: ``"="`` (the paper reports a value) or ``"<="``/``">="`` (the paper states a bound, e.g. an
+    error below 6e-5: replicated when ``value <= paper + tolerance``).
     """
 
     chapter: str
@@ -57,6 +59,7 @@ class ResultRow:
     model_free: bool = False
     gpt2_small: bool = False
     identity: str = ""
+    relation: Literal["=", "<=", ">="] = "="
     tolerance_source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -82,7 +85,13 @@ class ResultRow:
         if self.comparison:
             return "not comparable"
         assert self.tolerance is not None  # set in __post_init__
-        return "replicated" if abs(self.value - self.paper) <= self.tolerance else "differs"
+        if self.relation == "<=":
+            ok = self.value <= self.paper + self.tolerance
+        elif self.relation == ">=":
+            ok = self.value >= self.paper - self.tolerance
+        else:
+            ok = abs(self.value - self.paper) <= self.tolerance
+        return "replicated" if ok else "differs"
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
