@@ -197,12 +197,19 @@ def test_scorecard_rows(pretrained: bool) -> None:
     assert {"E3.level4.mean", "E3.crossover", "E4.level7.promoted", "E2.cos_exception_mean.raw_rows"} <= set(by_id)
     assert by_id["E3.level4.mean"].value == pytest.approx(dp[lv == 4].mean())
     assert by_id["E3.crossover"].value == pytest.approx(f.point)
+    from darkness_visible.model import ModelSpec
+    from darkness_visible.results import stamp
+
+    by_id = {r.claim: r for r in stamp(rows, ModelSpec.parse("openai-community/gpt2" if pretrained else "standin"))}
     if pretrained:
         # the planted crossover (4.71) lies between 4 and 5 as the paper says; planted means differ from its table
         assert by_id["E3.crossover"].verdict == "replicated"
         assert by_id["E3.level0.mean"].verdict == "differs"
+        # the synthetic corpus is not DS-C: E2's corpus rows get no verdict
+        assert by_id["E2.level7.share"].verdict == "not comparable"
+        assert "different corpus" in by_id["E2.level7.share"].comparison
     else:
-        assert {r.verdict for r in rows} == {"not run on GPT-2"}
+        assert {r.verdict for r in by_id.values()} <= {"other model", "no paper number", "not run"}
 
 
 def test_delta_p_by_reunembedding_equals_forward_with_mlp_zeroed() -> None:
@@ -259,3 +266,10 @@ def test_exercise_checks_accept_the_reference_and_reject_mistakes() -> None:
 
     with pytest.raises(AssertionError, match="narrow"):
         X.check_sequence_bootstrap(token_level)
+
+
+def test_e2_rows_are_comparable_only_on_ds_c() -> None:
+    assert C.e2_comparison({"split": "train", "n_windows": 500, "window": 1024}) == ""
+    for corpus in ({"split": "test", "n_windows": 200, "window": 1024}, {"split": "train", "n_windows": 200,
+                   "window": 1024}, {"split": "train", "n_windows": 500, "window": 256}):
+        assert C.e2_comparison(corpus).startswith("different corpus")

@@ -194,7 +194,7 @@ def test_analyse_and_scorecard(synthetic) -> None:
     assert len(claims) == len(set(claims))
     assert {"E1.exception.rate[GELU > 0.1 (FIRE-POS)]", "E5.delta.no_core", "E1.jaccard.core_peak",
             "E13.n_significant.faithful", "E5.core.level7"} <= set(claims)
-    assert all(r.verdict in ("not run on GPT-2", "not run") for r in rows)
+    assert all(r.verdict in ("other model", "not run", "no paper number") for r in rows)
     by = {r.claim: r for r in rows}
     assert by["E5.delta.no_core"].value == pytest.approx(results.ablation.set_index("variant").delta_pct["no_core"])
     assert by["E1.cond.N2910"].paper == pytest.approx(99.77)
@@ -276,3 +276,16 @@ def test_gpt2_ln_f_bias_is_a_function_word_prior(gpt2) -> None:
     prior = tiers.bias_prior(subject)
     top = set(prior.topk(50).indices.tolist())
     assert top & set(tiers.token_ids(subject, (",", " the", " and")))
+
+
+def test_sign_rows_read_the_function_word_scores(tiny) -> None:
+    scores = {m: tiers.function_word_scores(tiny, (0, 5), mode=m) for m in ("ln_f", "ln_f_no_bias")}
+    rows = tiers.sign_rows(scores, "tiny", False, neurons=(0, 5))
+    assert [r.claim for r in rows] == ["E1.sign.n0_toward_function_words", "E1.sign.n0_toward_function_words"
+                                       ".ln_f_no_bias", "E1.sign.n5_toward_function_words",
+                                       "E1.sign.n5_toward_function_words.ln_f_no_bias"]
+    for r in rows:
+        mode = "ln_f_no_bias" if r.claim.endswith("no_bias") else "ln_f"
+        z = scores[mode].loc[f"N{r.claim.split('.')[2].split('_')[0][1:]}"].mean()
+        assert r.value == float(z > 0) and r.paper == 1.0
+    assert rows[1].comparison.startswith("different procedure") and rows[0].comparison == ""

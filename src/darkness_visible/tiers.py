@@ -282,6 +282,34 @@ def function_word_scores(subject: Subject, neurons: tuple[int, ...], layer: int 
     return pd.DataFrame(z[:, ids].cpu().numpy(), index=[f"N{n}" for n in neurons], columns=[repr(w) for w in words])
 
 
+#: The paper's reading (P/F): N2123 and the Core push toward function words (1 = yes); paper-claims §7 item 9.
+PAPER_PUSHES_FUNCTION_WORDS = 1.0
+
+
+def sign_rows(scores: dict[str, pd.DataFrame], label: str, pretrained: bool,
+              neurons: tuple[int, ...] = (EXCEPTION_NEURON, 2910)) -> list[ResultRow]:
+    """Rows for the output-direction sign conflict (paper-claims §7 item 9, §9 F1.4).
+
+    ``scores``: :func:`function_word_scores` tables by reading mode (``"ln_f"``, the paper's reading with β;
+    ``"ln_f_no_bias"``, β removed). Value 1 when the neuron's mean function-word z-score is positive. The
+    profiles JSON says N2123 pushes *away* from "the, a, and"; the paper says toward.
+    """
+    rows = []
+    for n in neurons:
+        for mode, table in scores.items():
+            if f"N{n}" not in table.index:
+                continue
+            z = float(table.loc[f"N{n}"].mean())
+            other = "" if mode == "ln_f" else "different procedure: ln_f's bias β removed (not the paper's reading)"
+            suffix = "" if mode == "ln_f" else f".{mode}"
+            rows.append(ResultRow(CHAPTER, f"E1.sign.n{n}_toward_function_words{suffix}",
+                                  f"N{n}'s output pushes toward ' the', ' in', ' and', ' a', ',' (1 = yes; {mode})",
+                                  PAPER_PUSHES_FUNCTION_WORDS, float(z > 0), None, label, pretrained,
+                                  comparison=other, note=f"mean z-score {z:+.2f}; profiles JSON: N2123 pushes away "
+                                  "(§7 item 9)"))
+    return rows
+
+
 def output_cosines(subject: Subject, neurons: tuple[int, ...], layer: int | None = None) -> pd.DataFrame:
     """Cosine similarity between output directions ``w_n`` (rows of ``W_out``): ``[k, k]`` via scipy."""
     from scipy.spatial.distance import pdist, squareform
