@@ -119,9 +119,14 @@ def test_top1_changes_match_brute_force(H: Harvest) -> None:
 def test_probability_by_level_equals_binned_means(H: Harvest) -> None:
     lv = C.consensus_level(H)
     probs = C.probability_by_level(H, lv)
-    ref = st.binned_statistic(lv, H["maxprob/no_mlp"].astype(np.float64), "mean", bins=np.arange(9) - 0.5)
+    inside = H.within_window  # Figure 1 and the pre-MLP table use the 1,023 within-window targets per window
+    assert probs["n"].sum() == len(lv) - (H.window_index.max() + 1) == inside.sum()
+    assert C.probability_by_level(H, lv, within_window=False)["n"].sum() == len(lv)
+    ref = st.binned_statistic(lv[inside], H["maxprob/no_mlp"].astype(np.float64)[inside], "mean",
+                              bins=np.arange(9) - 0.5)
     np.testing.assert_allclose(probs["top-1 P no_mlp"], ref.statistic)
-    ref_dp = st.binned_statistic(lv, C.delta_p(H, "lens_prev_block"), "mean", bins=np.arange(9) - 0.5)
+    ref_dp = st.binned_statistic(lv[inside], C.delta_p(H, "lens_prev_block")[inside], "mean",
+                                 bins=np.arange(9) - 0.5)
     np.testing.assert_allclose(probs["ΔP lens_prev_block"], ref_dp.statistic)
     assert C.is_monotone(probs["top-1 P no_mlp"].to_numpy())  # planted +0.01 per level
     assert not C.is_monotone(np.array([0.629, 0.715, 0.700, 0.611]), increasing=False)

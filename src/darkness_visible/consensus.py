@@ -282,8 +282,12 @@ def top1_changes(H: Harvest, levels: np.ndarray, baseline: str = "no_mlp", withi
     return frame
 
 
-def probability_by_level(H: Harvest, levels: np.ndarray, n_neurons: int = len(CONSENSUS)) -> pd.DataFrame:
+def probability_by_level(H: Harvest, levels: np.ndarray, n_neurons: int = len(CONSENSUS),
+                         within_window: bool = True) -> pd.DataFrame:
     """Mean probabilities per level under the full model and both "pre-MLP" baselines.
+
+    ``within_window`` (default): only positions whose target lies in the same window, the 204,600 of the
+    paper's Figure 1 and pre-MLP table (``consensus_vs_difficulty.md``), not the crossover's 204,800.
 
     Columns: ``level, n``; ``top-1 P no_mlp`` / ``top-1 P lens_prev_block`` (the max probability, the
     paper's "pre-MLP top-1 probability"); ``target P full`` / ``target P no_mlp`` / ``target P
@@ -299,6 +303,8 @@ def probability_by_level(H: Harvest, levels: np.ndarray, n_neurons: int = len(CO
     })
     frame["ΔP no_mlp"] = frame["target P full"] - frame["target P no_mlp"]
     frame["ΔP lens_prev_block"] = frame["target P full"] - frame["target P lens_prev_block"]
+    if within_window:
+        frame = frame[H.within_window]
     out = frame.groupby("level").mean()
     out.insert(0, "n", frame.groupby("level").size())
     return out.reindex(range(n_neurons + 1)).reset_index()

@@ -538,6 +538,15 @@ def paper_comparison(survey: Any) -> Any:
     return pd.DataFrame(rows)
 
 
+def spec_high_jaccard(threshold: float = 0.5) -> int:
+    """Handler neurons whose Jaccard with N2123 within exception tokens exceeds ``threshold`` by the spec's §2
+    table: that Jaccard equals the neuron's conditional fire rate (paper-claims E1 step 6), so 7 at 0.5."""
+    from .neurons import EXCEPTION_NEURON, NAMED_NEURONS
+
+    return sum(1 for n in NAMED_NEURONS if n.index != EXCEPTION_NEURON and n.cond_fire_pct is not None
+               and n.cond_fire_pct / 100 > threshold)
+
+
 def scorecard_rows(survey: Any, known: Any | None, sink: Any | None, importance: np.ndarray | None, label: str,
                    pretrained: bool, chapter: str = "06_crystallization") -> list:
     """Scorecard rows of the survey (E10), the like-for-like comparison and the sink (E15)."""
@@ -572,9 +581,11 @@ def scorecard_rows(survey: Any, known: Any | None, sink: Any | None, importance:
                               float(paper_row["max_jaccard_within_exception"]), None, label, pretrained,
                               note="within exception tokens; the other layers' values are over all tokens"))
         rows.append(ResultRow(chapter, "E10.L11.known_high_jaccard", "L11 known: handler neurons above 0.5 within "
-                              "exception tokens (paper '4'; the profiles data give 6)",
+                              f"exception tokens (paper '4'; the spec's §2 table gives {spec_high_jaccard()})",
                               PAPER_KNOWN["high_jaccard_count"],
-                              float(paper_row["n_above_0.5_within"]), None, label, pretrained))
+                              float(paper_row["n_above_0.5_within"]), None, label, pretrained,
+                              note="J(N2123, n) within exception tokens = n's conditional fire rate (E1 step 6); "
+                              "the spec's §7 item 8 says 6, its own §2 table gives 7"))
         known_abs = known[known["which"] == "known"].iloc[0]
         rows.append(ResultRow(chapter, "E10.L11.known_max_jaccard_all", "L11: N2123's max Jaccard over all tokens "
                               "(the automatic measure; no paper value)", None,
