@@ -375,6 +375,8 @@ PAPER_ABLATIONS: dict[str, tuple[str, float, tuple[float, float]]] = {
     "no_handler": ("all 20", 2.1, (1.6, 2.5)),
 }
 PAPER_BASELINE_PPL = 31.79
+#: DS-B's token count (195 windows x 256), the total of every E13 contingency table (paper-claims §9 F3.4).
+DSB_TOKENS = 49_920
 
 
 def window_nll(H: Harvest, variant: str = "full", rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -591,6 +593,15 @@ class TierResults:
     enrichment: dict[str, pd.DataFrame] = field(default_factory=dict)
     discovery: Any = None
     recovered: int | None = None
+    enrichment_corpus: dict[str, Any] | None = None
+
+
+def enrichment_comparison(corpus: dict[str, Any] | None) -> str:
+    """``""`` when E13's harvest read DS-B (its ``meta["corpus"]``), else the "different corpus" note."""
+    if corpus is not None and corpus.get("construction") == "DS-B":
+        return ""
+    what = "the chapter's corpus" if corpus is None else corpus.get("describe", "another corpus")
+    return f"different corpus: {what} vs DS-B (first 5,000 train rows, 195 x 256; needs the hub)"
 
 
 def analyse(H: Harvest, exception_rule: FiringRule = FIRE_POS, indicator: int = EXCEPTION_NEURON,
@@ -691,13 +702,18 @@ def scorecard_rows(results: TierResults, discovery_recovered: int | None = None,
         if level in simp.index:
             add(f"E5.core.level{level[0]}", f"Core ablation at consensus {level} (CONS-ABS)", paper,
                 simp.delta_pct[level], unit="%", note="Simpson split", comparison=test_split)
+    e13 = enrichment_comparison(R.enrichment_corpus)
     for mode, table in R.enrichment.items():
         tag = "faithful" if mode.startswith("faithful") else "corrected"
         for _, r in table[table.paper_enrichment.notna()].iterrows():
             add(f"E13.enrich.{r.neuron}.{tag}", f"enrichment of {r.neuron} under N2123 FIRE-ABS ({tag} lists)",
-                r.paper_enrichment, r.enrichment, note=f"JSON value {r.json_enrichment}")
+                r.paper_enrichment, r.enrichment, note=f"JSON value {r.json_enrichment}", comparison=e13)
         add(f"E13.n_significant.{tag}", f"routing ids significant after Bonferroni over 3,072 ({tag} lists)", 6,
-            int(table.significant.sum()), note="JSON: 5")
+            int(table.significant.sum()), note="JSON: 5", comparison=e13)
+        totals = (table.a + table.b + table.c + table.d).unique()
+        add(f"E13.contingency.total.{tag}", f"tokens in each 2x2 table ({tag} lists; §9 F3.4: DS-B's 49,920)",
+            DSB_TOKENS, float(totals[0]) if len(totals) == 1 else float("nan"), comparison=e13,
+            note="every table sums to the same count" if len(totals) == 1 else "tables disagree: a bug")
     if discovery_recovered is not None:
         add("NEW.discovery.recovered", "automatic discovery: paper's 27 routing neurons recovered (not in paper)",
             None, discovery_recovered)
