@@ -171,3 +171,24 @@ def test_lens_hits_pruned_equal_brute_force_with_translators(tiny):
         want_tuned = torch.stack([_brute_hits(tiny, translators(h, s), targets) for s, h in enumerate(states)], -1)
     assert torch.equal(logit, want_logit)
     assert torch.equal(tuned, want_tuned)
+
+
+def test_package_translators_are_copied_exactly(tiny) -> None:
+    import torch
+
+    from darkness_visible import lens as L
+
+    d = tiny.hf.config.n_embd
+    theirs = [torch.nn.Linear(d, d) for _ in range(tiny.n_layers + 1)]  # what tuned-lens's layer_translators hold
+    mine = L.translators_from_layers(theirs)
+    h = torch.randn(5, d)
+    for s, layer in enumerate(theirs):
+        assert torch.allclose(mine(h, s), h + layer(h))
+    assert torch.equal(mine(h, len(theirs)), h), "the final state is the identity"
+
+
+def test_without_gpt2_the_published_lens_is_not_used(tiny) -> None:
+    from darkness_visible import lens as L
+
+    translators, why = L.published_translators(tiny)
+    assert translators is None and why.startswith(L.OWN_LENS) and "not" in why

@@ -78,6 +78,49 @@ class Translators(torch.nn.Module):
         return h + self.layers[state](h)
 
 
+#: What the tuned lens is, for pages and scorecard notes.
+PUBLISHED_LENS = "the published GPT-2 tuned lens (tuned-lens package, as in the paper)"
+OWN_LENS = "a tuned lens trained here (offline fallback, not the published lens)"
+
+
+def translators_from_layers(layers: Any) -> Translators:
+    """Copy affine translators ``h + W h + b`` (e.g. the ``tuned-lens`` package's ``layer_translators``, a list
+    of ``nn.Linear(d, d)``) into this module's :class:`Translators`; ``[d, d]`` weights, ``[d]`` biases."""
+    layers = list(layers)
+    if not layers:
+        raise ValueError("no translators to copy")
+    d = layers[0].weight.shape[1]
+    out = Translators(len(layers), d)
+    with torch.no_grad():
+        for mine, theirs in zip(out.layers, layers, strict=True):
+            mine.weight.copy_(theirs.weight.detach())
+            mine.bias.copy_(theirs.bias.detach() if theirs.bias is not None else torch.zeros(d))
+    return out.eval()
+
+
+def published_translators(subject: Subject) -> tuple[Translators | None, str]:
+    """The paper's tuned lens, ``TunedLens.from_model_and_pretrained`` of the ``tuned-lens`` package, as
+    :class:`Translators`; ``(None, why)`` when it cannot be had (not GPT-2 Small, hub out of reach, package
+    missing), in which case the chapter trains its own lens and labels it :data:`OWN_LENS`."""
+    from .model import _hub_reachable
+
+    if not subject.spec.is_gpt2_small:
+        return None, f"{OWN_LENS}; the published lens is GPT-2 Small's and this model is not"
+    if not _hub_reachable():
+        return None, f"{OWN_LENS}; the hub is out of reach"
+    try:
+        from tuned_lens.nn.lenses import TunedLens
+    except ImportError:
+        return None, f"{OWN_LENS}; install the tuned-lens package to use the published lens"
+    try:
+        package_lens = TunedLens.from_model_and_pretrained(subject.hf)
+    except Exception as error:  # noqa: BLE001 - any download or format failure falls back, and says why
+        from .errors import one_line
+
+        return None, f"{OWN_LENS}; the published lens did not load ({one_line(error, 120)})"
+    return translators_from_layers(package_lens.layer_translators).to(subject.device), PUBLISHED_LENS
+
+
 @dataclass(frozen=True)
 class TunedLensConfig:
     """How the translators are trained (the tuned-lens objective, a small budget for a CPU).
@@ -444,7 +487,7 @@ PAPER_ARC = {"scaffold_gain_logit": 1.122, "scaffold_gain_tuned": 1.454, "decisi
              "decision_gain_tuned": 5.325, "early_boost_pp": 6.269, "late_boost_pp": 4.544}
 
 
-OTHER_LENS = "other lens: a tuned lens trained here (offline fallback), not the published GPT-2 lens"
+OTHER_LENS = f"other lens: {OWN_LENS}"
 
 
 def scorecard_rows(result: LensResult, label: str | None = None, chapter: str = "06_crystallization",
