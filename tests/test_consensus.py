@@ -278,3 +278,17 @@ def test_e2_rows_are_comparable_only_on_ds_c() -> None:
     for corpus in ({"split": "test", "n_windows": 200, "window": 1024}, {"split": "train", "n_windows": 200,
                    "window": 1024}, {"split": "train", "n_windows": 500, "window": 256}):
         assert C.e2_comparison(corpus).startswith("different corpus")
+
+
+def test_e2_statistics_fall_back_to_the_chapter_harvest_offline() -> None:
+    from types import SimpleNamespace
+
+    from darkness_visible.corpus import CorpusSpec
+    from darkness_visible.sizes import PRESETS
+
+    H = synthetic_harvest()
+    run = SimpleNamespace(corpus=CorpusSpec(n_windows=4, source="local"), size=PRESETS["quick"])
+    e2 = C.e2_statistics(run, H)
+    assert e2.corpus is H.meta["corpus"] and C.e2_comparison(e2.corpus).startswith("different corpus")
+    assert e2.counts["n"].sum() == H.n_tokens
+    np.testing.assert_allclose(e2.rates["fire rate"], H.mask(FIRE_ABS)[:, list(CONSENSUS)].mean(axis=0))

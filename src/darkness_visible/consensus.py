@@ -21,7 +21,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -628,6 +628,38 @@ def plot_figure1(result: CrossoverResult, lens_delta: np.ndarray, label: str) ->
 
 #: DS-C (paper-claims §4): 500 windows of 1,024 tokens of the train split, the paper's "512K" characterisation.
 DS_C_WINDOWS = 500
+
+
+def ds_c_harvest(run: Any) -> Harvest | None:
+    """E2's corpus, DS-C: ``run.size.consensus_windows`` windows of 1,024 tokens of the *train* split (the spec's
+    reconstruction of the paper's "512K" train array), harvested when the hub is reachable; ``None`` otherwise
+    (the chapter then uses its own harvest and the E2 corpus rows say "different corpus")."""
+    from .corpus import corpus_spec, hub_corpus_available
+
+    if not hub_corpus_available(run.corpus.source):
+        return None
+    try:
+        return run.harvest(corpus=corpus_spec(run.size.consensus_windows, split="train", source="hub"))
+    except Exception:  # noqa: BLE001 - any hub failure means "not on DS-C"; the rows say so
+        return None
+
+
+@dataclass(frozen=True)
+class E2Statistics:
+    """E2's corpus statistics: level counts (:func:`level_counts`), consensus fire rates (:func:`fire_rates`)
+    and the ``meta["corpus"]`` of the harvest they came from."""
+
+    counts: pd.DataFrame
+    rates: pd.DataFrame
+    corpus: dict
+
+
+def e2_statistics(run: Any, H: Harvest) -> E2Statistics:
+    """E2's level shares and fire rates (CONS-ABS) on DS-C when the hub answers (:func:`ds_c_harvest`), else on
+    ``H``; the rows built from them say which (:func:`e2_comparison`)."""
+    source = ds_c_harvest(run) or H
+    levels = consensus_level(source, CONSENSUS, FIRE_ABS)
+    return E2Statistics(level_counts(levels), fire_rates(source, CONSENSUS, FIRE_ABS), source.meta["corpus"])
 
 
 def e2_comparison(corpus: dict) -> str:
