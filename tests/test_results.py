@@ -66,3 +66,10 @@ def test_round_trip(tmp_path):
     path = save_rows(rows, tmp_path / "r" / "c.json")
     assert load_rows(path) == rows
     assert not list(path.parent.glob(".tmp-*"))
+
+
+def test_a_gpt2_shaped_folder_with_other_weights_gets_no_verdict(save_gpt2):
+    folder = save_gpt2()
+    rows = stamp([_row(), _row(claim="E3.crossover", paper=4.5, value=4.5)], ModelSpec.parse(str(folder)))
+    assert {r.verdict for r in rows} == {"other model"}
+    assert all(str(folder) in r.identity and "not verified as GPT-2" in r.identity for r in rows)
