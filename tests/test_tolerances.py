@@ -54,3 +54,7 @@ def test_a_wider_tolerance_is_refused_and_a_tighter_one_kept():
 
 def test_the_crossover_is_matched_only_inside_the_papers_bracket():
     assert T.allowed("E3.crossover", 4.5)[0] == 0.5
+
+
+def test_rows_without_a_paper_number_accept_any_tolerance():
+    assert T.check("NEW.discovery.recovered", None, 3.0) == (3.0, "no paper number")
