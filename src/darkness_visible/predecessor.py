@@ -56,6 +56,8 @@ def scorecard_rows(H: Harvest, chapter: str = "03_consensus_crossover", n_resamp
     """``E18.…`` rows: N2123's rate, its rate at 0/7 and 7/7, and the gradient with its CI."""
     table = rate_by_level(H).set_index("level")
     pp, ci = gradient(H, n_resamples)
+    empty = [f"{lv}/7" for lv in (0, len(CONSENSUS)) if table.loc[lv, "n"] == 0]
+    why = f"; no token at {' and '.join(empty)} on this run" if empty else ""
     corpus = H.meta["corpus"]
     other = "" if corpus.get("split") == "train" else (
         f"different corpus: {corpus.get('describe')} vs the predecessor's 500K train tokens")
@@ -74,5 +76,5 @@ def scorecard_rows(H: Harvest, chapter: str = "03_consensus_crossover", n_resamp
                   value(table.loc[len(CONSENSUS), "n2123_rate_pct"]), None, label, pre, unit="%", comparison=other),
         ResultRow(chapter, "E18.gradient_pp", "N2123 rate at 0/7 minus at 7/7 (token bootstrap, seed 42)",
                   PAPER_GRADIENT_PP, value(pp), None, label, pre, ci=ci if np.all(np.isfinite(ci)) else None,
-                  unit="pp", comparison=other, note=f"paper CI {PAPER_GRADIENT_CI}"),
+                  unit="pp", comparison=other, note=f"paper CI {PAPER_GRADIENT_CI}{why}"),
     ]
