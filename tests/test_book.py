@@ -130,3 +130,12 @@ def test_every_glued_figure_is_captioned_named_and_described(name):
         assert re.search(r":name: \S+", block.group(1)) and re.search(r":alt: \S.{40,}", block.group(1)), (name, fig)
         caption = block.group(1).split("\n\n", 1)[-1]
         assert len(caption.split()) > 15, (name, fig)  # a caption that says what to look at
+
+
+def test_an_unverified_folder_gets_a_warning_naming_it(save_gpt2):
+    folder = save_gpt2()
+    spec = ModelSpec.parse(str(folder))
+    text = banner_markdown(spec)
+    assert text.startswith(":::{warning}") and "not verified as GPT-2 Small" in text and str(folder) in text
+    html = banner_html(spec)
+    assert 'class="admonition warning dv-banner"' in html and "Not verified as GPT-2" in html

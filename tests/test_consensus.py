@@ -120,9 +120,14 @@ def test_top1_changes_match_brute_force(H: Harvest) -> None:
 def test_probability_by_level_equals_binned_means(H: Harvest) -> None:
     lv = C.consensus_level(H)
     probs = C.probability_by_level(H, lv)
-    ref = st.binned_statistic(lv, H["maxprob/no_mlp"].astype(np.float64), "mean", bins=np.arange(9) - 0.5)
+    inside = H.within_window  # Figure 1 and the pre-MLP table use the 1,023 within-window targets per window
+    assert probs["n"].sum() == len(lv) - (H.window_index.max() + 1) == inside.sum()
+    assert C.probability_by_level(H, lv, within_window=False)["n"].sum() == len(lv)
+    ref = st.binned_statistic(lv[inside], H["maxprob/no_mlp"].astype(np.float64)[inside], "mean",
+                              bins=np.arange(9) - 0.5)
     np.testing.assert_allclose(probs["top-1 P no_mlp"], ref.statistic)
-    ref_dp = st.binned_statistic(lv, C.delta_p(H, "lens_prev_block"), "mean", bins=np.arange(9) - 0.5)
+    ref_dp = st.binned_statistic(lv[inside], C.delta_p(H, "lens_prev_block")[inside], "mean",
+                                 bins=np.arange(9) - 0.5)
     np.testing.assert_allclose(probs["ΔP lens_prev_block"], ref_dp.statistic)
     assert C.is_monotone(probs["top-1 P no_mlp"].to_numpy())  # planted +0.01 per level
     assert not C.is_monotone(np.array([0.629, 0.715, 0.700, 0.611]), increasing=False)
@@ -198,12 +203,19 @@ def test_scorecard_rows(pretrained: bool) -> None:
     assert {"E3.level4.mean", "E3.crossover", "E4.level7.promoted", "E2.cos_exception_mean.raw_rows"} <= set(by_id)
     assert by_id["E3.level4.mean"].value == pytest.approx(dp[lv == 4].mean())
     assert by_id["E3.crossover"].value == pytest.approx(f.point)
+    from darkness_visible.model import ModelSpec
+    from darkness_visible.results import stamp
+
+    by_id = {r.claim: r for r in stamp(rows, ModelSpec.parse("openai-community/gpt2" if pretrained else "standin"))}
     if pretrained:
         # the planted crossover (4.71) lies between 4 and 5 as the paper says; planted means differ from its table
         assert by_id["E3.crossover"].verdict == "replicated"
         assert by_id["E3.level0.mean"].verdict == "differs"
+        # the synthetic corpus is not DS-C: E2's corpus rows get no verdict
+        assert by_id["E2.level7.share"].verdict == "not comparable"
+        assert "different corpus" in by_id["E2.level7.share"].comparison
     else:
-        assert {r.verdict for r in rows} == {"not run on GPT-2"}
+        assert {r.verdict for r in by_id.values()} <= {"other model", "no paper number", "not run"}
 
 
 def test_delta_p_by_reunembedding_equals_forward_with_mlp_zeroed() -> None:
@@ -304,3 +316,24 @@ def test_moloch_premlp_and_level_prose(H: Harvest) -> None:
     counts = C.level_counts(lv)
     assert C.level_prose(counts)["cc_share7"] == f"{100 * counts['share'].iloc[7]:.1f} %"
     assert C.run_prose(H) == {"cc_tokens": f"{H.n_tokens:,}", "cc_windows": "40"}
+
+
+def test_e2_rows_are_comparable_only_on_ds_c() -> None:
+    assert C.e2_comparison({"split": "train", "n_windows": 500, "window": 1024}) == ""
+    for corpus in ({"split": "test", "n_windows": 200, "window": 1024}, {"split": "train", "n_windows": 200,
+                   "window": 1024}, {"split": "train", "n_windows": 500, "window": 256}):
+        assert C.e2_comparison(corpus).startswith("different corpus")
+
+
+def test_e2_statistics_fall_back_to_the_chapter_harvest_offline() -> None:
+    from types import SimpleNamespace
+
+    from darkness_visible.corpus import CorpusSpec
+    from darkness_visible.sizes import PRESETS
+
+    H = synthetic_harvest()
+    run = SimpleNamespace(corpus=CorpusSpec(n_windows=4, source="local"), size=PRESETS["quick"])
+    e2 = C.e2_statistics(run, H)
+    assert e2.corpus is H.meta["corpus"] and C.e2_comparison(e2.corpus).startswith("different corpus")
+    assert e2.counts["n"].sum() == H.n_tokens
+    np.testing.assert_allclose(e2.rates["fire rate"], H.mask(FIRE_ABS)[:, list(CONSENSUS)].mean(axis=0))

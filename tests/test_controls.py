@@ -127,7 +127,7 @@ def test_robustness_claims_and_rows():
     claims = robustness_claims(sweep)
     assert claims["n_null_spread"] == 1 and not claims["spread_claim_holds"] and claims["jaccard_claim_holds"]
     rows = scorecard_rows({"exception_fire_rate": 0.7}, {"exception_fire_rate": (0.6, 0.01)}, sweep, "x", False)
-    assert all(r.verdict in ("not run on GPT-2", "not run") for r in rows)
+    assert all(r.verdict in ("other model", "not run", "no paper number") for r in rows)
     assert controls_corpus(CorpusSpec("test", 200, 1024, "local")).n_tokens == 195 * 256
 
 

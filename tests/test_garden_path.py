@@ -297,8 +297,13 @@ def test_scorecard_rows_and_which_reproduces(tiny, tok):
     by = {r.claim: r for r in rows}
     assert by["E9.wilcoxon.W.faithful"].paper == 12 and by["E9.n2123.t"].paper == -0.45
     assert by["E9.wilcoxon.W.paper"].value == gp.compare(*gp.paired_arrays(table, "surprisal", "paper")).wilcoxon_w
-    assert all(r.verdict == "not run on GPT-2" for r in rows if r.claim != "E9.power.min_d")
-    assert by["E9.power.min_d"].verdict == "replicated"
+    assert {r.verdict for r in rows if r.claim != "E9.power.min_d"} <= {"other model", "no paper number"}
+    assert by["E9.power.min_d"].verdict == "replicated" and by["E9.power.min_d"].model_free
+    family = gp.compare_all(table)
+    assert len(family) == len(gp.DEFINITIONS) * len(gp.METRICS)
+    finite = family.wilcoxon_p.notna()
+    assert (family.wilcoxon_p_holm[finite] >= family.wilcoxon_p[finite] - 1e-15).all()
+    assert "Holm-adjusted over the 3 × 6 family" in by["E9.wilcoxon.p.faithful"].note
     fake = gp.compare(*_arrays())
     planted = gp.PairedComparison(**{**fake.as_dict(), "wilcoxon_w": 12.0, "wilcoxon_p": 0.018})
     assert gp.which_reproduces([fake, planted], ["a", "b"]) == ["b"]
@@ -392,3 +397,8 @@ def test_position_table_puts_the_raw_effect_beside_the_position_adjusted_one():
     assert rows.loc["n2123", "raw effect (I − T)"] == pytest.approx(2 * raw.effect)
     pc = gp.position_check_table(t, "surprisal", "main_verb")
     assert rows.loc["surprisal", "pairs at different positions"] == pc.n_position_differs == 3
+
+
+def test_holm_matches_the_textbook_values_and_skips_nan():
+    adjusted = gp.holm([0.01, 0.04, 0.03, np.nan])
+    assert adjusted[:3] == pytest.approx([0.03, 0.06, 0.06]) and np.isnan(adjusted[3])

@@ -214,3 +214,24 @@ def test_lens_prose_reports_training_and_the_arc():
     assert (p["tuned_steps"], p["tuned_max_steps"], p["kl_first"], p["kl_last"]) == ("3", "10", "2.000", "1.000")
     assert p["arc_holds"] == "does not hold" and p["kl_fell"] == "fell"
     assert lens.lens_prose(result, [1.0, 1.0], 10, {"arc_holds": True})["arc_holds"] == "holds"
+
+
+def test_package_translators_are_copied_exactly(tiny) -> None:
+    import torch
+
+    from darkness_visible import lens as L
+
+    d = tiny.hf.config.n_embd
+    theirs = [torch.nn.Linear(d, d) for _ in range(tiny.n_layers + 1)]  # what tuned-lens's layer_translators hold
+    mine = L.translators_from_layers(theirs)
+    h = torch.randn(5, d)
+    for s, layer in enumerate(theirs):
+        assert torch.allclose(mine(h, s), h + layer(h))
+    assert torch.equal(mine(h, len(theirs)), h), "the final state is the identity"
+
+
+def test_without_gpt2_the_published_lens_is_not_used(tiny) -> None:
+    from darkness_visible import lens as L
+
+    translators, why = L.published_translators(tiny)
+    assert translators is None and why.startswith(L.OWN_LENS) and "not" in why

@@ -194,7 +194,7 @@ def test_analyse_and_scorecard(synthetic) -> None:
     assert len(claims) == len(set(claims))
     assert {"E1.exception.rate[GELU > 0.1 (FIRE-POS)]", "E5.delta.no_core", "E1.jaccard.core_peak",
             "E13.n_significant.faithful", "E5.core.level7"} <= set(claims)
-    assert all(r.verdict in ("not run on GPT-2", "not run") for r in rows)
+    assert all(r.verdict in ("other model", "not run", "no paper number") for r in rows)
     by = {r.claim: r for r in rows}
     assert by["E5.delta.no_core"].value == pytest.approx(results.ablation.set_index("variant").delta_pct["no_core"])
     assert by["E1.cond.N2910"].paper == pytest.approx(99.77)
@@ -349,3 +349,40 @@ def test_suite_and_null_prose() -> None:
     assert tiers.null_prose({"max_lower": 1.4, "bar": 1.0}, Found(), "x")["null_vs_bar"] == "above"
     Found.found, Found.indicator = True, 7
     assert "false positive" in tiers.null_prose({"max_lower": 1.4, "bar": 1.0}, Found(), "x")["null_answer"]
+
+
+def test_sign_rows_read_the_function_word_scores(tiny) -> None:
+    scores = {m: tiers.function_word_scores(tiny, (0, 5), mode=m) for m in ("ln_f", "ln_f_no_bias")}
+    rows = tiers.sign_rows(scores, "tiny", False, neurons=(0, 5))
+    assert [r.claim for r in rows] == ["E1.sign.n0_toward_function_words", "E1.sign.n0_toward_function_words"
+                                       ".ln_f_no_bias", "E1.sign.n5_toward_function_words",
+                                       "E1.sign.n5_toward_function_words.ln_f_no_bias"]
+    for r in rows:
+        mode = "ln_f_no_bias" if r.claim.endswith("no_bias") else "ln_f"
+        z = scores[mode].loc[f"N{r.claim.split('.')[2].split('_')[0][1:]}"].mean()
+        assert r.value == float(z > 0) and r.paper == 1.0
+    assert rows[1].comparison.startswith("different procedure") and rows[0].comparison == ""
+
+
+def test_e13_contingency_tables_hold_ds_b_exactly(synthetic) -> None:
+    """§9 F3.4: on DS-B's 195 × 256 tokens every 2×2 table sums to 49,920; off DS-B the rows are not comparable."""
+    rng = np.random.default_rng(3)
+    n = 195 * 256
+    mask = rng.random((n, 3072)) < 0.3
+    mask[:, EXCEPTION_NEURON] = rng.random(n) < 0.69
+    meta = {"model": {"describe": "planted", "is_pretrained": False}, "d_mlp": 3072, "config": {"record": []},
+            "corpus": {"describe": "DS-B", "window": 256, "split": "train", "construction": "DS-B"}}
+    H = Harvest(meta, {f"mask/{FIRE_ABS.name}": pack(mask), "input_ids": np.zeros(n, np.int32)})
+    condition = H.fires(EXCEPTION_NEURON, FIRE_ABS)
+    tables = {f"{m} lists": tiers.enrichment_table(H, condition, FIRE_ABS, m) for m in ("faithful", "corrected")}
+    for table in tables.values():
+        assert ((table.a + table.b + table.c + table.d) == 49_920).all()
+        assert (table.a + table.b == condition.sum()).all()
+    from dataclasses import replace
+
+    results = replace(tiers.analyse(synthetic[0], n_boot=50, enrichment=False), enrichment=tables,
+                      enrichment_corpus=meta["corpus"])
+    total = {r.claim: r for r in tiers.scorecard_rows(results)}["E13.contingency.total.faithful"]
+    assert total.value == total.paper == 49_920 and total.comparison == ""
+    other = tiers.enrichment_comparison({"describe": "WikiText-103 test", "construction": "DS-A"})
+    assert other.startswith("different corpus")

@@ -22,14 +22,31 @@ STANDIN_BANNER = (
     "GPT-2's exception handler. Set `DV_MODEL=openai-community/gpt2` (the default) with the weights "
     "available to reproduce the paper."
 )
+UNVERIFIED_BANNER = (
+    "**Numbers on this page come from {model}, which is not verified as GPT-2 Small.** {how}. Its numbers "
+    "sit beside the paper's with the verdict \"other model\"; only `openai-community/gpt2` at the pinned "
+    "revision, or a folder whose weight file matches that revision's published checksum, earns a verdict."
+)
+
+
+def _banner_parts(spec: ModelSpec) -> tuple[str, str, str]:
+    """``(kind, title, markdown body)`` of the banner for a model: a note for verified GPT-2 Small, a warning
+    naming the model otherwise."""
+    ident = spec.identity
+    if ident.gpt2_small:
+        return "note", "Model: GPT-2 Small", f"This page was executed on **{spec.describe()}** ({ident.how})."
+    if not spec.is_pretrained:
+        return "warning", "Not GPT-2: random-weight stand-in", STANDIN_BANNER.format(model=spec.describe())
+    how = ident.how[0].upper() + ident.how[1:]
+    return "warning", f"Not verified as GPT-2: {spec.describe()}", UNVERIFIED_BANNER.format(model=spec.describe(),
+                                                                                          how=how)
 
 
 def banner_markdown(spec: ModelSpec, corpus: CorpusSpec | None = None, size: Size | None = None) -> str:
-    """MyST markdown for the run banner: a warning on a random-weight model, a note otherwise."""
+    """MyST markdown for the run banner: a note on verified GPT-2 Small, a warning naming any other model."""
     where = (f" Corpus: {corpus.describe()}." if corpus else "") + (f" Size: {size.describe()}." if size else "")
-    if spec.is_pretrained:
-        return f":::{{note}}\nThis page was executed on **{spec.describe()}**.{where}\n:::\n"
-    return ":::{warning}\n" + STANDIN_BANNER.format(model=spec.describe()) + where + "\n:::\n"
+    kind, _, body = _banner_parts(spec)
+    return f":::{{{kind}}}\n{body}{where}\n:::\n"
 
 
 def banner_html(spec: ModelSpec, corpus: CorpusSpec | None = None, size: Size | None = None) -> str:
@@ -39,17 +56,13 @@ def banner_html(spec: ModelSpec, corpus: CorpusSpec | None = None, size: Size | 
 
     where = (f" Corpus: {html.escape(corpus.describe())}." if corpus else "") + (
         f" Size preset: <strong>{html.escape(size.describe())}</strong>." if size else "")
-    if spec.is_pretrained:
-        kind, title, colour = "note", "Model", "#0071bc"
-        body = f"This page was executed on <strong>{html.escape(spec.describe())}</strong>.{where}"
-    else:
-        kind, title, colour = "warning", "Not GPT-2: random-weight stand-in", "#e3a008"
-        text = html.escape(STANDIN_BANNER.format(model=spec.describe()))
-        text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
-        body = re.sub(r"`(.+?)`", r"<code>\1</code>", text) + where
+    kind, title, text = _banner_parts(spec)
+    colour = "#0071bc" if kind == "note" else "#e3a008"
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))
+    body = re.sub(r"`(.+?)`", r"<code>\1</code>", text) + where
     return (
         f'<div class="admonition {kind} dv-banner" style="border-left:4px solid {colour};padding:0.4em 0.8em">'
-        f'<p class="admonition-title">{title}</p><p>{body}</p></div>'
+        f'<p class="admonition-title">{html.escape(title)}</p><p>{body}</p></div>'
     )
 
 
@@ -72,7 +85,13 @@ class Run:
 
     @property
     def pretrained(self) -> bool:
+        """True for a trained checkpoint (hub or folder), whether or not it is GPT-2 Small."""
         return self.spec.is_pretrained
+
+    @property
+    def gpt2_small(self) -> bool:
+        """True only when the model is verified as GPT-2 Small (:mod:`darkness_visible.identity`)."""
+        return self.spec.is_gpt2_small
 
     def harvest(self, config: HarvestConfig | None = None, corpus: CorpusSpec | None = None) -> Harvest:
         """The (cached) traced pass over this run's corpus slice; same object on repeated calls."""
@@ -130,16 +149,24 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
     return value
 
 
-def show_rows(chapter: str, rows: list) -> Any:
-    """Save a chapter's scorecard rows (JSON in :func:`settings.results_dir`) and return them as a table."""
+def show_rows(chapter: str, rows: list, run: Run | None = None) -> Any:
+    """Save a chapter's scorecard rows (JSON in :func:`settings.results_dir`) and return them as a table.
+
+    Every row is stamped with the identity of the run's model (``run.spec``, or the model setting) and the size
+    preset, so only GPT-2 Small's rows can carry a verdict (:mod:`darkness_visible.results`).
+    """
     import pandas as pd
 
     from .results import save_rows
     from .settings import results_dir
 
-    save_rows(rows, results_dir() / f"{chapter}.json", size=resolve_size())
-    table = pd.DataFrame([r.as_dict() for r in rows])
-    columns = ["claim", "description", "paper", "value", "ci", "tolerance", "verdict", "note"]
+    spec = run.spec if run is not None else ModelSpec.parse(model_setting(None))
+    path = save_rows(rows, results_dir() / f"{chapter}.json", size=resolve_size(), spec=spec)
+    from .results import load_rows
+
+    table = pd.DataFrame([r.as_dict() for r in load_rows(path)])
+    columns = ["claim", "description", "paper", "value", "ci", "tolerance", "verdict", "consistent_ci",
+               "comparison", "note"]
     return table[[c for c in columns if c in table.columns]]
 
 

@@ -151,8 +151,8 @@ def _harvest(args: argparse.Namespace) -> int:
           + ("" if result.meta["layer"] == subject.n_layers - 1 else
              " (the re-unembedding variants exist only at the last layer)"))
     print(f"cache:  {cache_dir(args.cache)}")
-    if not subject.spec.is_pretrained:
-        print("NOTE: random-weight model; these numbers are not GPT-2's.")
+    if not subject.spec.is_gpt2_small:
+        print(f"NOTE: {subject.spec.identity.label}; these numbers are not GPT-2 Small's.")
     return 0
 
 
@@ -175,6 +175,7 @@ def _info(args: argparse.Namespace) -> int:
     corpus = corpus_spec(size.windows, split=args.split, source=args.corpus_source)
     print(json.dumps({
         "version": __version__, "model": spec.describe(), "pretrained": spec.is_pretrained,
+        "gpt2_small": spec.is_gpt2_small, "identity": spec.identity.label,
         "size": size.as_dict(), "device": f"{device_setting(args.device)} -> {resolve_device(args.device)}",
         "corpus": corpus.describe(), "corpus_source": corpus.source, "cache": str(cache_dir(args.cache)),
         "book_config": str(find_book_config()),

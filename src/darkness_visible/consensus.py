@@ -21,7 +21,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -282,8 +282,12 @@ def top1_changes(H: Harvest, levels: np.ndarray, baseline: str = "no_mlp", withi
     return frame
 
 
-def probability_by_level(H: Harvest, levels: np.ndarray, n_neurons: int = len(CONSENSUS)) -> pd.DataFrame:
+def probability_by_level(H: Harvest, levels: np.ndarray, n_neurons: int = len(CONSENSUS),
+                         within_window: bool = True) -> pd.DataFrame:
     """Mean probabilities per level under the full model and both "pre-MLP" baselines.
+
+    ``within_window`` (default): only positions whose target lies in the same window, the 204,600 of the
+    paper's Figure 1 and pre-MLP table (``consensus_vs_difficulty.md``), not the crossover's 204,800.
 
     Columns: ``level, n``; ``top-1 P no_mlp`` / ``top-1 P lens_prev_block`` (the max probability, the
     paper's "pre-MLP top-1 probability"); ``target P full`` / ``target P no_mlp`` / ``target P
@@ -299,6 +303,8 @@ def probability_by_level(H: Harvest, levels: np.ndarray, n_neurons: int = len(CO
     })
     frame["ΔP no_mlp"] = frame["target P full"] - frame["target P no_mlp"]
     frame["ΔP lens_prev_block"] = frame["target P full"] - frame["target P lens_prev_block"]
+    if within_window:
+        frame = frame[H.within_window]
     out = frame.groupby("level").mean()
     out.insert(0, "n", frame.groupby("level").size())
     return out.reindex(range(n_neurons + 1)).reset_index()
@@ -647,18 +653,66 @@ def plot_figure1(result: CrossoverResult, lens_delta: np.ndarray, label: str) ->
 # --------------------------------------------------------------------------------------------------
 
 
+#: DS-C (paper-claims §4): 500 windows of 1,024 tokens of the train split, the paper's "512K" characterisation.
+DS_C_WINDOWS = 500
+
+
+def ds_c_harvest(run: Any) -> Harvest | None:
+    """E2's corpus, DS-C: ``run.size.consensus_windows`` windows of 1,024 tokens of the *train* split (the spec's
+    reconstruction of the paper's "512K" train array), harvested when the hub is reachable; ``None`` otherwise
+    (the chapter then uses its own harvest and the E2 corpus rows say "different corpus")."""
+    from .corpus import corpus_spec, hub_corpus_available
+
+    if not hub_corpus_available(run.corpus.source):
+        return None
+    try:
+        return run.harvest(corpus=corpus_spec(run.size.consensus_windows, split="train", source="hub"))
+    except Exception:  # noqa: BLE001 - any hub failure means "not on DS-C"; the rows say so
+        return None
+
+
+@dataclass(frozen=True)
+class E2Statistics:
+    """E2's corpus statistics: level counts (:func:`level_counts`), consensus fire rates (:func:`fire_rates`)
+    and the ``meta["corpus"]`` of the harvest they came from."""
+
+    counts: pd.DataFrame
+    rates: pd.DataFrame
+    corpus: dict
+
+
+def e2_statistics(run: Any, H: Harvest) -> E2Statistics:
+    """E2's level shares and fire rates (CONS-ABS) on DS-C when the hub answers (:func:`ds_c_harvest`), else on
+    ``H``; the rows built from them say which (:func:`e2_comparison`)."""
+    source = ds_c_harvest(run) or H
+    levels = consensus_level(source, CONSENSUS, FIRE_ABS)
+    return E2Statistics(level_counts(levels), fire_rates(source, CONSENSUS, FIRE_ABS), source.meta["corpus"])
+
+
+def e2_comparison(corpus: dict) -> str:
+    """``""`` when a harvest's corpus (its ``meta["corpus"]``) is DS-C (train split, >= 500 windows of 1,024),
+    else the one-line "different corpus" note that keeps E2's corpus rows from a verdict."""
+    if corpus.get("split") == "train" and corpus.get("n_windows", 0) >= DS_C_WINDOWS and corpus.get("window") == 1024:
+        return ""
+    return (f"different corpus: {corpus.get('describe', corpus.get('split'))} vs the paper's 500 x 1,024 train "
+            "tokens (DS-C; needs the hub)")
+
+
 def scorecard_rows(H: Harvest, faithful: CrossoverResult, stated: CrossoverResult, counts: pd.DataFrame,
                    moloch: pd.DataFrame, rates: pd.DataFrame, cosines: pd.DataFrame, cos_mean: dict[bool, float],
-                   probs: pd.DataFrame) -> list[ResultRow]:
-    """The chapter's scorecard rows, built from computed values with the paper's numbers and tolerances.
+                   probs: pd.DataFrame, e2_corpus: dict | None = None) -> list[ResultRow]:
+    """The chapter's scorecard rows, built from computed values with the paper's numbers; tolerances come from
+    :mod:`darkness_visible.tolerances`.
 
-    ``cos_mean`` maps ``normalise`` (False/True) to cos(w_2123, consensus mean).
+    ``cos_mean`` maps ``normalise`` (False/True) to cos(w_2123, consensus mean). ``e2_corpus``: the
+    ``meta["corpus"]`` of the harvest that ``counts``/``rates`` came from (default ``H``'s); unless it is DS-C
+    the E2 corpus rows are marked "different corpus" (:func:`e2_comparison`).
     """
     model, pre = H.label, H.is_pretrained
 
-    def row(claim: str, desc: str, paper: float | None, value: float | None, tol: float, **kw: object) -> ResultRow:
+    def row(claim: str, desc: str, paper: float | None, value: float | None, **kw: object) -> ResultRow:
         v = None if value is None else float(value)
-        return ResultRow(CHAPTER, claim, desc, paper, v, tol, model, pre, **kw)  # type: ignore[arg-type]
+        return ResultRow(CHAPTER, claim, desc, paper, v, None, model, pre, **kw)  # type: ignore[arg-type]
 
     rows: list[ResultRow] = []
     f, s = faithful.table.set_index("level"), stated.table.set_index("level")
@@ -666,60 +720,62 @@ def scorecard_rows(H: Harvest, faithful: CrossoverResult, stated: CrossoverResul
         if lv not in f.index:
             continue
         rows.append(row(f"E3.level{lv}.n", f"tokens at consensus level {lv}/7", n, f.loc[lv, "n"],
-                        max(1.0, round(0.002 * n)), note="±0.2 % for near-threshold flips"))
+                        note="±0.2 % for near-threshold flips"))
         ci_f = (float(f.loc[lv, "lo"]), float(f.loc[lv, "hi"]))
         ci_row = ci_f if np.all(np.isfinite(ci_f)) else None
-        rows.append(row(f"E3.level{lv}.mean", f"mean ΔP at {lv}/7 (token-level CI)", mean, f.loc[lv, "mean"], 0.002,
+        rows.append(row(f"E3.level{lv}.mean", f"mean ΔP at {lv}/7 (token-level CI)", mean, f.loc[lv, "mean"],
                         ci=ci_row))
-        rows.append(row(f"E3.level{lv}.ci_lo", f"token-level CI low at {lv}/7 (faithful)", lo, ci_f[0], 0.003))
-        rows.append(row(f"E3.level{lv}.ci_hi", f"token-level CI high at {lv}/7 (faithful)", hi, ci_f[1], 0.003))
+        rows.append(row(f"E3.level{lv}.ci_lo", f"token-level CI low at {lv}/7 (faithful)", lo, ci_f[0]))
+        rows.append(row(f"E3.level{lv}.ci_hi", f"token-level CI high at {lv}/7 (faithful)", hi, ci_f[1]))
         rows.append(row(f"E3.level{lv}.seq_ci_width", f"sequence-level CI width at {lv}/7 (stated procedure)",
-                        hi - lo, float(s.loc[lv, "hi"] - s.loc[lv, "lo"]), 0.25 * (hi - lo),
-                        note="the paper calls its CIs sequence-level, but its widths are the token-level ones"))
+                        hi - lo, float(s.loc[lv, "hi"] - s.loc[lv, "lo"]),
+                        note="the paper calls its CIs sequence-level, but its widths are the token-level ones",
+                        comparison="different procedure: sequence-level widths vs the paper's token-level CIs"))
     mid = sum(PAPER_CROSSOVER_BRACKET) / 2
     rows.append(row("E3.crossover", "crossover level (interpolated; paper: between 4/7 and 5/7)", mid,
-                    faithful.point, 0.5, ci=stated.point_ci if np.all(np.isfinite(stated.point_ci)) else None,
+                    faithful.point, ci=stated.point_ci if np.all(np.isfinite(stated.point_ci)) else None,
                     note="CI from the sequence-level bootstrap"))
     rows.append(row("E3.all_ci_exclude_zero.token", "all level CIs exclude 0, token-level (1 = yes)", 1.0,
-                    float(faithful.all_exclude_zero), 0.0))
+                    float(faithful.all_exclude_zero)))
     rows.append(row("E3.all_ci_exclude_zero.sequence", "all level CIs exclude 0, sequence-level (1 = yes)", 1.0,
-                    float(stated.all_exclude_zero), 0.0, note="the paper states this procedure"))
+                    float(stated.all_exclude_zero), note="the paper states this procedure"))
     m = moloch.set_index("level")
     if "7" in m.index:
         rows.append(row("E4.level7.promoted", "7/7 targets promoted to top-1 by the L11 MLP", PAPER_MOLOCH_LEVEL7[0],
-                        m.loc["7", "promoted"], 0.02 * PAPER_MOLOCH_LEVEL7[0], note="within-window positions"))
+                        m.loc["7", "promoted"], note="within-window positions"))
         rows.append(row("E4.level7.lost", "7/7 targets knocked off top-1 by the L11 MLP", PAPER_MOLOCH_LEVEL7[1],
-                        m.loc["7", "lost"], 0.02 * PAPER_MOLOCH_LEVEL7[1], note="within-window positions"))
+                        m.loc["7", "lost"], note="within-window positions"))
     n_all = float(m.loc["all", "n"])
     rows.append(row("E4.all.promoted_pct", "% of tokens promoted to top-1 (all levels)",
-                    100 * PAPER_MOLOCH_TOTAL[0] / PAPER_MOLOCH_TOTAL[2], 100 * m.loc["all", "promoted"] / n_all, 0.2,
+                    100 * PAPER_MOLOCH_TOTAL[0] / PAPER_MOLOCH_TOTAL[2], 100 * m.loc["all", "promoted"] / n_all,
                     unit="%"))
     rows.append(row("E4.all.lost_pct", "% of tokens knocked off top-1 (all levels)",
-                    100 * PAPER_MOLOCH_TOTAL[1] / PAPER_MOLOCH_TOTAL[2], 100 * m.loc["all", "lost"] / n_all, 0.2,
+                    100 * PAPER_MOLOCH_TOTAL[1] / PAPER_MOLOCH_TOTAL[2], 100 * m.loc["all", "lost"] / n_all,
                     unit="%"))
     share = counts.set_index("level")["share"]
+    ds_c = e2_comparison(e2_corpus if e2_corpus is not None else H.meta["corpus"])
     rows.append(row("E2.level0.share", "share of tokens at 0/7 (paper's 512K distribution)", 0.1,
-                    100 * share.get(0, np.nan), 0.1, unit="%", note="paper: train tokens; here: test windows"))
+                    100 * share.get(0, np.nan), unit="%", note="paper: 512K train tokens (DS-C)", comparison=ds_c))
     rows.append(row("E2.level7.share", "share of tokens at 7/7 (paper's 512K distribution)", 40.3,
-                    100 * share.get(7, np.nan), 2.5, unit="%", note="bootstrap JSON on test: 38.1 %"))
+                    100 * share.get(7, np.nan), unit="%", note="bootstrap JSON on test: 38.1 %", comparison=ds_c))
     for paper_rate, (_, r) in zip(PAPER_FIRE_RATES, rates.iterrows(), strict=False):
         rows.append(row(f"E2.fire_rate.{r['neuron']}", f"{r['neuron']} fire rate, |GELU| > 0.1", paper_rate,
-                        100 * r["fire rate"], 2.0, unit="%", note="paper: 512K train tokens"))
+                        100 * r["fire rate"], unit="%", note="paper: 512K train tokens (DS-C)", comparison=ds_c))
     names = list(cosines.index)
     for i, prow in enumerate(PAPER_COSINES):
         for j, value in enumerate(prow, start=i + 1):
             if j < len(names):
                 rows.append(row(f"E2.cos.{names[i]}.{names[j]}", f"cos(w_{names[i][1:]}, w_{names[j][1:]})", value,
-                                cosines.iloc[i, j], 0.01, note="weights only"))
+                                cosines.iloc[i, j], note="weights only"))
     for norm, value in cos_mean.items():
         rows.append(row(f"E2.cos_exception_mean.{'unit_rows' if norm else 'raw_rows'}",
                         f"cos(w_2123, mean consensus w), rows {'normalised' if norm else 'as they are'}",
-                        PAPER_COS_EXCEPTION_MEAN, value, 0.01, note="normalisation unspecified in the paper"))
+                        PAPER_COS_EXCEPTION_MEAN, value, note="normalisation unspecified in the paper"))
     p = probs.set_index("level")
     for lv, paper_value in PAPER_PREMLP_TOP1.items():
         for base in ("no_mlp", "lens_prev_block"):
             rows.append(row(f"E2.premlp_top1.level{lv}.{base}", f"pre-MLP top-1 probability at {lv}/7 ({base})",
-                            paper_value, p.loc[lv, f"top-1 P {base}"], 0.01,
+                            paper_value, p.loc[lv, f"top-1 P {base}"],
                             note="paper's own data give 0.629 at 0/7 (non-monotone)"))
     return rows
 

@@ -264,25 +264,25 @@ def scorecard_rows(trained: dict[str, float], null_summary: dict[str, tuple[floa
                    trained_pos_rate: float | None = None) -> list[ResultRow]:
     """Scorecard rows of the controls: null model (mean over seeds), trained under the same rule, the sweep."""
     rows = []
-    for key, tol in (("exception_fire_rate", 0.005), ("core_jaccard_mean", 0.005), ("core_jaccard_min", 0.005),
-                     ("consensus_mean_fire_rate", 0.005), ("max_enrichment", 0.05)):
+    for key in ("exception_fire_rate", "core_jaccard_mean", "core_jaccard_min", "consensus_mean_fire_rate",
+                "max_enrichment"):
         rows.append(ResultRow(chapter, f"E11.trained.{key}", f"trained model, {key} (|GELU| > 0.1)",
-                              PAPER_NULL["trained"][key], trained.get(key), tol, label, pretrained))
+                              PAPER_NULL["trained"][key], trained.get(key), None, label, pretrained))
         mean, sd = null_summary.get(key, (float("nan"), float("nan")))
         rows.append(ResultRow(chapter, f"E11.random.{key}", f"random-init models, {key}: mean over seeds",
-                              PAPER_NULL["random"][key], mean, 0.05, label, pretrained,
+                              PAPER_NULL["random"][key], mean, None, label, pretrained,
                               note=f"SD over seeds {sd:.4f}; the original run was unseeded (one model)"))
     if trained_pos_rate is not None:
         rows.append(ResultRow(chapter, "E11.text.trained_exception_pos", "trained N2123 rate under GELU > 0.1 "
                               "(the paper text's '11.3 %', another definition)", PAPER_TEXT_TRAINED_EXCEPTION,
-                              trained_pos_rate, 0.005, label, pretrained))
+                              trained_pos_rate, None, label, pretrained))
     for r in sweep:
         paper = PAPER_SWEEP.get(r["threshold"])
         for i, key in enumerate(SWEEP_COLUMNS):
             pv = paper[i] if paper else None
             value = r[key]
             rows.append(ResultRow(chapter, f"E12.theta{r['threshold']:g}.{key}", f"sweep θ = {r['threshold']:g}: {key}",
-                                  pv, None if np.isnan(value) else value, 0.005, label, pretrained,
+                                  pv, None if np.isnan(value) else value, None, label, pretrained,
                                   note="paper: null (empty level)" if paper and pv is None else ""))
     return rows
 

@@ -545,6 +545,15 @@ def paper_comparison(survey: Any) -> Any:
     return pd.DataFrame(rows)
 
 
+def spec_high_jaccard(threshold: float = 0.5) -> int:
+    """Handler neurons whose Jaccard with N2123 within exception tokens exceeds ``threshold`` by the spec's §2
+    table: that Jaccard equals the neuron's conditional fire rate (paper-claims E1 step 6), so 7 at 0.5."""
+    from .neurons import EXCEPTION_NEURON, NAMED_NEURONS
+
+    return sum(1 for n in NAMED_NEURONS if n.index != EXCEPTION_NEURON and n.cond_fire_pct is not None
+               and n.cond_fire_pct / 100 > threshold)
+
+
 def scorecard_rows(survey: Any, known: Any | None, sink: Any | None, importance: np.ndarray | None, label: str,
                    pretrained: bool, chapter: str = "06_crystallization") -> list:
     """Scorecard rows of the survey (E10), the like-for-like comparison and the sink (E15)."""
@@ -558,50 +567,52 @@ def scorecard_rows(survey: Any, known: Any | None, sink: Any | None, importance:
         p = PAPER_E10[L]
         rows += [
             ResultRow(chapter, f"E10.L{L}.exception_neuron", f"L{L}: automatic exception neuron (index)", p[0],
-                      float(r["exception_neuron"]), 0.0, label, pretrained),
+                      float(r["exception_neuron"]), None, label, pretrained),
             ResultRow(chapter, f"E10.L{L}.exception_rate", f"L{L}: its fire rate (|GELU| > 0.1)", p[1],
-                      float(r["exception_fire_rate"]), 0.002, label, pretrained),
+                      float(r["exception_fire_rate"]), None, label, pretrained),
             ResultRow(chapter, f"E10.L{L}.max_jaccard", f"L{L}: max Jaccard over all tokens", p[3],
-                      float(r["max_jaccard"]), 0.005, label, pretrained),
+                      float(r["max_jaccard"]), None, label, pretrained),
             ResultRow(chapter, f"E10.L{L}.max_enrichment", f"L{L}: max enrichment", p[4],
-                      float(r["max_enrichment"]), 0.01, label, pretrained),
+                      float(r["max_enrichment"]), None, label, pretrained),
             ResultRow(chapter, f"E10.L{L}.high_jaccard_count", f"L{L}: candidates with J > 0.5", 0.0,
-                      float(r["high_jaccard_count"]), 0.0, label, pretrained),
+                      float(r["high_jaccard_count"]), None, label, pretrained),
         ]
     others = survey[survey["layer"] < survey["layer"].max()]
     if len(others):
         rows.append(ResultRow(chapter, "E10.max_jaccard_other_layers", "max Jaccard at any layer but the last "
-                              "(paper: 0.384)", 0.3839, float(others["max_jaccard"].max()), 0.005, label, pretrained))
+                              "(paper: 0.384)", 0.3839, float(others["max_jaccard"].max()), None, label, pretrained))
     if known is not None:
         paper_row = known[known["which"] == "known, the paper's measure"].iloc[0]
         rows.append(ResultRow(chapter, "E10.L11.known_max_jaccard", "L11 known: max Jaccard within exception "
                               "tokens (GELU > 0.1)", PAPER_KNOWN["max_jaccard"],
-                              float(paper_row["max_jaccard_within_exception"]), 0.005, label, pretrained,
+                              float(paper_row["max_jaccard_within_exception"]), None, label, pretrained,
                               note="within exception tokens; the other layers' values are over all tokens"))
         rows.append(ResultRow(chapter, "E10.L11.known_high_jaccard", "L11 known: handler neurons above 0.5 within "
-                              "exception tokens (paper '4'; the profiles data give 6)",
+                              f"exception tokens (paper '4'; the spec's §2 table gives {spec_high_jaccard()})",
                               PAPER_KNOWN["high_jaccard_count"],
-                              float(paper_row["n_above_0.5_within"]), 0.0, label, pretrained))
+                              float(paper_row["n_above_0.5_within"]), None, label, pretrained,
+                              note="J(N2123, n) within exception tokens = n's conditional fire rate (E1 step 6); "
+                              "the spec's §7 item 8 says 6, its own §2 table gives 7"))
         known_abs = known[known["which"] == "known"].iloc[0]
         rows.append(ResultRow(chapter, "E10.L11.known_max_jaccard_all", "L11: N2123's max Jaccard over all tokens "
                               "(the automatic measure; no paper value)", None,
-                              float(known_abs["max_jaccard_all_tokens"]), 0.005, label, pretrained))
+                              float(known_abs["max_jaccard_all_tokens"]), None, label, pretrained))
     if sink is not None:
         get = dict(zip(sink["group"], sink["sink_share"], strict=True))
         ent = dict(zip(sink["group"], sink["entropy_bits"], strict=True))
-        for key, group, tol in (("sink_all", "all tokens", 0.01), ("sink_exception", "exception (GELU > 0.1)", 0.01),
-                                ("sink_high_consensus", "high consensus (7/7)", 0.01)):
+        for key, group in (("sink_all", "all tokens"), ("sink_exception", "exception (GELU > 0.1)"),
+                           ("sink_high_consensus", "high consensus (7/7)")):
             rows.append(ResultRow(chapter, f"E15.{key}", f"L11H7 attention to position 0: {group}", PAPER_SINK[key],
-                                  get.get(group), tol, label, pretrained))
+                                  get.get(group), None, label, pretrained))
         for key, group in (("entropy_exception", "exception (GELU > 0.1)"),
                            ("entropy_high_consensus", "high consensus (7/7)")):
             rows.append(ResultRow(chapter, f"E15.{key}", f"L11H7 attention entropy (bits): {group}", PAPER_SINK[key],
-                                  ent.get(group), 0.05, label, pretrained))
+                                  ent.get(group), None, label, pretrained))
     if importance is not None and len(importance) > 1:
         ordered = np.sort(importance)[::-1]
         rows.append(ResultRow(chapter, "E15.importance_ratio", "importance of the top head / the next head "
                               "(paper: H7, '6×')", PAPER_SINK["importance_ratio"], float(ordered[0] / ordered[1]),
-                              0.5, label, pretrained, note=f"top head: H{int(np.argmax(importance))}"))
+                              None, label, pretrained, note=f"top head: H{int(np.argmax(importance))}"))
     return rows
 
 

@@ -805,36 +805,35 @@ def scorecard_rows(label: str, pretrained: bool, overlap: pd.DataFrame | None = 
     """
     rows: list[ResultRow] = []
 
-    def add(claim: str, description: str, paper: float | None, value: float | None, tol: float,
+    def add(claim: str, description: str, paper: float | None, value: float | None,
             ci: tuple[float, float] | None = None, unit: str = "", note: str = "") -> None:
-        rows.append(ResultRow(CHAPTER, claim, description, paper, None if value is None else float(value), tol, label,
+        rows.append(ResultRow(CHAPTER, claim, description, paper, None if value is None else float(value), None, label,
                               pretrained, ci, unit, note))
 
     if overlap is not None:
         e = enrichment(overlap)
         ec = enrichment(overlap, "consensus", set_size=len(CONSENSUS))
         add("E8.ig.routing_overlap", "routing neurons (of 27) in the IG top-20, mean over 20 prompts", 7.3,
-            e.mean_overlap, 0.5, note="logit target; the paper's .md says '/30'")
-        add("E8.ig.consensus_overlap", "consensus neurons (of 7) in the IG top-20, mean", 2.6, ec.mean_overlap, 0.5)
+            e.mean_overlap, note="logit target; the paper's .md says '/30'")
+        add("E8.ig.consensus_overlap", "consensus neurons (of 7) in the IG top-20, mean", 2.6, ec.mean_overlap)
         add("E8.ig.enrichment_rounded", "routing enrichment over the rounded chance 0.2 (the paper's 36.5x)", 36.5,
-            e.ratio_rounded, 3.0, unit="x")
+            e.ratio_rounded, unit="x")
         add("E8.ig.enrichment_exact", "routing enrichment over the exact chance 20*27/3072 = 0.176", 7.3 / e.chance,
-            e.ratio, 3.0, unit="x", note="paper value is 7.3/0.176, implied by its data, not printed")
+            e.ratio, unit="x", note="paper value is 7.3/0.176, implied by its data, not printed")
     if overlap_prob is not None:
         add("E8.ig.routing_overlap_prob", "routing neurons in the IG top-20 with Dai et al.'s probability target",
-            None, enrichment(overlap_prob).mean_overlap, 0.0, note="not computed in the paper (logit target only)")
+            None, enrichment(overlap_prob).mean_overlap, note="not computed in the paper (logit target only)")
     if hooks is not None:
         add("E8.ig.hook_jaccard", "Jaccard of top-20 lists, post-GELU (act) vs pre-GELU (c_fc) hook, mean", None,
-            hooks["Jaccard"].mean(), 0.0, note="side note; the paper hooks post-GELU")
+            hooks["Jaccard"].mean(), note="side note; the paper hooks post-GELU")
     if matched is not None:
         add("E8.ig.enrichment_matched", "routing enrichment over a magnitude-matched baseline", None, matched.ratio,
-            0.0, unit="x", note=f"not computed in the paper; matched chance {matched.chance:.2f}, "
+            unit="x", note=f"not computed in the paper; matched chance {matched.chance:.2f}, "
             f"p = {matched.p_value:.3g}")
     if recurring is not None:
         counts = dict(zip(recurring["neuron"], recurring["prompts"], strict=True))
         n_rec = sum(counts.get(n, 0) >= 16 for n in PAPER_RECURRING)
-        add("E8.ig.recurring", "of the paper's 8 recurring neurons, how many are in >= 16 of 20 top-20s", 8, n_rec,
-            0.0)
+        add("E8.ig.recurring", "of the paper's 8 recurring neurons, how many are in >= 16 of 20 top-20s", 8, n_rec)
     if knock is not None:
         by = knock.set_index("condition")
         for cond, claim, paper in (("top-20", "top20", 0.0804), ("consensus", "consensus", -0.0028),
@@ -842,13 +841,13 @@ def scorecard_rows(label: str, pretrained: bool, overlap: pd.DataFrame | None = 
             if cond in by.index:
                 r = by.loc[cond]
                 add(f"E8.knockout.{claim}", f"mean change in target probability, {cond} knocked out", paper,
-                    r["mean Δp"], 0.005, (float(r["ci_low"]), float(r["ci_high"])),
+                    r["mean Δp"], (float(r["ci_low"]), float(r["ci_high"])),
                     note="after - before; bootstrap 95% CI over prompts")
     if transplants is not None:
         add("E8.transplant.clean", "transplants whose top-1 becomes the source fact (of 5)", 0,
-            int(transplants["clean"].sum()), 0.0)
+            int(transplants["clean"].sum()))
         add("E8.transplant.dest_change", "mean change in destination-target probability", -0.0080,
-            transplants["Δ P(destination)"].mean(), 0.005)
+            transplants["Δ P(destination)"].mean())
     if extraction_table is not None:
         s = extraction_summary(extraction_table).set_index("method")
         for method, tag in (("context", "context"), ("static", "static")):
@@ -856,17 +855,17 @@ def scorecard_rows(label: str, pretrained: bool, overlap: pd.DataFrame | None = 
                 r = s.loc[method]
                 paper = {"context": (8, 18, 1905), "static": (0, 0, 4589)}[method]
                 add(f"E6.{tag}.top1", f"{method} accumulation (all 3,072, code order): rank 1, of 160", paper[0],
-                    r["top-1"], 1)
-                add(f"E6.{tag}.top10", f"{method} accumulation: top-10, of 160", paper[1], r["top-10"], 1)
+                    r["top-1"])
+                add(f"E6.{tag}.top10", f"{method} accumulation: top-10, of 160", paper[1], r["top-10"])
                 add(f"E6.{tag}.median", f"{method} accumulation: median rank (upper median)", paper[2],
-                    r["median (upper)"], 50)
+                    r["median (upper)"])
         if "base model" in s.index:
-            add("E6.base.top1", "base model: target at rank 1, of 160", 49, s.loc["base model", "top-1"], 1)
-            add("E6.base.top10", "base model: target in top-10, of 160", 91, s.loc["base model", "top-10"], 1)
+            add("E6.base.top1", "base model: target at rank 1, of 160", 49, s.loc["base model", "top-1"])
+            add("E6.base.top10", "base model: target in top-10, of 160", 91, s.loc["base model", "top-10"])
         paper_variant = "context (residual, |a|·‖w‖)"
         if paper_variant in s.index:
             add("E6.context_stated.top10", "context, the paper's stated procedure (residual neurons, |a|·‖w‖)", None,
-                s.loc[paper_variant, "top-10"], 0, note="the paper's 18/160 came from the code's procedure")
+                s.loc[paper_variant, "top-10"], note="the paper's 18/160 came from the code's procedure")
     if progressive is not None:
         docs = {"The capital of France is": (("no MLP", 4), ("+Residual", 5)),
                 "In 1969, humans first landed on the": (),
@@ -878,15 +877,15 @@ def scorecard_rows(label: str, pretrained: bool, overlap: pd.DataFrame | None = 
             for stage, paper_rank in checks:
                 add(f"E16.paris.rank.{stage.strip('+').replace(' ', '_').lower()}",
                     f"rank of ' Paris' after stage '{stage}'", paper_rank,
-                    t.set_index("stage").loc[stage, "target rank"], 0)
+                    t.set_index("stage").loc[stage, "target rank"])
         t = progressive.get("In 1969, humans first landed on the")
         if t is not None and "target prob" in t:
             add("E16.moon.full_prob", "P(' moon') in the full model, 'In 1969, humans first landed on the'", 0.477,
-                t.set_index("stage").loc["+Residual", "target prob"], 0.01)
+                t.set_index("stage").loc["+Residual", "target prob"])
         t = progressive.get("The pharmaceutical company Pf")
         if t is not None and "target prob" in t:
             add("E16.pfizer.full_prob", "P('izer') in the full model", 0.999,
-                t.set_index("stage").loc["+Residual", "target prob"], 0.01)
+                t.set_index("stage").loc["+Residual", "target prob"])
     return rows
 
 

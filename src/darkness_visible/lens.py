@@ -78,6 +78,49 @@ class Translators(torch.nn.Module):
         return h + self.layers[state](h)
 
 
+#: What the tuned lens is, for pages and scorecard notes.
+PUBLISHED_LENS = "the published GPT-2 tuned lens (tuned-lens package, as in the paper)"
+OWN_LENS = "a tuned lens trained here (offline fallback, not the published lens)"
+
+
+def translators_from_layers(layers: Any) -> Translators:
+    """Copy affine translators ``h + W h + b`` (e.g. the ``tuned-lens`` package's ``layer_translators``, a list
+    of ``nn.Linear(d, d)``) into this module's :class:`Translators`; ``[d, d]`` weights, ``[d]`` biases."""
+    layers = list(layers)
+    if not layers:
+        raise ValueError("no translators to copy")
+    d = layers[0].weight.shape[1]
+    out = Translators(len(layers), d)
+    with torch.no_grad():
+        for mine, theirs in zip(out.layers, layers, strict=True):
+            mine.weight.copy_(theirs.weight.detach())
+            mine.bias.copy_(theirs.bias.detach() if theirs.bias is not None else torch.zeros(d))
+    return out.eval()
+
+
+def published_translators(subject: Subject) -> tuple[Translators | None, str]:
+    """The paper's tuned lens, ``TunedLens.from_model_and_pretrained`` of the ``tuned-lens`` package, as
+    :class:`Translators`; ``(None, why)`` when it cannot be had (not GPT-2 Small, hub out of reach, package
+    missing), in which case the chapter trains its own lens and labels it :data:`OWN_LENS`."""
+    from .model import _hub_reachable
+
+    if not subject.spec.is_gpt2_small:
+        return None, f"{OWN_LENS}; the published lens is GPT-2 Small's and this model is not"
+    if not _hub_reachable():
+        return None, f"{OWN_LENS}; the hub is out of reach"
+    try:
+        from tuned_lens.nn.lenses import TunedLens
+    except ImportError:
+        return None, f"{OWN_LENS}; install the tuned-lens package to use the published lens"
+    try:
+        package_lens = TunedLens.from_model_and_pretrained(subject.hf)
+    except Exception as error:  # noqa: BLE001 - any download or format failure falls back, and says why
+        from .errors import one_line
+
+        return None, f"{OWN_LENS}; the published lens did not load ({one_line(error, 120)})"
+    return translators_from_layers(package_lens.layer_translators).to(subject.device), PUBLISHED_LENS
+
+
 @dataclass(frozen=True)
 class TunedLensConfig:
     """How the translators are trained (the tuned-lens objective, a small budget for a CPU).
@@ -479,10 +522,19 @@ PAPER_ARC = {"scaffold_gain_logit": 1.122, "scaffold_gain_tuned": 1.454, "decisi
              "decision_gain_tuned": 5.325, "early_boost_pp": 6.269, "late_boost_pp": 4.544}
 
 
+OTHER_LENS = f"other lens: {OWN_LENS}"
+
+
 def scorecard_rows(result: LensResult, label: str | None = None, chapter: str = "06_crystallization",
-                   tuned_note: str = "") -> list:
-    """Scorecard rows of E14: top-1 % per state for both lenses, never-lock-in %, the arc summaries."""
+                   tuned_note: str = "", published_lens: bool = False) -> list:
+    """Scorecard rows of E14: top-1 % per state for both lenses, never-lock-in %, the arc summaries.
+
+    ``published_lens``: the tuned lens is the published GPT-2 lens of the ``tuned-lens`` package (the paper's);
+    otherwise every row that involves the tuned lens says "other lens" instead of a verdict.
+    """
     from .results import ResultRow
+
+    other = "" if published_lens else OTHER_LENS
 
     label = label or result.label
     rows = []
@@ -491,26 +543,27 @@ def scorecard_rows(result: LensResult, label: str | None = None, chapter: str = 
     paper_ok = result.n_layers == 12
     for s, name in enumerate(result.labels):
         rows.append(ResultRow(chapter, f"E14.logit.{name}", f"logit lens top-1 % at {name}",
-                              PAPER_LOGIT_TOP1[s] if paper_ok else None, float(logit_pct[s]), 0.05, label,
+                              PAPER_LOGIT_TOP1[s] if paper_ok else None, float(logit_pct[s]), None, label,
                               result.is_pretrained, unit="%"))
         if tuned_pct is not None:
             rows.append(ResultRow(chapter, f"E14.tuned.{name}", f"tuned lens top-1 % at {name}",
-                                  PAPER_TUNED_TOP1[s] if paper_ok else None, float(tuned_pct[s]), 0.5, label,
-                                  result.is_pretrained, unit="%", note=tuned_note))
+                                  PAPER_TUNED_TOP1[s] if paper_ok else None, float(tuned_pct[s]), None, label,
+                                  result.is_pretrained, unit="%", note=tuned_note, comparison=other))
     rows.append(ResultRow(chapter, "E14.logit.never", "logit lens: tokens never locked in (%)", PAPER_LOGIT_NEVER,
-                          lockin_pct(result.logit)[1], 0.05, label, result.is_pretrained, unit="%"))
+                          lockin_pct(result.logit)[1], None, label, result.is_pretrained, unit="%"))
     if result.tuned is not None:
         rows.append(ResultRow(chapter, "E14.tuned.never", "tuned lens: tokens never locked in (%)",
-                              PAPER_TUNED_NEVER, lockin_pct(result.tuned)[1], 0.5, label, result.is_pretrained,
-                              unit="%", note=tuned_note))
+                              PAPER_TUNED_NEVER, lockin_pct(result.tuned)[1], None, label, result.is_pretrained,
+                              unit="%", note=tuned_note, comparison=other))
     for key, value in arc(logit_pct, tuned_pct).items():
         if key == "arc_holds":
             rows.append(ResultRow(chapter, "E14.arc_holds", "tuned decision gain > tuned scaffold gain (1 = yes)",
-                                  1.0, float(value), 0.0, label, result.is_pretrained))
+                                  1.0, float(value), None, label, result.is_pretrained, comparison=other))
             continue
         rows.append(ResultRow(chapter, f"E14.{key}", f"arc: {key} (pp per layer; decision = L6 -> L8)",
-                              PAPER_ARC.get(key), float(value), 0.1 if "logit" in key else 0.5, label,
-                              result.is_pretrained, note=tuned_note if "tuned" in key or "boost" in key else ""))
+                              PAPER_ARC.get(key), float(value), None, label,
+                              result.is_pretrained, note=tuned_note if "tuned" in key or "boost" in key else "",
+                              comparison=other if "tuned" in key or "boost" in key else ""))
     return rows
 
 

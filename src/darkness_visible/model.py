@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from nnsight import TransformersModel
     from transformers import GPT2Config, PreTrainedModel, PreTrainedTokenizerBase
 
+    from .identity import ModelIdentity
+
 #: The ``openai-community/gpt2`` commit the book is pinned to.
 GPT2_REVISION = "607a30d783dfa663caf39e06633721c8d4cfcd7e"
 
@@ -104,8 +106,16 @@ class ModelSpec:
 
     @property
     def is_gpt2_small(self) -> bool:
-        """True only for the checkpoint the paper studies."""
-        return self.kind == "hub" and self.name == DEFAULT_MODEL
+        """True only for the checkpoint the paper studies: the pinned hub revision, or a folder whose weight
+        file matches its published checksum (:func:`darkness_visible.identity.identify`)."""
+        return self.identity.gpt2_small
+
+    @property
+    def identity(self) -> ModelIdentity:
+        """What this model was identified as (GPT-2 Small or not, and how); see :mod:`darkness_visible.identity`."""
+        from .identity import identify
+
+        return identify(self)
 
     def describe(self) -> str:
         """One line for pages and result files."""
@@ -437,4 +447,9 @@ def download(model: str = DEFAULT_MODEL) -> Path:
         raise ModelUnavailableError("the Hugging Face hub is out of reach from this machine.\n"
                                     + _how_to_fix(spec.setting))
     patterns = ["*.json", "*.safetensors", "*.txt"]
-    return Path(snapshot_download(spec.name, revision=spec.revision, allow_patterns=patterns))
+    folder = Path(snapshot_download(spec.name, revision=spec.revision, allow_patterns=patterns))
+    if spec.name == DEFAULT_MODEL and spec.revision:
+        from .identity import record_download
+
+        record_download(folder, spec.revision)  # a copy of these files elsewhere is then recognised as GPT-2
+    return folder

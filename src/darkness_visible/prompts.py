@@ -299,3 +299,34 @@ DEMONSTRATIONS: tuple[Demonstration, ...] = (
     Demonstration("1, 2, 3, 4,"),
     Demonstration("Monday, Tuesday, Wednesday,"),
 )
+
+
+@dataclass(frozen=True)
+class ControlPrompt:
+    """One of the 12 context-dependent knowledge-control prompts (paper-claims Appendix A.3, E7).
+
+    ``target`` has no leading space (the id is the first token of ``" " + target``); ``json_top1`` and
+    ``json_prob`` are the model's top-1 and P(target) in the original ``knowledge_test.json`` [DATA].
+    """
+
+    prompt: str
+    target: str
+    json_top1: str
+    json_prob: float
+
+
+#: Appendix A.3, verbatim, in the JSON's order.
+CONTROL_PROMPTS: tuple[ControlPrompt, ...] = (
+    ControlPrompt("In 1969, Neil Armstrong landed on the", "moon", " moon", 0.6727),
+    ControlPrompt("Water freezes at zero degrees", "C", " C", 0.163),
+    ControlPrompt("The playwright was William", "Shakespeare", " Shakespeare", 0.3349),
+    ControlPrompt("Einstein's theory of", "relativity", " relativity", 0.4583),
+    ControlPrompt("The speed of light is 300,000 km per", "second", " second", 0.6855),
+    ControlPrompt("The French Revolution began in", "17", " 17", 0.4669),
+    ControlPrompt("The chemical symbol for gold is", "Au", " the", 0.0001),
+    ControlPrompt("The largest planet in our solar system is", "Jupiter", " about", 0.027),
+    ControlPrompt("The capital of France is", "Paris", " the", 0.0322),
+    ControlPrompt("DNA stands for deoxyribonucleic", "acid", " acid", 0.9856),
+    ControlPrompt("The Mona Lisa was painted by Leonardo da", "Vinci", " Vin", 0.9992),
+    ControlPrompt("The Great Wall of", "China", " China", 0.9277),
+)

@@ -18,6 +18,7 @@ field                  ``paper``   ``quick``  what it sizes (paper-claims sectio
 ``lens_max_steps``     300         8          tuned-lens training, at most (stops early when converged)
 ``lens_tokens_per_step`` 256       64         positions per tuned-lens step
 ``lens_train_windows`` 8           1          1,024-token windows the translators train on
+``consensus_windows``  500         4          DS-C train windows for E2's "512K" statistics (needs the hub)
 ``bootstrap``          10,000      10,000     bootstrap resamples (E3, E5: 10,000, seed 42)
 =====================  ==========  =========  ===============================================================
 """
@@ -45,6 +46,7 @@ class Size:
     lens_max_steps: int
     lens_tokens_per_step: int
     lens_train_windows: int
+    consensus_windows: int
     bootstrap: int = 10_000
 
     def capped(self, windows: int) -> Size:
@@ -76,10 +78,10 @@ class Size:
 PRESETS: dict[str, Size] = {
     "paper": Size("paper", windows=200, survey_windows=100, lens_windows=200, lens_stride=1, sink_windows=200,
                   controls_windows=195, null_seeds=(1, 2, 3, 4, 5), lens_max_steps=300, lens_tokens_per_step=256,
-                  lens_train_windows=8),
+                  lens_train_windows=8, consensus_windows=500),
     "quick": Size("quick", windows=4, survey_windows=4, lens_windows=2, lens_stride=8, sink_windows=1,
                   controls_windows=8, null_seeds=(1, 2), lens_max_steps=8, lens_tokens_per_step=64,
-                  lens_train_windows=1),
+                  lens_train_windows=1, consensus_windows=4),
 }
 DEFAULT_SIZE = "paper"
 

@@ -291,6 +291,34 @@ def function_word_scores(subject: Subject, neurons: tuple[int, ...], layer: int 
     return pd.DataFrame(z[:, ids].cpu().numpy(), index=[f"N{n}" for n in neurons], columns=[repr(w) for w in words])
 
 
+#: The paper's reading (P/F): N2123 and the Core push toward function words (1 = yes); paper-claims §7 item 9.
+PAPER_PUSHES_FUNCTION_WORDS = 1.0
+
+
+def sign_rows(scores: dict[str, pd.DataFrame], label: str, pretrained: bool,
+              neurons: tuple[int, ...] = (EXCEPTION_NEURON, 2910)) -> list[ResultRow]:
+    """Rows for the output-direction sign conflict (paper-claims §7 item 9, §9 F1.4).
+
+    ``scores``: :func:`function_word_scores` tables by reading mode (``"ln_f"``, the paper's reading with β;
+    ``"ln_f_no_bias"``, β removed). Value 1 when the neuron's mean function-word z-score is positive. The
+    profiles JSON says N2123 pushes *away* from "the, a, and"; the paper says toward.
+    """
+    rows = []
+    for n in neurons:
+        for mode, table in scores.items():
+            if f"N{n}" not in table.index:
+                continue
+            z = float(table.loc[f"N{n}"].mean())
+            other = "" if mode == "ln_f" else "different procedure: ln_f's bias β removed (not the paper's reading)"
+            suffix = "" if mode == "ln_f" else f".{mode}"
+            rows.append(ResultRow(CHAPTER, f"E1.sign.n{n}_toward_function_words{suffix}",
+                                  f"N{n}'s output pushes toward ' the', ' in', ' and', ' a', ',' (1 = yes; {mode})",
+                                  PAPER_PUSHES_FUNCTION_WORDS, float(z > 0), None, label, pretrained,
+                                  comparison=other, note=f"mean z-score {z:+.2f}; profiles JSON: N2123 pushes away "
+                                  "(§7 item 9)"))
+    return rows
+
+
 def output_cosines(subject: Subject, neurons: tuple[int, ...], layer: int | None = None) -> pd.DataFrame:
     """Cosine similarity between output directions ``w_n`` (rows of ``W_out``): ``[k, k]`` via scipy."""
     from scipy.spatial.distance import pdist, squareform
@@ -359,6 +387,8 @@ PAPER_ABLATIONS: dict[str, tuple[str, float, tuple[float, float]]] = {
     "no_handler": ("all 20", 2.1, (1.6, 2.5)),
 }
 PAPER_BASELINE_PPL = 31.79
+#: DS-B's token count (195 windows x 256), the total of every E13 contingency table (paper-claims §9 F3.4).
+DSB_TOKENS = 49_920
 
 
 def window_nll(H: Harvest, variant: str = "full", rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -637,6 +667,15 @@ class TierResults:
     enrichment: dict[str, pd.DataFrame] = field(default_factory=dict)
     discovery: Any = None
     recovered: int | None = None
+    enrichment_corpus: dict[str, Any] | None = None
+
+
+def enrichment_comparison(corpus: dict[str, Any] | None) -> str:
+    """``""`` when E13's harvest read DS-B (its ``meta["corpus"]``), else the "different corpus" note."""
+    if corpus is not None and corpus.get("construction") == "DS-B":
+        return ""
+    what = "the chapter's corpus" if corpus is None else corpus.get("describe", "another corpus")
+    return f"different corpus: {what} vs DS-B (first 5,000 train rows, 195 x 256; needs the hub)"
 
 
 def analyse(H: Harvest, exception_rule: FiringRule = FIRE_POS, indicator: int = EXCEPTION_NEURON,
@@ -684,76 +723,84 @@ def scorecard_rows(results: TierResults, discovery_recovered: int | None = None,
     R = results
     rows: list[ResultRow] = []
 
-    def add(claim: str, description: str, paper: float | None, value: float | None, tol: float,
-            ci: tuple[float, float] | None = None, unit: str = "", note: str = "") -> None:
+    def add(claim: str, description: str, paper: float | None, value: float | None,
+            ci: tuple[float, float] | None = None, unit: str = "", note: str = "", comparison: str = "") -> None:
         v = None if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
-        rows.append(ResultRow(CHAPTER, claim, description, paper, v, tol, R.label, R.pretrained, ci, unit, note))
+        rows.append(ResultRow(CHAPTER, claim, description, paper, v, None, R.label, R.pretrained, ci, unit, note,
+                              comparison=comparison))
 
+    test_split = ("different corpus: WikiText-103 test windows vs the paper's train array (DS-C; the train "
+                  "rows need the hub)")
     reg = R.regimes.set_index("definition")
-    add("E1.n2123.active_rate", "N2123 fire rate, |GELU| > 0.1", 70.9, reg.rate_pct.iloc[0], 2.0, unit="%",
+    add("E1.n2123.active_rate", "N2123 fire rate, |GELU| > 0.1", 70.9, reg.rate_pct.iloc[0], unit="%",
         note="JSON: 68.8 % on 49,920 train tokens")
     notes = ["canonical reconstruction", "draft M's definition; repo data give 3.85 %",
              "top decile: 10 % by construction"]
     for (name, row), note in zip(reg.iloc[1:].iterrows(), notes, strict=True):
-        add(f"E1.exception.rate[{name}]", f"exception path rate, {name}", 11.3, row.rate_pct, 0.5, unit="%",
+        add(f"E1.exception.rate[{name}]", f"exception path rate, {name}", 11.3, row.rate_pct, unit="%",
             note=note)
     for _, r in R.rates.iterrows():
         add(f"E1.cond.{r.neuron}", f"{r.neuron} ({r.tier}) fire rate on exception tokens", r.paper_cond_pct,
-            r.cond_pct, 3.0, unit="%")
+            r.cond_pct, unit="%")
     js = R.jaccard_summary.set_index(["population", "statistic"]).value
     w = "within exception tokens"
     add("E1.jaccard.core_min", "Core pairwise Jaccard, minimum (within exception tokens)", 0.91,
-        js.get((w, "core min")), 0.02)
+        js.get((w, "core min")))
     peak = [k for k in js.index if k[0] == w and k[1].startswith(f"N{EXCEPTION_NEURON}-")]
     if peak:
-        add("E1.jaccard.core_peak", "Jaccard N2123-N2910 (within exception tokens)", 0.998, js[peak[0]], 0.01)
+        add("E1.jaccard.core_peak", "Jaccard N2123-N2910 (within exception tokens)", 0.998, js[peak[0]])
     if (w, "N584-N2378") in js.index:
-        add("E1.jaccard.584_2378", "Jaccard N584-N2378 (within exception tokens)", 0.889, js[(w, "N584-N2378")], 0.02)
+        add("E1.jaccard.584_2378", "Jaccard N584-N2378 (within exception tokens)", 0.889, js[(w, "N584-N2378")])
         add("E1.jaccard.584_2378.all", "Jaccard N584-N2378 over all tokens (not in the paper)", None,
-            js[("all tokens", "N584-N2378")], 0.02)
+            js[("all tokens", "N584-N2378")])
     paper_share = {"core": 54.0, "differentiator": 23.0, "specialist": 4.0, "residual": 19.0}
     for _, r in R.shares.iterrows():
         add(f"E1.share.{r.tier}", f"{r.tier} share of exception-path output norm (sum of norms)",
-            paper_share.get(r.tier), r.share_of_norms_pct, 5.0, unit="%", note="definition [UNSPEC]")
+            paper_share.get(r.tier), r.share_of_norms_pct, unit="%", note="definition [UNSPEC]")
     ab = R.ablation
     if len(ab):
         add("E5.ppl.baseline", "baseline perplexity (WikiText-103 test, within-window targets)", PAPER_BASELINE_PPL,
-            ab.ppl_base.iloc[0], 0.5, note="paper: unpublished train array; this row: test split")
+            ab.ppl_base.iloc[0], note="paper: unpublished train array; this row: test split", comparison=test_split)
     for _, r in ab.iterrows():
         add(f"E5.delta.{r.variant}", f"ablate {r.ablation}: perplexity change", PAPER_ABLATIONS[r.variant][1]
-            if r.variant in PAPER_ABLATIONS else None, r.delta_pct, 0.3, (r.ci_low, r.ci_high), "%",
-            "test split; sequence-level bootstrap, 10,000 resamples, seed 42")
+            if r.variant in PAPER_ABLATIONS else None, r.delta_pct, (r.ci_low, r.ci_high), "%",
+            "test split; sequence-level bootstrap, 10,000 resamples, seed 42", comparison=test_split)
     if train_ablation is not None and len(train_ablation):
         add("E5.ppl.baseline.train", "baseline perplexity (WikiText-103 train head)", PAPER_BASELINE_PPL,
-            train_ablation.ppl_base.iloc[0], 0.5, note="train split through datasets")
+            train_ablation.ppl_base.iloc[0], note="train split through datasets")
         for _, r in train_ablation.iterrows():
             add(f"E5.delta.{r.variant}.train", f"ablate {r.ablation}: perplexity change (train split)",
-                PAPER_ABLATIONS.get(r.variant, (None, None))[1], r.delta_pct, 0.3, (r.ci_low, r.ci_high), "%")
+                PAPER_ABLATIONS.get(r.variant, (None, None))[1], r.delta_pct, (r.ci_low, r.ci_high), "%")
     simp = R.simpson.set_index("level")
     for level, paper in (("3/7", 2.4), ("7/7", -0.4)):
         if level in simp.index:
             add(f"E5.core.level{level[0]}", f"Core ablation at consensus {level} (CONS-ABS)", paper,
-                simp.delta_pct[level], 0.5, unit="%", note="Simpson split")
+                simp.delta_pct[level], unit="%", note="Simpson split", comparison=test_split)
+    e13 = enrichment_comparison(R.enrichment_corpus)
     for mode, table in R.enrichment.items():
         tag = "faithful" if mode.startswith("faithful") else "corrected"
         for _, r in table[table.paper_enrichment.notna()].iterrows():
             add(f"E13.enrich.{r.neuron}.{tag}", f"enrichment of {r.neuron} under N2123 FIRE-ABS ({tag} lists)",
-                r.paper_enrichment, r.enrichment, 0.05, note=f"JSON value {r.json_enrichment}")
+                r.paper_enrichment, r.enrichment, note=f"JSON value {r.json_enrichment}", comparison=e13)
         add(f"E13.n_significant.{tag}", f"routing ids significant after Bonferroni over 3,072 ({tag} lists)", 6,
-            int(table.significant.sum()), 0, note="JSON: 5")
+            int(table.significant.sum()), note="JSON: 5", comparison=e13)
+        totals = (table.a + table.b + table.c + table.d).unique()
+        add(f"E13.contingency.total.{tag}", f"tokens in each 2x2 table ({tag} lists; §9 F3.4: DS-B's 49,920)",
+            DSB_TOKENS, float(totals[0]) if len(totals) == 1 else float("nan"), comparison=e13,
+            note="every table sums to the same count" if len(totals) == 1 else "tables disagree: a bug")
     if discovery_recovered is not None:
         add("NEW.discovery.recovered", "automatic discovery: paper's 27 routing neurons recovered (not in paper)",
-            None, discovery_recovered, 0)
+            None, discovery_recovered)
     if discovery_scores is not None:
         for _, r in discovery_scores.iterrows():
             if r.role == "indicator":
                 add("NEW.discovery.indicator", "discovered indicator is N2123 (1 = yes; not in paper)", None,
-                    float(r.hits), 0)
+                    float(r.hits))
                 continue
             for stat in ("precision", "recall"):
                 add(f"NEW.discovery.{r.role}.{stat}", f"discovered {r.role} vs the paper's list: {stat} "
                     f"({int(r.hits)} of {int(r.n_found)} found, {int(r.n_true)} listed; not in paper)", None,
-                    r[stat], 0)
+                    r[stat])
     return rows
 
 
