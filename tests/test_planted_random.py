@@ -4,6 +4,7 @@ and the discovery recovers them at the rate the chapter states; on random weight
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from darkness_visible.discover import DiscoverConfig, discover, score_roles
@@ -146,3 +147,23 @@ def test_random_standin_has_no_handler() -> None:
                          cache=False)
     assert run.layer == 11 and not run.is_pretrained
     assert run.report.indicator is None and run.to_json()["indicator"] is None
+
+
+def test_the_suite_is_cached_per_seed_and_by_its_settings(tmp_path, monkeypatch):
+    import darkness_visible.planted_random as pr
+
+    config = DiscoverConfig(n_boot=10)
+    fresh = recovery_suite([3, 4], config=config, cache=tmp_path)
+    assert len(list(tmp_path.glob("planted-*.json"))) == 2
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a planted model was built although the cache holds its row")
+
+    monkeypatch.setattr(pr, "recover", refuse)
+    warm = recovery_suite([4, 3], config=config, cache=tmp_path)  # order and subset do not matter
+    pd.testing.assert_frame_equal(warm.iloc[::-1].reset_index(drop=True), fresh)
+    for changed in ({"config": DiscoverConfig(n_boot=11)}, {"n_tokens": 2048}, {"mechanism": "token_class"}):
+        with pytest.raises(AssertionError, match="cache holds"):
+            recovery_suite([3], cache=tmp_path, **{"config": config, **changed})
+    with pytest.raises(AssertionError, match="cache holds"):
+        recovery_suite([5], config=config, cache=tmp_path)

@@ -42,8 +42,8 @@ import numpy as np
 from .errors import CacheUnwritableError, CorruptCacheError
 
 __all__ = ["CACHE_FORMAT", "MANIFEST_SCHEMA", "CacheUnwritableError", "ChunkCache", "CorruptCacheError",
-           "atomic_write", "cache_folder", "cached_arrays", "chunk_cache", "ensure_writable", "file_sha256",
-           "files_digest", "releases_locks"]
+           "atomic_write", "cache_folder", "cached_arrays", "cached_json", "chunk_cache", "ensure_writable",
+           "file_sha256", "files_digest", "releases_locks", "source_digest"]
 
 #: Bump when the stored arrays change meaning; old caches are then ignored.
 CACHE_FORMAT = 1
@@ -509,6 +509,20 @@ def cache_folder(setting: str | Path | bool | None) -> Path | None:
     return cache_dir(None if setting in (None, True) else setting)
 
 
+def _entry(setting: str | Path | bool | None, material: dict[str, Any], prefix: str, suffix: str) -> Path | None:
+    """The file of one small cached result: ``<prefix>-<digest of material>.<suffix>``, or ``None`` (no cache)."""
+    folder = cache_folder(setting)
+    if folder is None:
+        return None
+    text = json.dumps({"format": CACHE_FORMAT, "prefix": prefix, **material}, sort_keys=True, default=str)
+    return ensure_writable(folder) / f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.{suffix}"
+
+
+def _discard(path: Path, error: Exception) -> None:
+    warnings.warn(f"discarding an unreadable cache file {path.name} and recomputing it: {error}", stacklevel=3)
+    path.unlink(missing_ok=True)
+
+
 def cached_arrays(setting: str | Path | bool | None, material: dict[str, Any], prefix: str,
                   compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """``compute()``'s arrays, stored once as ``<prefix>-<key>.npz`` in the cache folder and read back after.
@@ -520,19 +534,51 @@ def cached_arrays(setting: str | Path | bool | None, material: dict[str, Any], p
     file that cannot be read is discarded with a warning and recomputed. ``setting`` as in
     :func:`cache_folder` (``False``: compute, store nothing).
     """
-    folder = cache_folder(setting)
-    if folder is None:
+    path = _entry(setting, material, prefix, "npz")
+    if path is None:
         return compute()
-    text = json.dumps({"format": CACHE_FORMAT, "prefix": prefix, **material}, sort_keys=True, default=str)
-    path = ensure_writable(folder) / f"{prefix}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.npz"
     if path.exists():
         try:
             with np.load(path, allow_pickle=False) as data:
                 return {name: data[name] for name in data.files}
         except Exception as error:  # noqa: BLE001 - any unreadable file is recomputed, never trusted
-            warnings.warn(f"discarding an unreadable cache file {path.name} and recomputing it: {error}",
-                          stacklevel=2)
-            path.unlink(missing_ok=True)
+            _discard(path, error)
     arrays = {name: np.asarray(value) for name, value in compute().items()}
     atomic_write(path, lambda handle: np.savez(handle, **arrays))
     return arrays
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays as Python numbers and lists, for JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+def cached_json(setting: str | Path | bool | None, material: dict[str, Any], prefix: str,
+                compute: Callable[[], Any]) -> Any:
+    """``compute()``'s JSON-able result (numbers, strings, lists, dicts; numpy scalars are converted), stored
+    once as ``<prefix>-<key>.json`` like :func:`cached_arrays`, and returned as read back from JSON (so the
+    first call and later ones return the same types)."""
+    path = _entry(setting, material, prefix, "json")
+    if path is None:
+        return json.loads(json.dumps(compute(), default=_plain))
+    if path.exists():
+        try:
+            return json.loads(path.read_text())
+        except Exception as error:  # noqa: BLE001 - any unreadable file is recomputed, never trusted
+            _discard(path, error)
+    text = json.dumps(compute(), default=_plain)
+    atomic_write(path, lambda handle: handle.write(text.encode()))
+    return json.loads(text)
+
+
+def source_digest(*modules: Any) -> str:
+    """A digest of the source files of ``modules``: part of a cache key for results whose meaning is the
+    code that computed them (a discovery procedure, say), so that editing that code computes them afresh."""
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]

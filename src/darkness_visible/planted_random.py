@@ -46,7 +46,9 @@ Use::
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -498,21 +500,37 @@ def recover(planted: RandomPlanted, n_tokens: int = DISCOVERY_TOKENS, config=Non
 
 def recovery_suite(seeds, ranges: PlantRanges = PlantRanges(), *, shape: Shape | None = None,
                    mechanism: Mechanism | None = None, layer: int | None = None,
-                   n_tokens: int = DISCOVERY_TOKENS, config=None, progress: bool = False):
+                   n_tokens: int = DISCOVERY_TOKENS, config=None, progress: bool = False,
+                   cache: str | Path | bool | None = None):
     """:func:`recover` on a freshly built planted model for every seed: a ``pandas.DataFrame``, one row per
-    seed (building included in ``seconds``)."""
+    seed (``seconds``: building and recovery, when the row was computed).
+
+    Each seed's row is cached (``cache`` as for the harvest: ``None`` = ``DV_CACHE``, ``False`` = none), keyed
+    by everything it depends on: the seed, the ranges, the fixed choices, the token count, the discovery
+    configuration and the source of the modules that plant and discover, so that editing the procedure
+    recomputes it. A warm rebuild of chapter 02 thus reads the suite instead of building 24 models again.
+    """
     import time
 
     import pandas as pd
     from tqdm import tqdm
 
+    from . import discover, firing, harvest, planted
+    from .cache import cached_json, source_digest
+
+    code = source_digest(discover, firing, harvest, planted, sys.modules[__name__])
+    fixed = {"ranges": asdict(ranges), "shape": None if shape is None else asdict(shape), "mechanism": mechanism,
+             "layer": layer, "n_tokens": n_tokens, "config": None if config is None else asdict(config), "code": code}
     rows = []
     for seed in tqdm(list(seeds), desc="planted suite", disable=not progress):
-        start = time.perf_counter()
-        planted = build_random_planted(int(seed), ranges, shape=shape, mechanism=mechanism, layer=layer)
-        row = recover(planted, n_tokens, config)
-        row["seconds"] = time.perf_counter() - start
-        rows.append(row)
+        def compute(seed: int = int(seed)) -> dict[str, object]:
+            start = time.perf_counter()
+            row = recover(build_random_planted(seed, ranges, shape=shape, mechanism=mechanism, layer=layer),
+                          n_tokens, config)
+            row["seconds"] = time.perf_counter() - start
+            return row
+
+        rows.append(cached_json(cache, {"what": "planted recovery", "seed": int(seed), **fixed}, "planted", compute))
     return pd.DataFrame(rows)
 
 
