@@ -68,3 +68,41 @@ def test_discover_command_all_layers(capsys, tmp_path) -> None:
     data = json.loads(capsys.readouterr().out)
     assert [r["layer"] for r in data["layers"]] == [0, 1] and data["pretrained"] is False
     assert all("indicator" in r and "core" in r for r in data["layers"])
+
+
+def test_per_layer_reports_are_cached_exactly(planted_last, tmp_path, monkeypatch) -> None:
+    import pandas as pd
+
+    from darkness_visible import handler_depth
+    from darkness_visible.discover import HandlerReport, discover
+
+    corpus, config = discovery_corpus(planted_last), DiscoverConfig(n_boot=10)
+    fresh = discover_layers(planted_last.subject, corpus, config, cache=tmp_path)
+    assert len(list(tmp_path.glob("depth-*.json"))) == 3
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("discovery ran although the cache holds the report")
+
+    monkeypatch.setattr("darkness_visible.discover.discover", refuse)
+    warm = handler_depth.discover_layers(planted_last.subject, corpus, config, cache=tmp_path)
+    pd.testing.assert_frame_equal(warm.table, fresh.table)
+    found = fresh.reports[planted_last.key.layer]
+    again = warm.reports[planted_last.key.layer]
+    assert again == found  # every compared field: roles, stability, cuts, warnings, counts
+    assert list(again.members.columns) == list(found.members.columns) and len(again.members) == len(found.members)
+    with pytest.raises(AssertionError, match="cache holds"):
+        handler_depth.discover_layers(planted_last.subject, corpus, DiscoverConfig(n_boot=11), cache=tmp_path)
+    # the state round trip is exact on a report computed directly, data frames included
+    monkeypatch.undo()
+    masks_report = discover(*_masks(planted_last), config)
+    back = HandlerReport.from_state(masks_report.to_state())
+    assert back == masks_report
+    pd.testing.assert_frame_equal(back.candidates, masks_report.candidates, check_dtype=False)
+    pd.testing.assert_frame_equal(back.members, masks_report.members, check_dtype=False)
+
+
+def _masks(planted):
+    from darkness_visible.planted_random import planted_masks
+
+    pos, ab, win = planted_masks(planted)
+    return pos, ab, win

@@ -58,7 +58,10 @@ written here, because neither scipy nor statsmodels has one and scikit-learn is 
 
 from __future__ import annotations
 
+import io
+import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -173,6 +176,45 @@ class HandlerReport(RoleSets):
             "warnings": list(self.warnings), "n_tokens": self.n_tokens, "n_windows": self.n_windows,
             "indicator_rate": _round(self.indicator_rate),
         }
+
+
+    def to_state(self) -> dict[str, object]:
+        """Everything in the report, exactly, as JSON-ready values (for the cache); see :meth:`from_state`."""
+        def num(value: float | None) -> float | None:
+            return None if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
+
+        return {
+            "indicator": self.indicator, "core": list(self.core), "differentiators": list(self.differentiators),
+            "specialists": list(self.specialists), "consensus": list(self.consensus),
+            "groups": [list(g) for g in self.groups], "interchangeable": list(self.interchangeable),
+            "stability": [[int(k), float(v)] for k, v in self.stability.items()],
+            "indicator_share": num(self.indicator_share), "margin": num(self.margin), "runner_up": self.runner_up,
+            "cuts": {k: num(v) for k, v in self.cuts.items()}, "warnings": list(self.warnings),
+            "n_tokens": self.n_tokens, "n_windows": self.n_windows, "indicator_rate": num(self.indicator_rate),
+            "candidates": json.loads(self.candidates.to_json(orient="table", index=False)),
+            "members": json.loads(self.members.to_json(orient="table", index=False)),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> HandlerReport:
+        """The report :meth:`to_state` saved (NaN restored where it stored ``None``)."""
+        def num(value: float | None) -> float:
+            return float("nan") if value is None else float(value)
+
+        def frame(table: dict[str, Any]) -> pd.DataFrame:
+            return pd.read_json(io.StringIO(json.dumps(table)), orient="table") if table["data"] else \
+                pd.DataFrame(columns=[f["name"] for f in table["schema"]["fields"]])
+
+        return cls(
+            indicator=state["indicator"], core=tuple(state["core"]), differentiators=tuple(state["differentiators"]),
+            specialists=tuple(state["specialists"]), consensus=tuple(state["consensus"]),
+            groups=tuple(tuple(g) for g in state["groups"]), interchangeable=tuple(state["interchangeable"]),
+            stability={int(k): float(v) for k, v in state["stability"]}, indicator_share=num(state["indicator_share"]),
+            margin=num(state["margin"]), runner_up=state["runner_up"],
+            cuts={k: num(v) for k, v in state["cuts"].items()}, warnings=tuple(state["warnings"]),
+            n_tokens=int(state["n_tokens"]), n_windows=int(state["n_windows"]),
+            indicator_rate=num(state["indicator_rate"]), candidates=frame(state["candidates"]),
+            members=frame(state["members"]))
 
 
 def _round(value: float, digits: int = 4) -> float | None:
