@@ -68,6 +68,19 @@ def test_good_page_passes_and_bad_page_is_caught(tmp_path):
 
 
 @browser
+def test_captioned_figures_count_and_need_alt_text(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "fig.png").write_bytes(PNG)
+    _page(tmp_path, "notebooks/03_glued.html", BANNER + '<figure id="fig-a"><img src="fig.png" alt="one dot, centred">'
+          "<figcaption>Fig. 1 A dot.</figcaption></figure>")
+    _page(tmp_path, "notebooks/04_no_alt.html", BANNER + '<figure><img src="fig.png"></figure>')
+    reports = {r.page: r for r in check_site(tmp_path, standin=True)}
+    glued, no_alt = reports["notebooks/03_glued.html"], reports["notebooks/04_no_alt.html"]
+    assert glued.problems == [] and glued.output_figures == 1 and glued.first_figure_y is not None
+    assert no_alt.output_figures == 1 and any("without alt text" in p for p in no_alt.problems)
+
+
+@browser
 def test_banner_unreadable_in_dark_mode_is_caught(tmp_path):
     style = ('<style>.dv-banner{color:#111;background:#fff4d6}'
              'html[data-theme="dark"] .dv-banner{color:#2a2a2a;background:#222}</style>')

@@ -6,7 +6,8 @@ search or index pages) through Playwright in Debian's Chromium, in four views: d
 (390 px) width, each in light and dark mode (``prefers-color-scheme`` and the theme's ``data-theme``). Every
 request that leaves localhost is blocked, so the check sees what an offline reader sees. It fails a page on:
 
-- an image that did not load, a chapter page without any figure, a cell showing an error or a traceback;
+- an image that did not load, a chapter page without any figure (an image in a cell's output or in a glued,
+  captioned ``<figure>``), an image without alt text, a cell showing an error or a traceback;
 - with ``--standin``: a page without the run banner (``.dv-banner``), or banner text whose contrast with its
   background is below WCAG AA (4.5:1) in any view (colours from the computed styles);
 - maths that did not render (a ``.math`` element without MathJax's ``mjx-container``, or raw ``\\(``/``\\[``
@@ -14,7 +15,7 @@ request that leaves localhost is blocked, so the check sees what an offline read
 - at phone width: the page scrolling sideways, or a table's "verdict" column out of view and not inside a
   scrollable box.
 
-It reports, without failing, images without alt text and how far down each chapter's first figure is. It saves
+It reports, without failing, how far down each chapter's first figure is. It saves
 a full-page screenshot per page (desktop, light) and a first-screen screenshot of each other view, and exits
 non-zero on any failure.
 """
@@ -194,7 +195,7 @@ def _check_view(page, view: View, name: str, report: PageReport, standin: bool |
     if view.name == "desktop-light":
         images = page.evaluate(
             "Array.from(document.images).map(i => [i.getAttribute('src'), i.complete && i.naturalWidth > 0,"
-            " !!i.closest('.cell_output'), (i.getAttribute('alt') || '').trim(),"
+            " !!i.closest('.cell_output, figure'), (i.getAttribute('alt') || '').trim(),"
             " i.getBoundingClientRect().top + window.scrollY])")
         report.images = len(images)
         report.broken_images = [src for src, ok, *_ in images if not ok]
@@ -208,6 +209,9 @@ def _check_view(page, view: View, name: str, report: PageReport, standin: bool |
             report.problems.append(f"images that did not load: {report.broken_images}")
         if name.startswith(need_figures) and report.output_figures == 0:
             report.problems.append("a chapter page without any figure")
+        if report.images_without_alt:
+            report.problems.append(f"{report.images_without_alt} image(s) without alt text (use a glued, captioned "
+                                   "figure with :alt:)")
         if report.errors:
             report.problems.append(f"{report.errors} error output(s)")
         maths = page.evaluate(_MATHS_JS)
