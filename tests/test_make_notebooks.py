@@ -176,3 +176,24 @@ def test_no_chapters_is_a_clear_error(tmp_path, capsys):
 
 def test_the_committed_copies_are_up_to_date():
     assert mk.check(ROOT / "notebooks", BIB) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", ["01_tracing", "03_consensus_crossover", "05_garden_path"])
+def test_a_real_student_copy_filled_with_the_solutions_runs_top_to_bottom(chapter, monkeypatch, tmp_path):
+    """What a student does: open the student copy in plain Jupyter, answer, run all. Here the answers are the
+    solutions, on the stand-in at the quick size (the three chapters that run in about a minute each; the
+    book build runs every chapter's solutions through their checks)."""
+    from nbclient import NotebookClient
+
+    for name, value in {"DV_MODEL": "standin", "DV_SIZE": "quick", "DV_WINDOWS": "2", "DV_CORPUS_SOURCE": "local",
+                        "DV_RESULTS": str(tmp_path / "results")}.items():
+        monkeypatch.setenv(name, value)
+    student = nbformat.read(ROOT / "notebooks" / "student" / f"{chapter}.ipynb", as_version=4)
+    instructor = nbformat.read(ROOT / "notebooks" / "instructor" / f"{chapter}.ipynb", as_version=4)
+    filled = mk.fill_answers(student, instructor)
+    assert any("answer" in mk.tags(c) for c in student.cells), "the student copy has answer cells"
+    NotebookClient(filled, timeout=1200, kernel_name="python3",
+                   resources={"metadata": {"path": str(ROOT / "notebooks" / "student")}}).execute()
+    checks = [c for c in filled.cells if c.cell_type == "code" and "check" in c.source]
+    assert checks and not any(o.get("output_type") == "error" for c in filled.cells for o in c.get("outputs", []))
