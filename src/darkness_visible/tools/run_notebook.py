@@ -16,7 +16,7 @@ from nbclient import NotebookClient
 from ..errors import DVUserError
 
 
-def run(path: Path, timeout: int = 7200, save_to: Path | None = None) -> float:
+def run(path: Path, timeout: int = 14400, save_to: Path | None = None) -> float:
     """Execute a copy of one notebook; returns seconds taken. Raises on a cell error.
 
     ``save_to``: where to write the executed copy (with outputs); the source notebook is never changed. It
