@@ -250,8 +250,8 @@ def build_flops(cache: Path, size_name: str = "paper") -> tuple[dict[str, float]
 
     Per token: ``forward`` = 2 x 85M weight MACs + causal attention (2 x 2 x T/2 x 768 per layer) at T = 1,024;
     ``unembed`` = 2 x 768 x 50,257. The lens counts the rows that really took the full product (from its
-    cache); the tuned lens the steps it really trained (from its cache). Chapter 04-05's prompts are small
-    and left out.
+    cache); the tuned lens the steps it really trained and its held-out checks (from its cache). Chapter
+    04-05's prompts are small and left out.
     """
     from darkness_visible.sizes import PRESETS
 
@@ -266,9 +266,10 @@ def build_flops(cache: Path, size_name: str = "paper") -> tuple[dict[str, float]
         meta = json.loads(manifest.read_text())["meta"]
         if meta.get("rows", 0) > lens_meta.get("rows", 0):
             lens_meta = meta
-    steps = size.lens_max_steps
+    steps, checks = size.lens_max_steps, 1 + size.lens_max_steps // 25
     for path in cache.glob("tuned-lens-*.pt"):
-        steps = len(torch.load(path, weights_only=True)["losses"])
+        saved = torch.load(path, weights_only=True)
+        steps, checks = len(saved["losses"]), len(saved.get("agreement", []))
     n = size.windows * T
     lens_rows = size.lens_windows * (T - 1) // size.lens_stride
     full_share = lens_meta.get("full_rows", 24 * lens_rows) / max(lens_meta.get("rows", 24 * lens_rows), 1)
@@ -279,7 +280,7 @@ def build_flops(cache: Path, size_name: str = "paper") -> tuple[dict[str, float]
         "lens (forward + final unembedding)": size.lens_windows * T * (fwd(T) + unembed),
         "lens (24 lens decodings, dense)": lens_rows * 24 * unembed,
         "tuned-lens training": steps * size.lens_tokens_per_step * 12 * 2 * unembed
-        + size.lens_train_windows * T * fwd(T),
+        + checks * 1024 * 12 * unembed + size.lens_train_windows * T * fwd(T),  # steps, held-out checks, states
         "controls (6 models x DS-B)": (1 + len(size.null_seeds)) * size.controls_windows * 256 * fwd(256),
     }
     out = {k: v / 1e12 for k, v in parts.items()}

@@ -104,7 +104,7 @@ def test_kl_to_final_is_zero_for_identical_and_positive_otherwise():
 
 
 def test_training_the_translators_lowers_the_kl(tiny, tmp_path):
-    config = TunedLensConfig(steps=12, tokens_per_step=64, lr=1e-2, train_windows=2, window=128)
+    config = TunedLensConfig(steps=12, tokens_per_step=64, lr=1e-2, train_windows=2, window=128, init="identity")
     translators, losses = train_tuned_lens(tiny, CORPUS, config, cache=tmp_path, progress=False)
     assert losses[-1] < losses[0]
     cached, cached_losses = train_tuned_lens(tiny, CORPUS, config, cache=tmp_path, progress=False)
@@ -119,11 +119,60 @@ def test_training_the_translators_lowers_the_kl(tiny, tmp_path):
     assert retrained == losses
 
 
-def test_settled_needs_three_checks_within_the_tolerance():
-    config = TunedLensConfig(agree_tol=0.001)
-    assert not config.settled([0.5, 0.5])  # two checks are not enough
-    assert config.settled([0.1, 0.5, 0.5004, 0.5009])
-    assert not config.settled([0.5, 0.5004, 0.5011])
+def test_settled_is_early_stopping_with_patience():
+    config = TunedLensConfig(agree_tol=0.001, patience=2)
+    assert not config.settled([0.5, 0.5])  # the start and one check: too few
+    assert config.settled([0.5, 0.5004, 0.5009])  # two checks, neither beats 0.5 by more than 0.1 pp
+    assert config.settled([0.54, 0.535, 0.539])  # worse than the start twice: stop
+    assert not config.settled([0.5, 0.5004, 0.5011])  # the last check is an improvement
+    assert not config.settled([0.35, 0.41, 0.44, 0.46, 0.47])  # still climbing (an identity start)
+    assert TunedLensConfig(patience=3).settled([0.5, 0.5, 0.5]) is False
+    with pytest.raises(ValueError, match="init"):
+        TunedLensConfig(init="zeros")
+    with pytest.raises(ValueError, match="patience"):
+        TunedLensConfig(patience=0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_least_squares_init_recovers_a_planted_affine_map(tiny, seed):
+    """When the final state is an exact affine function of every earlier state, the initial lens is exact."""
+    from darkness_visible.lens import least_squares_init
+
+    gen = torch.Generator().manual_seed(seed)
+    n_states, d = tiny.n_layers, tiny.hf.config.n_embd
+    rows = 4 * (d + 1)
+    final = torch.randn(rows, d, generator=gen)
+    states = torch.empty(rows, n_states + 1, d)
+    states[:, n_states] = final
+    maps = []
+    for s in range(n_states):  # h_s = (h_final - c_s) @ inv(M_s).T, so h_final = h_s @ M_s.T + c_s exactly
+        m = torch.eye(d) + 0.5 * torch.randn(d, d, generator=gen) / d**0.5  # well conditioned
+        c = torch.randn(d, generator=gen)
+        states[:, s] = torch.linalg.solve(m, (final - c).T).T
+        maps.append((m, c))
+    translators = Translators(n_states, d)
+    least_squares_init(translators, states)
+    held = states[: rows // 2]
+    with torch.no_grad():
+        for s in range(n_states):
+            assert torch.allclose(translators(held[:, s], s), held[:, n_states], atol=1e-3)
+            m, c = maps[s]
+            assert torch.allclose(translators.layers[s].weight + torch.eye(d), m, atol=1e-3)
+            assert torch.allclose(translators.layers[s].bias, c, atol=1e-3)
+    final_top = tiny.unembed(held[:, n_states]).argmax(-1)
+    assert held_out_agreement(tiny, translators, held, final_top) == 1.0
+    with pytest.raises(ValueError, match="final"):
+        least_squares_init(translators, states[:, 1:])
+
+
+def test_least_squares_init_is_unique_with_fewer_rows_than_dimensions(tiny):
+    from darkness_visible.lens import least_squares_init
+
+    n_states, d = tiny.n_layers, tiny.hf.config.n_embd
+    states = torch.randn(d // 2, n_states + 1, d, generator=torch.Generator().manual_seed(3))
+    translators = Translators(n_states, d)
+    least_squares_init(translators, states)
+    assert all(torch.isfinite(p).all() for p in translators.parameters())
 
 
 def test_held_out_agreement_counts_top1_matches(tiny):
@@ -139,14 +188,25 @@ def test_held_out_agreement_counts_top1_matches(tiny):
 
 
 def test_training_stops_when_its_decisions_settle(tiny, tmp_path):
-    # a learning rate of 0 never changes the lens: its held-out agreement is flat from the first check,
-    # so training stops at the third check, long before the step budget, while the loss rule cannot fire
+    # a learning rate of 0 never changes the lens: its held-out agreement is flat from the start, so
+    # training stops at the second check after the start (patience 2), long before the step budget,
+    # while the loss rule cannot fire
     config = TunedLensConfig(steps=400, tokens_per_step=16, lr=0.0, train_windows=2, window=128, check_every=5,
                              converge_window=1000)
     _, losses = train_tuned_lens(tiny, CORPUS, config, cache=tmp_path, progress=False)
-    assert len(losses) == 15
+    assert len(losses) == 10
     saved = torch.load(next(tmp_path.glob("tuned-lens-*.pt")), weights_only=True)
     assert len(saved["agreement"]) == 3 and len(set(saved["agreement"])) == 1
+
+
+def test_the_least_squares_start_is_closer_to_the_model_than_the_identity(tiny, tmp_path):
+    """On held-out positions the least-squares start agrees with the model at least as often as the logit lens."""
+    kw = dict(steps=1, tokens_per_step=16, lr=0.0, train_windows=2, window=128)
+    train_tuned_lens(tiny, CORPUS, TunedLensConfig(**kw, init="identity"), cache=tmp_path / "a", progress=False)
+    train_tuned_lens(tiny, CORPUS, TunedLensConfig(**kw), cache=tmp_path / "b", progress=False)
+    start = [torch.load(next((tmp_path / k).glob("tuned-lens-*.pt")), weights_only=True)["agreement"][0]
+             for k in ("a", "b")]
+    assert start[1] >= start[0]
 
 
 @pytest.mark.real_weights

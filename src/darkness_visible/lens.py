@@ -6,11 +6,12 @@ States follow the spec's index convention: state 0 is the embedding output (``tr
 * **Logit lens** (nostalgebraist 2020): ``argmax(lm_head(ln_f(h_s)))``. At the last state it
   is the model's own prediction, so its top-1 accuracy equals the model's accuracy.
 * **Tuned lens** (Belrose et al. 2023): an affine translator per state, ``h -> h + A_s h + b_s``, then
-  the same unembedding; ``A_s`` and ``b_s`` start at zero (the identity, i.e. the logit lens) and are
-  trained to minimise KL(final distribution || lens distribution). The paper used the ``tuned-lens``
-  package's pretrained GPT-2 lens (downloaded from the hub); :func:`train_tuned_lens` trains the
-  translators here, on a slice of the corpus disjoint from the evaluation windows. The last state uses
-  the identity, as in the package.
+  the same unembedding, trained to minimise KL(final distribution || lens distribution). The paper used
+  the ``tuned-lens`` package's pretrained GPT-2 lens (downloaded from the hub); :func:`train_tuned_lens`
+  trains the translators here, on a slice of the corpus disjoint from the evaluation windows. They start
+  from the least-squares map of each state onto the final state (Din et al. 2023, "Jump to
+  Conclusions"), which a CPU can solve in seconds, instead of the package's identity start, and the KL
+  training then refines them. The last state uses the identity, as in the package.
 * **First lock-in** of a token: the smallest state whose prediction hits the target ("never" if none).
 
 All tracing is one nnsight trace per batch reading every block's output in forward order.
@@ -61,7 +62,8 @@ def trace_states(subject: Subject, input_ids: torch.Tensor) -> list[torch.Tensor
 class Translators(torch.nn.Module):
     """Affine translators of the tuned lens, one per non-final state: ``h + h @ A_s.T + b_s``.
 
-    Initialised to zero, i.e. to the identity (the logit lens).
+    Initialised to zero, i.e. to the identity (the logit lens); :func:`least_squares_init` sets them to
+    the least-squares map onto the final state instead.
     """
 
     def __init__(self, n_states: int, d_model: int) -> None:
@@ -123,23 +125,26 @@ def published_translators(subject: Subject) -> tuple[Translators | None, str]:
 
 @dataclass(frozen=True)
 class TunedLensConfig:
-    """How the translators are trained (the tuned-lens objective, a small budget for a CPU).
+    """How the translators are trained (the tuned-lens objective, a budget a CPU can afford).
 
     ``train_windows`` windows of ``window`` tokens are taken from the *end* of the split's token stream,
-    so they do not overlap the evaluation windows at its start; ``tokens_per_step`` random positions of
-    them form each step's batch, shared by all states; Adam with learning rate ``lr`` for at most ``steps``.
+    so they do not overlap the evaluation windows at its start; the last ``holdout_tokens`` positions of
+    them are held out, never trained on. ``init="lsq"`` starts each translator at the least-squares map of
+    its state onto the final state (:func:`least_squares_init`, Din et al. 2023); ``"identity"`` starts
+    at the logit lens, as the ``tuned-lens`` package does. Then ``tokens_per_step`` random positions
+    form each step's batch, shared by all states; Adam with learning rate ``lr`` for at most ``steps``.
 
-    Training stops early once it has converged, by either of two measured criteria (the budget is set by
-    the run, not by a guessed step count; the chapter shows the curve and how many steps ran):
+    Training stops early by either of two measured criteria (the budget is set by the run, not by a
+    guessed step count; the chapter shows the curve and how many steps ran):
 
     * the loss: the mean loss of the last ``converge_window`` steps improves on the mean of the
       ``converge_window`` before by less than ``converge_tol`` (relative);
-    * the decisions: every ``check_every`` steps, the lens's top-1 agreement with the model's own final
-      top-1 is measured on ``holdout_tokens`` held-out positions (the end of the training slice, never
-      trained on) over all translated states; once three checks in a row lie within ``agree_tol``
-      (0.1 pp, the precision of the paper's lens table), more steps no longer change what the lens
-      predicts. A lens is scored by its top-1 (E14), so this is the relevant plateau even when the KL
-      keeps creeping down, as it does on a random-weight model whose final distribution is near-uniform.
+    * the decisions (early stopping with patience): the lens's top-1 agreement with the model's own
+      final top-1 on the held-out positions, over all translated states, is measured before training
+      and every ``check_every`` steps; once ``patience`` checks in a row have not beaten the best
+      earlier check by more than ``agree_tol`` (0.1 pp, the precision of the paper's lens table), more
+      steps no longer make the lens predict better. A lens is scored by its top-1 (E14), so this is the
+      relevant plateau even while the KL creeps down.
     """
 
     steps: int = 200
@@ -153,6 +158,14 @@ class TunedLensConfig:
     check_every: int = 25
     holdout_tokens: int = 1024
     agree_tol: float = 0.001
+    patience: int = 2
+    init: str = "lsq"
+
+    def __post_init__(self) -> None:
+        if self.init not in ("lsq", "identity"):
+            raise ValueError(f"TunedLensConfig.init must be 'lsq' or 'identity', not {self.init!r}")
+        if self.patience < 1:
+            raise ValueError(f"TunedLensConfig.patience must be at least 1, not {self.patience}")
 
     def key(self) -> dict[str, Any]:
         return asdict(self)
@@ -172,8 +185,12 @@ class TunedLensConfig:
         return before - last < self.converge_tol * abs(before)
 
     def settled(self, agreement: list[float]) -> bool:
-        """True when the last three held-out top-1 agreements (fractions) lie within ``agree_tol``."""
-        return len(agreement) >= 3 and max(agreement[-3:]) - min(agreement[-3:]) < self.agree_tol
+        """True when none of the last ``patience`` held-out top-1 agreements (fractions) beats the best
+        earlier one by more than ``agree_tol``."""
+        k = self.patience
+        if len(agreement) <= k:
+            return False
+        return max(agreement[-k:]) <= max(agreement[:-k]) + self.agree_tol
 
 
 def kl_to_final(final_logits: torch.Tensor, lens_logits: torch.Tensor) -> torch.Tensor:
@@ -181,6 +198,30 @@ def kl_to_final(final_logits: torch.Tensor, lens_logits: torch.Tensor) -> torch.
     p_log = torch.log_softmax(final_logits, dim=-1)
     q_log = torch.log_softmax(lens_logits, dim=-1)
     return (p_log.exp() * (p_log - q_log)).sum(-1).mean()
+
+
+def least_squares_init(translators: Translators, states: torch.Tensor, ridge: float = 1e-8) -> None:
+    """Set each translator to the least-squares affine map of its state onto the final state, in place.
+
+    ``states``: residual states ``[M, n_states + 1, d_model]``, the last being the final state. For each
+    translated state ``s`` this solves ``min ||h_s + h_s @ A_s.T + b_s - h_final||^2`` over the M rows (Din
+    et al. 2023's linear shortcut), in float64 with a ridge of ``ridge`` times the mean diagonal of the
+    Gram matrix so that a rank-deficient state (fewer rows than ``d_model + 1``, a constant direction)
+    still has a unique answer. When ``h_final`` is an exact affine function of ``h_s`` it is recovered.
+    """
+    n_states = len(translators.layers)
+    if states.shape[1] != n_states + 1:
+        raise ValueError(f"states has {states.shape[1]} states; the translators need {n_states} + the final one")
+    final = states[:, n_states].double()
+    ones = torch.ones(states.shape[0], 1, dtype=torch.float64, device=states.device)
+    with torch.no_grad():
+        for s, layer in enumerate(translators.layers):
+            x = torch.cat([states[:, s].double(), ones], dim=1)  # [M, d + 1]
+            gram = x.T @ x
+            gram += ridge * gram.diagonal().mean() * torch.eye(gram.shape[0], dtype=gram.dtype, device=gram.device)
+            w = torch.linalg.solve(gram, x.T @ (final - states[:, s].double()))  # [d + 1, d]
+            layer.weight.copy_(w[:-1].T.to(layer.weight.dtype))
+            layer.bias.copy_(w[-1].to(layer.bias.dtype))
 
 
 def _train_states(subject: Subject, corpus: CorpusSpec, config: TunedLensConfig) -> torch.Tensor:
@@ -232,13 +273,15 @@ def train_tuned_lens(subject: Subject, corpus: CorpusSpec, config: TunedLensConf
     states, held = states[:states.shape[0] - n_hold], states[states.shape[0] - n_hold:]
     with torch.no_grad():
         held_top = subject.unembed(held[:, n_states]).argmax(-1)
+    if config.init == "lsq":
+        least_squares_init(translators, states)
     gen = torch.Generator().manual_seed(config.seed)
     opt = torch.optim.Adam(translators.parameters(), lr=config.lr)
     hf = subject.hf
     for p in hf.parameters():
         p.requires_grad_(False)
     losses: list[float] = []
-    agreement: list[float] = []
+    agreement: list[float] = [held_out_agreement(subject, translators, held, held_top)]  # the starting lens
     from tqdm import tqdm
 
     for step in tqdm(range(config.steps), desc="tuned lens", disable=not progress):
