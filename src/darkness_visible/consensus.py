@@ -520,7 +520,7 @@ def plot_crossover(results: list[CrossoverResult], label: str) -> Figure:
         t["procedure"] = f"{r.procedure.name}: {r.procedure.label}"
         frames.append(t)
     data = pd.concat(frames, ignore_index=True)
-    from .plotting import WIDTH
+    from .plotting import WIDTH, finish
 
     fig, ax = plt.subplots(figsize=(WIDTH, 5.0), dpi=100)
     names = list(dict.fromkeys(data["procedure"]))
@@ -541,14 +541,10 @@ def plot_crossover(results: list[CrossoverResult], label: str) -> Figure:
                 ax.axvspan(r.point_ci[0], r.point_ci[1], color=palette[name], alpha=0.12,
                            label=f"{r.procedure.name}: 95 % CI of the crossover point")
     ax.set(xticks=range(len(results[0].table)))
-    ax.set_xlabel("consensus level (of 7 neurons firing, |GELU| > 0.1)", fontsize=10)
-    ax.set_ylabel("mean ΔP = P_full − P_noMLP\n(points: mean; bars: 95 % CI)", fontsize=10)
-    ax.tick_params(labelsize=9)
-    ax.set_title(f"Does the last MLP help (ΔP > 0) or hurt, by consensus level?\n{textwrap.fill(label, 80)}",
-                 fontsize=10)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=9, ncol=1, frameon=False)
-    fig.tight_layout()
-    return fig
+    return finish(ax, xlabel="consensus level (of 7 neurons firing, |GELU| > 0.1)",
+                  ylabel="mean ΔP = P_full − P_noMLP\n(points: mean; bars: 95 % CI)",
+                  title="Does the last MLP help (ΔP > 0) or hurt, by consensus level?", label=label,
+                  legend_ncol=1, legend_y=-0.16)
 
 
 def plot_level_counts(counts: pd.DataFrame, label: str, paper: bool = True) -> Figure:
@@ -556,7 +552,7 @@ def plot_level_counts(counts: pd.DataFrame, label: str, paper: bool = True) -> F
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from .plotting import WIDTH
+    from .plotting import WIDTH, finish
 
     fig, ax = plt.subplots(figsize=(WIDTH, 3.8), dpi=100)
     sns.barplot(data=counts, x="level", y="n", color=sns.color_palette("colorblind")[0], ax=ax, label="this run")
@@ -565,13 +561,8 @@ def plot_level_counts(counts: pd.DataFrame, label: str, paper: bool = True) -> F
         scale = counts["n"].sum() / ref["n"].sum()
         sns.scatterplot(x=ref["level"], y=ref["n"] * scale, color="k", marker="D", ax=ax, zorder=3,
                         label=f"paper Table 2 × {scale:.3g} (scaled to this run's total)")
-    ax.set_xlabel("consensus level (how many of the 7 consensus neurons fire)", fontsize=10)
-    ax.set_ylabel("tokens", fontsize=10)
-    ax.tick_params(labelsize=9)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=9, ncol=2, frameon=False)
-    ax.set_title(f"How many tokens sit at each consensus level\n{textwrap.fill(label, 80)}", fontsize=10)
-    fig.tight_layout()
-    return fig
+    return finish(ax, xlabel="consensus level (how many of the 7 consensus neurons fire)", ylabel="tokens",
+                  title="How many tokens sit at each consensus level", label=label)
 
 
 def plot_cosines(cos: pd.DataFrame, label: str, paper: pd.DataFrame | None = None) -> Figure:
@@ -895,17 +886,12 @@ def plot_acf(acf: pd.DataFrame, n_tokens: int, label: str) -> Figure:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from .plotting import WIDTH, wrap
+    from .plotting import WIDTH, finish
 
     bound = 2 / np.sqrt(max(n_tokens, 1))
     fig, ax = plt.subplots(figsize=(WIDTH, 3.6), dpi=100)
     sns.barplot(data=acf, x="lag", y="acf", color=sns.color_palette("colorblind")[0], ax=ax, label="this run")
     ax.axhspan(-bound, bound, color="0.6", alpha=0.3, label="±2 standard errors of independent noise")
     ax.axhline(0, color="k", lw=0.8)
-    ax.set_xlabel("lag (tokens)", fontsize=10)
-    ax.set_ylabel("mean autocorrelation\nover windows", fontsize=10)
-    ax.tick_params(labelsize=9)
-    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
-    ax.set_title(f"Autocorrelation of ΔP within windows (level means removed)\n{wrap(label, 80)}", fontsize=10)
-    fig.tight_layout()
-    return fig
+    return finish(ax, xlabel="lag (tokens)", ylabel="mean autocorrelation\nover windows",
+                  title="Autocorrelation of ΔP within windows (level means removed)", label=label)

@@ -110,7 +110,7 @@ def histogram_figure(acts: np.ndarray, label: str, paths: tuple[ExceptionPath, .
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from .plotting import WIDTH, wrap
+    from .plotting import WIDTH, finish
 
     palette = sns.color_palette("colorblind")
     fig, ax = plt.subplots(figsize=(WIDTH, 4.2), dpi=100)
@@ -123,13 +123,9 @@ def histogram_figure(acts: np.ndarray, label: str, paths: tuple[ExceptionPath, .
         cuts.append((f"exception path: {path.name}", cut, colour, ls))
     for name, x, colour, ls in cuts:
         ax.axvline(x, color=colour, ls=ls, lw=1.2, label=name or None)
-    ax.set_xlabel(f"post-GELU activation of N{neuron}", fontsize=10)
-    ax.set_ylabel("tokens (log scale)", fontsize=10)
-    ax.tick_params(labelsize=9)
-    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
-    ax.set_title(f"How often N{neuron} takes each activation, with the firing cuts\n{wrap(label, 80)}", fontsize=10)
-    fig.tight_layout()
-    return fig
+    return finish(ax, xlabel=f"post-GELU activation of N{neuron}", ylabel="tokens (log scale)",
+                  title=f"How often N{neuron} takes each activation, with the firing cuts", label=label,
+                  legend_y=-0.2)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -528,7 +524,7 @@ def simpson_figure(table: pd.DataFrame, label: str) -> Any:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from .plotting import WIDTH, wrap
+    from .plotting import WIDTH, finish
 
     rows = table[table.level != "all"].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(WIDTH, 3.8), dpi=100)
@@ -538,13 +534,9 @@ def simpson_figure(table: pd.DataFrame, label: str) -> Any:
         ax.scatter(np.arange(len(rows)), rows.paper_delta_pct.astype(float), marker="D", color="k", zorder=3,
                    label="paper (GPT-2 Small)")
     ax.axhline(0, color="k", lw=0.7)
-    ax.set_xlabel("consensus level at the predicting position (CONS-ABS)", fontsize=10)
-    ax.set_ylabel("perplexity change (%)", fontsize=10)
-    ax.tick_params(labelsize=9)
-    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
-    ax.set_title(f"Core ablation: perplexity change by consensus level\n{wrap(label, 80)}", fontsize=10)
-    fig.tight_layout()
-    return fig
+    return finish(ax, xlabel="consensus level at the predicting position (CONS-ABS)",
+                  ylabel="perplexity change (%)", title="Core ablation: perplexity change by consensus level",
+                  label=label)
 
 
 def suite_figure(suite: pd.DataFrame, roles: list[str], bar: float = 0.9) -> Any:
@@ -557,7 +549,7 @@ def suite_figure(suite: pd.DataFrame, roles: list[str], bar: float = 0.9) -> Any
     import seaborn as sns
 
     from .planted_random import DISCOVERY_TOKENS
-    from .plotting import WIDTH
+    from .plotting import WIDTH, finish
 
     long = pd.concat([pd.DataFrame({"role": role, "statistic": stat, "value": suite[f"{role}_{stat}"]})
                       for role in roles for stat in ("precision", "recall")], ignore_index=True)
@@ -566,14 +558,9 @@ def suite_figure(suite: pd.DataFrame, roles: list[str], bar: float = 0.9) -> Any
                   palette="colorblind")
     ax.axhline(bar, color="grey", lw=1, ls="--", label=f"pass bar ({bar:g})")
     ax.set(ylim=(-0.05, 1.05))
-    ax.set_ylabel("per planted model", fontsize=10)
-    ax.set_xlabel("")
-    ax.tick_params(labelsize=9)
-    ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False)
-    ax.set_title(f"How well the discovery recovers each role: {len(suite)} planted models, "
-                 f"{DISCOVERY_TOKENS:,} tokens each", fontsize=10)
-    fig.tight_layout()
-    return fig
+    return finish(ax, xlabel="", ylabel="per planted model", legend_ncol=3, legend_y=-0.12,
+                  title=f"How well the discovery recovers each role: {len(suite)} planted models, "
+                        f"{DISCOVERY_TOKENS:,} tokens each")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ them, and text with each token shaded by an activation, as static HTML for the b
   N2123's activation; self-contained HTML (inline styles, escaped text, a legend) that reads the same in the
   book, light or dark, and in Jupyter.
 - :data:`WIDTH` and :func:`wrap`: the content width in inches, and long run labels broken for titles.
+- :func:`finish`: the one house style of a single-axes figure (10 pt labels and title, 9 pt ticks, the
+  legend below the axes, the run's label under the title), so every chapter's figures read alike.
 
 Drawing only: no analysis lives here.
 """
@@ -54,3 +56,26 @@ def content_figure(height_ratio: float = 0.55, *, ncols: int = 1, nrows: int = 1
 def wrap(text: str, width: int = 80) -> str:
     """``text`` broken into lines of at most ``width`` characters (for long run labels in titles)."""
     return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def finish(ax: Any, *, xlabel: str | None = None, ylabel: str | None = None, title: str | None = None,
+           label: str | None = None, legend_ncol: int = 2, legend_y: float = -0.22, legend: bool = True) -> Any:
+    """Give one axes the house style and lay its figure out; returns the figure.
+
+    Axis labels and title at 10 pt, tick labels at 9 pt; ``label`` (which run drew it) is wrapped under the
+    title; the legend, if ``legend`` and the axes has labelled artists, goes below the axes in
+    ``legend_ncol`` columns, its top ``legend_y`` axes-heights under them (more negative when the x tick
+    labels are tall). A ``None`` text leaves what the axes already has.
+    """
+    if xlabel is not None:
+        ax.set_xlabel(xlabel, fontsize=10)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel, fontsize=10)
+    ax.tick_params(labelsize=9)
+    if legend and ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, legend_y), ncol=legend_ncol, frameon=False)
+    if title is not None:
+        ax.set_title(title if label is None else f"{title}\n{wrap(label, 80)}", fontsize=10)
+    fig = ax.figure
+    fig.tight_layout()
+    return fig
