@@ -140,10 +140,22 @@ class LayerMasks:
         return unpack(self.arrays[f"L{layer}/{rule.name}"], self.d_mlp, list(neurons))
 
 
-@releases_locks
-def layer_masks(subject: Subject, corpus: CorpusSpec, config: CrossLayerConfig | None = None, *,
-                cache: str | Path | bool | None = None, progress: bool = True) -> LayerMasks:
-    """Run (or load from cache) the all-layer pass over ``corpus`` and keep every layer's firing masks."""
+@dataclass
+class MasksPlan:
+    """Where the all-layer pass over a corpus is cached and what it reads: ``inputs [n_windows, T]``, the
+    firing rules ``recorded`` (name -> rule) and the manifest ``meta``; shared by :func:`layer_masks` and
+    :func:`darkness_visible.window_pass.fill`, so both write the same cache."""
+
+    store: Any
+    inputs: np.ndarray
+    recorded: dict[str, FiringRule]
+    meta: dict[str, Any]
+    n_chunks: int
+
+
+def masks_plan(subject: Subject, corpus: CorpusSpec, config: CrossLayerConfig | None = None,
+               cache: str | Path | bool | None = None) -> MasksPlan:
+    """The cache entry (``None`` store without a cache) and inputs of the all-layer pass over ``corpus``."""
     config = config or CrossLayerConfig()
     stream, origin = corpus_stream(subject, corpus)
     inputs, _ = windows(stream, corpus)
@@ -155,7 +167,31 @@ def layer_masks(subject: Subject, corpus: CorpusSpec, config: CrossLayerConfig |
                       "is_pretrained": subject.spec.is_pretrained},
             "corpus": {**asdict(corpus), "describe": corpus.describe(), "origin": origin},
             "n_layers": subject.n_layers, "d_mlp": subject.d_mlp, "rules": rules}
-    store = chunk_cache(cache, material, prefix="crosslayer", n_chunks=math.ceil(corpus.n_windows / config.batch_size))
+    n_chunks = math.ceil(corpus.n_windows / config.batch_size)
+    return MasksPlan(chunk_cache(cache, material, prefix="crosslayer", n_chunks=n_chunks), inputs, recorded, meta,
+                     n_chunks)
+
+
+def masks_chunk(acts: list[torch.Tensor], recorded: dict[str, FiringRule], input_ids: np.ndarray
+                ) -> dict[str, np.ndarray]:
+    """One chunk of the all-layer pass: each layer's packed mask per rule from its activations
+    (``n_layers`` tensors ``[B, T, d_mlp]``), and the chunk's ``input_ids [B*T]``."""
+    chunk: dict[str, np.ndarray] = {}
+    for L, act in enumerate(acts):
+        flat = act.reshape(-1, act.shape[-1])
+        for name, rule in recorded.items():
+            chunk[f"L{L}/{name}"] = pack(rule(flat).cpu().numpy())
+    chunk["input_ids"] = input_ids.reshape(-1).astype(np.int32)
+    return chunk
+
+
+@releases_locks
+def layer_masks(subject: Subject, corpus: CorpusSpec, config: CrossLayerConfig | None = None, *,
+                cache: str | Path | bool | None = None, progress: bool = True) -> LayerMasks:
+    """Run (or load from cache) the all-layer pass over ``corpus`` and keep every layer's firing masks."""
+    config = config or CrossLayerConfig()
+    plan = masks_plan(subject, corpus, config, cache)
+    store, inputs, recorded, meta = plan.store, plan.inputs, plan.recorded, plan.meta
     loaded = store.load_complete() if store is not None else None
     if loaded is not None:
         return LayerMasks(loaded[0], _concat(loaded[1]))
@@ -171,15 +207,10 @@ def layer_masks(subject: Subject, corpus: CorpusSpec, config: CrossLayerConfig |
         if store is not None and store.has_chunk(c):
             chunks.append(store.read_chunk(c))
             continue
-        chunk: dict[str, np.ndarray] = {}
         with torch.inference_mode():
             acts = trace_layers(subject, torch.from_numpy(inputs[lo:hi]))
-            for L, act in enumerate(acts):
-                flat = act.reshape(-1, act.shape[-1])
-                for name, rule in recorded.items():
-                    chunk[f"L{L}/{name}"] = pack(rule(flat).cpu().numpy())
+            chunk = masks_chunk(acts, recorded, inputs[lo:hi])
             del acts
-        chunk["input_ids"] = inputs[lo:hi].reshape(-1).astype(np.int32)
         if store is not None:
             store.write_chunk(c, chunk)
         chunks.append(chunk)
@@ -431,6 +462,35 @@ def head_stats(subject: Subject, z: torch.Tensor, weights: torch.Tensor, layer: 
     return {"sink": a[..., 0].reshape(-1), "entropy": (-plogp.sum(-1)).reshape(-1), "importance": importance}
 
 
+def attention_plan(subject: Subject, corpus: CorpusSpec, layer: int | None = None, head: int = SINK_HEAD,
+                   cache: str | Path | bool | None = None) -> tuple[int, Any, np.ndarray]:
+    """The layer index, cache entry (``None`` without a cache) and ``inputs [n_windows, T]`` of
+    :func:`attention_sink`; shared with :func:`darkness_visible.window_pass.fill`. Says once (a printed line)
+    when the model has no head ``head``."""
+    L = subject.layer_index(layer)
+    n_head = int(subject.hf.config.n_head)
+    if not 0 <= head < n_head:
+        from .checks import note_skip
+
+        note_skip(f"head {head} of layer {L} (the paper's L11H7 sink): this model has {n_head} heads per layer, so "
+                  "the sink share and entropy are NaN; every head's importance is still measured")
+    stream, _ = corpus_stream(subject, corpus)
+    inputs, _ = windows(stream, corpus)
+    material = {"model": subject.spec.key(), "corpus": asdict(corpus), "layer": L, "head": head,
+                "what": "attention head stats", "stream_sha": stream_digest(stream, corpus)}
+    return L, chunk_cache(cache, material, prefix="attention", n_chunks=corpus.n_windows), inputs
+
+
+def attention_chunk(subject: Subject, qkv: torch.Tensor, z: torch.Tensor, layer: int, head: int
+                    ) -> dict[str, np.ndarray]:
+    """One window's head statistics (:func:`head_stats`) from ``c_attn``'s output ``qkv [1, T, 3 d_model]``
+    and ``c_proj``'s input ``z [1, T, d_model]`` at ``layer``, as float32 arrays."""
+    n_head = int(subject.hf.config.n_head)
+    weights = head_weights(subject, qkv, layer, head) if 0 <= head < n_head else qkv.new_empty(0)
+    stats = head_stats(subject, z, weights, layer, head)
+    return {name: value.cpu().numpy().astype(np.float32) for name, value in stats.items()}
+
+
 @releases_locks
 def attention_sink(subject: Subject, corpus: CorpusSpec, layer: int | None = None, head: int = SINK_HEAD, *,
                    cache: str | Path | bool | None = None, progress: bool = True) -> dict[str, np.ndarray]:
@@ -446,18 +506,7 @@ def attention_sink(subject: Subject, corpus: CorpusSpec, layer: int | None = Non
     Returns per token (``N = n_windows × window``, the harvest's token order): ``sink`` and ``entropy`` of
     ``head`` (``float [N]``) and ``importance`` of every head (``float [N, H]``).
     """
-    L = subject.layer_index(layer)
-    n_head = int(subject.hf.config.n_head)
-    if not 0 <= head < n_head:
-        from .checks import note_skip
-
-        note_skip(f"head {head} of layer {L} (the paper's L11H7 sink): this model has {n_head} heads per layer, so "
-                  "the sink share and entropy are NaN; every head's importance is still measured")
-    stream, _ = corpus_stream(subject, corpus)
-    inputs, _ = windows(stream, corpus)
-    material = {"model": subject.spec.key(), "corpus": asdict(corpus), "layer": L, "head": head,
-                "what": "attention head stats", "stream_sha": stream_digest(stream, corpus)}
-    store = chunk_cache(cache, material, prefix="attention", n_chunks=corpus.n_windows)
+    L, store, inputs = attention_plan(subject, corpus, layer, head, cache)
     loaded = store.load_complete() if store is not None else None
     if loaded is not None:
         return _concat(loaded[1])
@@ -472,9 +521,7 @@ def attention_sink(subject: Subject, corpus: CorpusSpec, layer: int | None = Non
             continue
         with torch.inference_mode():
             qkv, z = trace_head_inputs(subject, torch.from_numpy(inputs[k: k + 1]), L)
-            weights = head_weights(subject, qkv, L, head) if 0 <= head < n_head else qkv.new_empty(0)
-            stats = head_stats(subject, z, weights, L, head)
-            chunk = {name: value.cpu().numpy().astype(np.float32) for name, value in stats.items()}
+            chunk = attention_chunk(subject, qkv, z, L, head)
         if store is not None:
             store.write_chunk(k, chunk)
         chunks.append(chunk)

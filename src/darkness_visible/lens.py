@@ -52,10 +52,11 @@ def trace_states(subject: Subject, input_ids: torch.Tensor) -> list[torch.Tensor
     model = subject.model
     saved: list[Any] = []
     input_ids = input_ids.to(subject.device)
-    with model.trace(input_ids):
+    with model.trace(input_ids) as tracer:
         saved.append(model.transformer.drop.output.save())
         for i in range(subject.n_layers):
             saved.append(model.transformer.h[i].output.save())
+        tracer.stop()  # the lens unembeds the states itself: skip ln_f and the model's own unembedding
     return [_first(s) for s in saved]
 
 
@@ -415,14 +416,22 @@ def lens_hits(subject: Subject, states: list[torch.Tensor], targets: torch.Tenso
     return torch.stack(logit_hits, -1), (torch.stack(tuned_hits, -1) if translators is not None else None)
 
 
-@releases_locks
-def run_lens(subject: Subject, corpus: CorpusSpec, translators: Translators | None = None,
-             config: LensConfig | None = None, *, cache: str | Path | bool | None = None,
-             progress: bool = True) -> LensResult:
-    """Logit-lens (and tuned-lens) top-1 hits over the corpus slice, cached on disk.
+@dataclass
+class LensPlan:
+    """Where the lens over a corpus is cached and what it reads (``inputs``/``targets`` ``[n_windows, T]``,
+    the scored positions ``keep``); shared by :func:`run_lens` and :func:`darkness_visible.window_pass.fill`."""
 
-    Positions: every ``config.stride``-th position ``j < window - 1`` of each window (target inside the window).
-    """
+    store: Any
+    inputs: np.ndarray
+    targets: np.ndarray
+    keep: np.ndarray
+    origin: str
+
+
+def lens_plan(subject: Subject, corpus: CorpusSpec, translators: Translators | None = None,
+              config: LensConfig | None = None, cache: str | Path | bool | None = None) -> LensPlan:
+    """The cache entry (``None`` store without a cache; key: model, corpus slice and its tokens, stride and the
+    translators' weights) and the inputs of the lens over ``corpus``."""
     config = config or LensConfig()
     stream, origin = corpus_stream(subject, corpus)
     inputs, targets = windows(stream, corpus)
@@ -435,7 +444,34 @@ def run_lens(subject: Subject, corpus: CorpusSpec, translators: Translators | No
         tdigest = h.hexdigest()[:16]
     material = {"model": subject.spec.key(), "corpus": asdict(corpus), "stride": config.stride,
                 "translators": tdigest, "stream_sha": stream_digest(stream, corpus)}
-    store = chunk_cache(cache, material, prefix="lens", n_chunks=corpus.n_windows)
+    return LensPlan(chunk_cache(cache, material, prefix="lens", n_chunks=corpus.n_windows), inputs, targets, keep,
+                    origin)
+
+
+def lens_chunk(subject: Subject, states: list[torch.Tensor], targets: np.ndarray, keep: np.ndarray,
+               translators: Translators | None, counts: dict[str, int] | None = None) -> dict[str, np.ndarray]:
+    """One window's lens hits: ``states`` are its ``n_layers + 1`` residual states ``[1, T, d_model]``,
+    ``targets [T]`` its next tokens; only positions ``keep`` are scored. ``logit`` (and ``tuned``) ``bool
+    [len(keep), n_states]``."""
+    tgt = torch.from_numpy(targets[keep]).to(states[0].device)
+    logit, tuned = lens_hits(subject, [s[0, keep] for s in states], tgt, translators, counts=counts)
+    chunk = {"logit": logit.cpu().numpy()}
+    if tuned is not None:
+        chunk["tuned"] = tuned.cpu().numpy()
+    return chunk
+
+
+@releases_locks
+def run_lens(subject: Subject, corpus: CorpusSpec, translators: Translators | None = None,
+             config: LensConfig | None = None, *, cache: str | Path | bool | None = None,
+             progress: bool = True) -> LensResult:
+    """Logit-lens (and tuned-lens) top-1 hits over the corpus slice, cached on disk.
+
+    Positions: every ``config.stride``-th position ``j < window - 1`` of each window (target inside the window).
+    """
+    config = config or LensConfig()
+    plan = lens_plan(subject, corpus, translators, config, cache)
+    store, inputs, targets, keep, origin = plan.store, plan.inputs, plan.targets, plan.keep, plan.origin
     loaded = store.load_complete() if store is not None else None
     chunks = None if loaded is None else loaded[1]
     if chunks is None:
@@ -452,14 +488,9 @@ def run_lens(subject: Subject, corpus: CorpusSpec, translators: Translators | No
             if store is not None and store.has_chunk(k):
                 chunks.append(store.read_chunk(k))
                 continue
-            ids = torch.from_numpy(inputs[k: k + 1])
-            tgt = torch.from_numpy(targets[k, keep]).to(subject.device)
             with torch.inference_mode():
-                states = [s[0, keep] for s in trace_states(subject, ids)]
-                logit, tuned = lens_hits(subject, states, tgt, translators, counts=counts)
-            chunk = {"logit": logit.cpu().numpy()}
-            if tuned is not None:
-                chunk["tuned"] = tuned.cpu().numpy()
+                states = trace_states(subject, torch.from_numpy(inputs[k: k + 1]))
+                chunk = lens_chunk(subject, states, targets[k], keep, translators, counts)
             if store is not None:
                 store.write_chunk(k, chunk)
             chunks.append(chunk)
