@@ -275,12 +275,13 @@ def build_flops(cache: Path, size_name: str = "paper") -> tuple[dict[str, float]
     full_share = lens_meta.get("full_rows", 24 * lens_rows) / max(lens_meta.get("rows", 24 * lens_rows), 1)
     parts = {
         "harvest (forward + 3 unembeddings)": n * (fwd(T) + 3 * unembed),
-        "survey (all-layer masks)": size.survey_windows * T * fwd(T),
-        "attention L11H7 (11 layers + 1 attention)": size.sink_windows * T * fwd(T) * 11.5 / 12,
-        "lens (forward + final unembedding)": size.lens_windows * T * (fwd(T) + unembed),
+        # chapter 06 traces its windows once for the survey, L11H7's statistics and the lens (window_pass)
+        "chapter 06 shared pass (forward)": max(size.survey_windows, size.sink_windows, size.lens_windows) * T * fwd(T),
+        "lens (final unembedding of scored positions)": lens_rows * unembed,
         "lens (24 lens decodings, dense)": lens_rows * 24 * unembed,
         "tuned-lens training": steps * size.lens_tokens_per_step * 12 * 2 * unembed
-        + checks * 1024 * 12 * unembed + size.lens_train_windows * T * fwd(T),  # steps, held-out checks, states
+        + checks * 1024 * 12 * unembed + size.lens_train_windows * T * fwd(T)  # steps, held-out checks, states
+        + 12 * 2 * size.lens_train_windows * T * (d + 1) ** 2,  # the least-squares start
         "controls (6 models x DS-B)": (1 + len(size.null_seeds)) * size.controls_windows * 256 * fwd(256),
     }
     out = {k: v / 1e12 for k, v in parts.items()}

@@ -36,3 +36,6 @@ def test_flop_count_of_the_paper_build(tmp_path):
     assert 0.3e9 < per_token < 0.6e9  # forward ~0.19 GFLOP + three 77 MFLOP unembeddings
     assert flops["lens (24 lens decodings, as run)"] == pytest.approx(flops["lens (24 lens decodings, dense)"])
     assert counts["tuned-lens steps"] == 300
+    # chapter 06 traces its 200 windows once for the survey, the attention and the lens: one forward, no more
+    harvest_forward = flops["harvest (forward + 3 unembeddings)"] - 3 * 2 * 768 * 50257 * 204_800 / 1e12
+    assert flops["chapter 06 shared pass (forward)"] == pytest.approx(harvest_forward)

@@ -107,6 +107,18 @@ def test_decomposition_sums_to_the_mlp_output(tiny):
         decompose(traced.act, tiny.w_out(), tiny.b_out(), {"a": (0, 1), "b": (1, 2)})
 
 
+def test_target_stats_in_place_give_the_same_numbers_and_only_then_overwrite():
+    logits = torch.randn(300, 50, generator=torch.Generator().manual_seed(2))
+    targets = torch.randint(0, 50, (300,))
+    kept = logits.clone()
+    plain = target_stats(logits, targets)
+    assert torch.equal(logits, kept), "the default leaves the logits alone (the model's own logits are reused)"
+    fused = target_stats(logits, targets, inplace=True)
+    for a, b in zip(plain, fused, strict=True):
+        assert torch.equal(a, b)
+    assert not torch.equal(logits, kept)
+
+
 def test_target_stats_match_softmax():
     logits = torch.randn(5, 7, 11)
     targets = torch.randint(0, 11, (5, 7))
