@@ -643,11 +643,15 @@ def scorecard_rows(result: LensResult, label: str | None = None, chapter: str = 
 
 def lens_prose(result: LensResult, losses: Any, max_steps: int, arc_summary: dict[str, float | bool]) -> dict[str, str]:
     """The lens section: positions scored, last-state accuracy, never-predicted share (logit lens), the
-    translators' training (steps used of ``max_steps``, first and last mean KL of ``losses``) and whether
+    translators' training (steps used of ``max_steps``; the mean KL of ``losses`` over the first and the last
+    ``kl_window`` steps, at most 25 and at most half the steps, since one step's batch is noisy) and whether
     the three-phase arc ``arc_summary`` (from :func:`arc`) "holds" / "does not hold"."""
     logit_pct = top1_pct(result.logit)
+    k = max(1, min(25, len(losses) // 2))
+    first, last = float(np.mean(losses[:k])), float(np.mean(losses[-k:]))
     return {"lens_tokens": f"{result.n_tokens:,}", "lens_last": f"{logit_pct[-1]:.2f} %",
-            "tuned_steps": str(len(losses)), "tuned_max_steps": str(max_steps), "kl_first": f"{losses[0]:.3f}",
-            "kl_last": f"{losses[-1]:.3f}", "arc_holds": "holds" if arc_summary.get("arc_holds") else "does not hold",
+            "tuned_steps": str(len(losses)), "tuned_max_steps": str(max_steps), "kl_first": f"{first:.4g}",
+            "kl_last": f"{last:.4g}", "kl_window": str(k),
+            "arc_holds": "holds" if arc_summary.get("arc_holds") else "does not hold",
             "never_logit": f"{lockin_pct(result.logit)[1]:.1f} %",
-            "kl_fell": "fell" if losses[-1] < losses[0] else "did not fall"}
+            "kl_fell": "fell" if last < first else "did not fall"}
