@@ -456,3 +456,19 @@ def test_cached_arrays_recomputes_an_unreadable_file(tmp_path):
     np.testing.assert_array_equal(out["x"], np.zeros(4))
     np.testing.assert_array_equal(cache.cached_arrays(tmp_path, {"m": 1}, "demo", lambda: {"x": np.ones(4)})["x"],
                                   np.zeros(4))  # the recomputed file is the one kept
+
+
+def test_array_digest_follows_content_dtype_and_shape():
+    import numpy as np
+
+    from darkness_visible.cache import array_digest
+
+    a = np.arange(12, dtype=np.int32)
+    assert array_digest(a) == array_digest(a.copy()) == array_digest(a[::-1][::-1])
+    assert array_digest(a) != array_digest(a.astype(np.int64))
+    assert array_digest(a) != array_digest(a.reshape(3, 4))
+    b = a.copy()
+    b[5] += 1
+    assert array_digest(a) != array_digest(b)
+    assert array_digest(a, None) != array_digest(a) and array_digest(None) == array_digest(None)
+    assert array_digest(np.zeros((4, 3), bool).T) == array_digest(np.ascontiguousarray(np.zeros((3, 4), bool)))

@@ -337,3 +337,20 @@ def test_e2_statistics_fall_back_to_the_chapter_harvest_offline() -> None:
     assert e2.corpus is H.meta["corpus"] and C.e2_comparison(e2.corpus).startswith("different corpus")
     assert e2.counts["n"].sum() == H.n_tokens
     np.testing.assert_allclose(e2.rates["fire rate"], H.mask(FIRE_ABS)[:, list(CONSENSUS)].mean(axis=0))
+
+
+def test_a_seeded_crossover_is_cached_exactly_and_an_unseeded_one_never(H: Harvest, tmp_path) -> None:
+    lv, dp = C.consensus_level(H), C.delta_p(H)
+    for procedure in (C.FAITHFUL.seeded(0), C.STATED):
+        fresh = C.crossover(lv, dp, H.window_index, procedure)
+        assert all(a.dtype != object for a in fresh.to_arrays().values()), "stored without pickle"
+        for _ in range(2):  # written, then read back
+            cached = C.crossover(lv, dp, H.window_index, procedure, cache=tmp_path)
+            pd.testing.assert_frame_equal(cached.table, fresh.table)
+            np.testing.assert_array_equal(cached.distribution, fresh.distribution)
+            assert (cached.point, cached.bracket, cached.procedure) == (fresh.point, fresh.bracket, procedure)
+            np.testing.assert_array_equal(cached.point_ci, fresh.point_ci)
+            assert cached.no_crossing == fresh.no_crossing and cached.all_exclude_zero == fresh.all_exclude_zero
+    assert len(list(tmp_path.glob("crossover-*.npz"))) == 2
+    C.crossover(lv, dp, H.window_index, C.FAITHFUL.seeded(None), cache=tmp_path)
+    assert len(list(tmp_path.glob("crossover-*.npz"))) == 2, "an unseeded bootstrap draws afresh every run"

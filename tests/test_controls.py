@@ -149,3 +149,24 @@ def test_controls_prose_and_corpus_note():
     assert controls.corpus_note(CorpusSpec("train", 195, 256, construction="DS-B")) == "This run reads DS-B itself."
     stand_in = CorpusSpec("test", 4, 256)
     assert stand_in.describe() in controls.corpus_note(stand_in)
+
+
+def test_null_model_statistics_are_cached_per_seed(tmp_path, monkeypatch):
+    import darkness_visible.controls as module
+
+    corpus = CorpusSpec("test", 1, 32, "local")
+    config = module.NullModelConfig(seeds=(1, 2))
+    first = module.null_model(corpus, config, progress=False, cache=tmp_path)
+    assert [r["seed"] for r in first] == [1, 2] and first[0] != first[1]
+    assert len(list(tmp_path.glob("null-*.json"))) == 2
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("cached seeds must not build their random models again")
+
+    monkeypatch.setattr(module, "load_model", refuse)
+    assert module.null_model(corpus, config, progress=False, cache=tmp_path) == first
+    monkeypatch.undo()
+    alone = module.null_model(corpus, module.NullModelConfig(seeds=(2,)), progress=False, cache=False)
+    assert alone[0].keys() == first[1].keys()
+    for key, value in alone[0].items():
+        assert value == pytest.approx(first[1][key], nan_ok=True)

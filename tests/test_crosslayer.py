@@ -4,6 +4,7 @@ tiny models with a planted handler (final layer, and a middle layer as the negat
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy.spatial.distance import jaccard as scipy_jaccard
@@ -238,3 +239,21 @@ def test_survey_known_and_sink_prose_follow_the_numbers():
     assert s["sink_exc"] == "47.0 %" and s["sink_exc_vs_high"] == "more"
     s2 = crosslayer.sink_prose(sink.iloc[[1, 0, 2]], imp[::-1].copy())
     assert s2["sink_exc_vs_high"] == "not more" and s2["top_head_vs_paper"] == "unlike the paper's H7"
+
+
+def test_the_survey_rows_are_cached_by_their_masks(tiny, tmp_path, monkeypatch):
+    import darkness_visible.crosslayer as module
+
+    masks = layer_masks(tiny, CorpusSpec("test", 2, 128, "local"), cache=False, progress=False)
+    fresh = module.characterize_layers(masks)
+    first = module.characterize_layers(masks, cache=tmp_path)
+    assert len(list(tmp_path.glob("survey-*.json"))) == masks.n_layers
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("cached rows must not be computed again")
+
+    monkeypatch.setattr(module, "characterize_layer", refuse)
+    again = module.characterize_layers(masks, cache=tmp_path)
+    pd.testing.assert_frame_equal(again, first)
+    pd.testing.assert_frame_equal(again, fresh, check_dtype=False)  # JSON's ints and floats, same values
+    assert isinstance(again.loc[0, "consensus_neurons"], tuple)

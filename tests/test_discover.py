@@ -7,6 +7,7 @@ import json
 import types
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from darkness_visible.discover import (
@@ -210,3 +211,26 @@ def test_paper_key_holds_the_paper_lists() -> None:
     key = paper_key()
     assert key.indicators == (2123,) and key.roles["core"] == neurons.CORE
     assert len(key.handler) == 20 and key.roles["consensus"] == neurons.CONSENSUS
+
+
+def test_a_cached_discovery_reads_back_exactly_and_is_keyed_by_the_masks(tmp_path, monkeypatch) -> None:
+    import darkness_visible.discover as module
+
+    pos, ab, win, _ = synthetic_handler(seed=3, n_windows=8)
+    fresh = discover(pos, ab, win, FAST)
+    first = discover(pos, ab, win, FAST, cache=tmp_path)
+    assert len(list(tmp_path.glob("discover-*.json"))) == 1
+    assert first.to_state() == fresh.to_state()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a cached discovery must not run the procedure again")
+
+    monkeypatch.setattr(module, "window_ids", refuse)  # the procedure's first step
+    again = discover(pos, ab, win, FAST, cache=tmp_path)
+    assert again.to_state() == fresh.to_state() and again.indicator == fresh.indicator
+    pd.testing.assert_frame_equal(again.members, first.members)
+    monkeypatch.undo()
+    flipped = pos.copy()
+    flipped[0, 0] = ~flipped[0, 0]  # one bit of one mask: another entry
+    discover(flipped, ab, win, FAST, cache=tmp_path)
+    assert len(list(tmp_path.glob("discover-*.json"))) == 2

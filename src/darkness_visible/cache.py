@@ -575,6 +575,20 @@ def cached_json(setting: str | Path | bool | None, material: dict[str, Any], pre
     return json.loads(text)
 
 
+def array_digest(*arrays: Any) -> str:
+    """A digest of arrays' contents (dtype, shape and bytes; ``None`` allowed): the part of a cache key that
+    names a result computed *from* arrays, e.g. a discovery on firing masks, whatever produced them."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in arrays:
+        if array is None:
+            digest.update(b"none")
+            continue
+        a = np.ascontiguousarray(array)
+        digest.update(f"{a.dtype.str}{a.shape}".encode())
+        digest.update(memoryview(a.reshape(-1)).cast("B"))
+    return digest.hexdigest()
+
+
 def source_digest(*modules: Any) -> str:
     """A digest of the source files of ``modules``: part of a cache key for results whose meaning is the
     code that computed them (a discovery procedure, say), so that editing that code computes them afresh."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -185,9 +186,28 @@ class CrossoverResult:
         populated = self.table[self.table["n"] > 0]
         return bool(populated["significant"].all()) and len(populated) > 0
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Everything but the procedure as plain arrays (for :func:`darkness_visible.cache.cached_arrays`)."""
+        out = {"distribution": self.distribution, "point": np.float64(self.point),
+               "point_ci": np.asarray(self.point_ci, dtype=np.float64), "no_crossing": np.float64(self.no_crossing),
+               "bracket": np.asarray(self.bracket if self.bracket is not None else (-1, -1), dtype=np.int64),
+               "has_bracket": np.bool_(self.bracket is not None), "bracket_share": np.float64(self.bracket_share),
+               "table_columns": np.asarray(list(self.table.columns), dtype=str)}
+        out.update({f"table/{name}": self.table[name].to_numpy() for name in self.table.columns})
+        return out
+
+    @classmethod
+    def from_arrays(cls, procedure: Procedure, arrays: dict[str, np.ndarray]) -> CrossoverResult:
+        """The result :meth:`to_arrays` stored, under ``procedure``."""
+        table = pd.DataFrame({str(name): arrays[f"table/{name}"] for name in arrays["table_columns"]})
+        bracket = tuple(int(b) for b in arrays["bracket"]) if bool(arrays["has_bracket"]) else None
+        return cls(procedure, table, np.asarray(arrays["distribution"]), float(arrays["point"]),
+                   (float(arrays["point_ci"][0]), float(arrays["point_ci"][1])), float(arrays["no_crossing"]),
+                   bracket, float(arrays["bracket_share"]))
+
 
 def crossover(levels: np.ndarray, values: np.ndarray, windows: np.ndarray, procedure: Procedure = STATED,
-              n_neurons: int = len(CONSENSUS)) -> CrossoverResult:
+              n_neurons: int = len(CONSENSUS), *, cache: str | Path | bool | None = False) -> CrossoverResult:
     """Mean of ``values`` per level with bootstrap CIs and the crossover point, under ``procedure``.
 
     Args:
@@ -196,7 +216,25 @@ def crossover(levels: np.ndarray, values: np.ndarray, windows: np.ndarray, proce
         windows: ``int [N]`` window (sequence) index per token, the sequence bootstrap's unit.
         procedure: :data:`FAITHFUL` (token-level) or :data:`STATED` (sequence-level), or a reseeded copy.
         n_neurons: number of consensus neurons (levels run ``0..n_neurons``).
+        cache: ``False`` (the default) computes; ``True`` (the ``DV_CACHE`` folder) or a folder keeps a
+            *seeded* procedure's result, keyed by the three arrays' contents, the procedure, ``n_neurons``
+            and the source of this module and :mod:`darkness_visible.bootstrap`. An unseeded procedure is
+            never cached: each run draws afresh, which is its point.
     """
+    if cache is not False and procedure.bootstrap.seed is not None:
+        import sys
+        from dataclasses import asdict
+
+        from . import bootstrap as bootstrap_module
+        from .cache import array_digest, cached_arrays, source_digest
+
+        material = {"what": "crossover", "inputs": array_digest(np.asarray(levels), np.asarray(values),
+                                                                np.asarray(windows)),
+                    "procedure": asdict(procedure), "n_neurons": n_neurons,
+                    "code": source_digest(sys.modules[__name__], bootstrap_module)}
+        arrays = cached_arrays(cache, material, "crossover",
+                               lambda: crossover(levels, values, windows, procedure, n_neurons).to_arrays())
+        return CrossoverResult.from_arrays(procedure, arrays)
     result = bootstrap(values, levels, windows, procedure.bootstrap)
     all_levels = np.arange(n_neurons + 1)
     col = {int(g): i for i, g in enumerate(result.groups)}

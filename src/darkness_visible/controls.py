@@ -23,7 +23,8 @@ description (``CorpusSpec.describe``) says which, and chapters must show it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -184,15 +185,40 @@ class NullModelConfig:
     controls: ControlSet = field(default_factory=ControlSet)
 
 
-def null_model(corpus: CorpusSpec, config: NullModelConfig | None = None, *, progress: bool = True) -> list[dict]:
-    """The control statistics of each random-init seed over ``corpus``: one dict per seed (key ``seed``)."""
+def null_model(corpus: CorpusSpec, config: NullModelConfig | None = None, *, progress: bool = True,
+               cache: str | Path | bool | None = None) -> list[dict]:
+    """The control statistics of each random-init seed over ``corpus``: one dict per seed (key ``seed``).
+
+    Each seed's statistics are cached (``cache`` as for the harvest: ``None`` = ``DV_CACHE``, ``False`` =
+    none), keyed by the seed's model, the corpus, the configuration, the torch and transformers versions
+    (they draw the random weights) and the source of the modules that compute them, so a rebuild neither
+    builds the random models nor reads their harvests again.
+    """
+    import sys
+
+    import torch
+    import transformers
+
+    from . import discovery, firing
+    from . import harvest as harvest_module
+    from . import model as model_module
+    from .cache import cached_json, source_digest
+
     config = config or NullModelConfig()
+    code = source_digest(sys.modules[__name__], harvest_module, firing, discovery, model_module)
     rows = []
     for seed in config.seeds:
-        subject = load_model(ModelSpec("standin", "standin", None, seed))
-        H = harvest(subject, corpus, controls_config(), progress=progress)
-        rows.append({"seed": seed, **model_stats(H, config.rule, config.controls)})
-        del subject, H
+        spec = ModelSpec("standin", "standin", None, seed)
+
+        def compute(spec: ModelSpec = spec) -> dict[str, float]:
+            subject = load_model(spec)
+            return model_stats(harvest(subject, corpus, controls_config(), progress=progress, cache=cache),
+                               config.rule, config.controls)
+
+        material = {"what": "null model stats", "model": spec.key(), "corpus": asdict(corpus),
+                    "config": asdict(config), "harvest": asdict(controls_config()), "code": code,
+                    "torch": torch.__version__, "transformers": transformers.__version__}
+        rows.append({"seed": seed, **cached_json(cache, material, "null", compute)})
     return rows
 
 

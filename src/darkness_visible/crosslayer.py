@@ -340,15 +340,37 @@ def characterize_layer(mask: np.ndarray, config: SurveyConfig | None = None) -> 
     return row
 
 
-def characterize_layers(masks: LayerMasks, config: SurveyConfig | None = None, *, progress: bool = False) -> Any:
-    """:func:`characterize_layer` at every layer: a ``pandas.DataFrame`` with one row per layer."""
+def characterize_layers(masks: LayerMasks, config: SurveyConfig | None = None, *, progress: bool = False,
+                        cache: str | Path | bool | None = False) -> Any:
+    """:func:`characterize_layer` at every layer: a ``pandas.DataFrame`` with one row per layer.
+
+    ``cache``: ``False`` (the default) computes; ``True`` (the ``DV_CACHE`` folder) or a folder keeps each
+    layer's row, keyed by that layer's packed mask (its contents), the configuration and the source of the
+    modules that compute it, so a rebuild reads the rows back (tuples as tuples, NaN as NaN).
+    """
+    import sys
+
     import pandas as pd
     from tqdm import tqdm
 
+    from . import discovery
+    from .cache import array_digest, cached_json, source_digest
+
     config = config or SurveyConfig()
+    code = source_digest(sys.modules[__name__], discovery) if cache is not False else ""
     rows = []
     for L in tqdm(range(masks.n_layers), desc="survey", disable=not progress):
-        rows.append({"layer": L, **characterize_layer(masks.mask(L, config.rule), config)})
+        def compute(L: int = L) -> dict[str, Any]:
+            return characterize_layer(masks.mask(L, config.rule), config)
+
+        if cache is False:
+            row = compute()
+        else:
+            material = {"what": "survey row", "mask": array_digest(masks.arrays[f"L{L}/{config.rule.name}"]),
+                        "d_mlp": masks.d_mlp, "config": asdict(config), "code": code}
+            row = {k: tuple(v) if isinstance(v, list) else v
+                   for k, v in cached_json(cache, material, "survey", compute).items()}
+        rows.append({"layer": L, **row})
     return pd.DataFrame(rows)
 
 

@@ -61,6 +61,7 @@ from __future__ import annotations
 import io
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -668,8 +669,12 @@ def _pairs_per_window(mask: np.ndarray, win: np.ndarray, n_windows: int, indicat
 
 
 def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.ndarray | int | None = None,
-             config: DiscoverConfig = DiscoverConfig()) -> HandlerReport:
+             config: DiscoverConfig = DiscoverConfig(), *, cache: str | Path | bool | None = False) -> HandlerReport:
     """Find the exception handler in one layer's firing masks (see the module docstring).
+
+    ``cache``: ``False`` (the default) computes; ``True`` (the ``DV_CACHE`` folder) or a folder keeps the
+    report, keyed by the masks' and windows' contents, the configuration and the source of this module and
+    :mod:`darkness_visible.firing`, so a rebuild reads it back exactly (:meth:`HandlerReport.from_state`).
 
     Args:
         pos: ``bool [N, F]`` firing under the signed rule (GELU > 0.1), the rule of the paper's exception path.
@@ -682,6 +687,20 @@ def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.nd
     Returns:
         a :class:`HandlerReport`; its ``indicator`` is ``None`` when no neuron has a Core.
     """
+    if cache is not False:
+        import sys
+        from dataclasses import asdict
+
+        from . import firing
+        from .cache import array_digest, cached_json, source_digest
+
+        win = windows if windows is None or isinstance(windows, int) else np.asarray(windows)
+        material = {"what": "discover", "masks": array_digest(np.asarray(pos, dtype=bool),
+                                                             None if abs_mask is None else np.asarray(abs_mask, bool)),
+                    "windows": win if win is None or isinstance(win, int) else array_digest(win),
+                    "config": asdict(config), "code": source_digest(sys.modules[__name__], firing)}
+        return HandlerReport.from_state(cached_json(
+            cache, material, "discover", lambda: discover(pos, abs_mask, windows, config).to_state()))
     B = np.asarray(pos, dtype=bool)
     A = None if abs_mask is None else np.asarray(abs_mask, dtype=bool)
     if A is not None and A.shape != B.shape:
