@@ -247,12 +247,17 @@ def bench_fullsize_warm() -> Result:
     env = {**os.environ, "DV_MODEL": "standin", "DV_SIZE": "paper", "DV_CORPUS_SOURCE": "local",
            "DV_CACHE": str(out / "cache"), "DV_RESULTS": str(out / "results"), "HF_HUB_OFFLINE": "1"}
     env.pop("DV_WINDOWS", None)
+    import shutil
+
     seconds, pages = 0.0, {}
     for phase in ("refill", "warm"):
+        shutil.rmtree(out / phase, ignore_errors=True)  # a fresh Sphinx output: every page is executed, none skipped
         print(f"   {phase} build (log: {out / f'{phase}.log'})", flush=True)
         code, seconds, _, pages = _book_build(root, out / phase, env, out / f"{phase}.log")
         if code != 0:
             raise SystemExit(f"fullsize_warm: the {phase} build failed (exit {code}); log {out / f'{phase}.log'}")
+        if len(pages) != len(list((root / "notebooks").glob("[0-9]*.ipynb"))):
+            raise SystemExit(f"fullsize_warm: the {phase} build executed {len(pages)} chapters, not all of them")
     return {"book_paper_warm_minutes": (seconds / 60, "<= 5", "the whole book at DV_SIZE=paper on the stand-in "
                                         "again with the cache filled: " + ", ".join(
                                             f"{k} {v / 60:.1f}" for k, v in sorted(pages.items())))}
