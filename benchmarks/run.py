@@ -357,7 +357,20 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(), "torch": torch.__version__, "torch threads": str(torch.get_num_threads()),
         "nnsight": nnsight.__version__, "transformers": transformers.__version__, "numpy": np.__version__,
         "load average at start": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "commit": _commit(),
     }
+
+
+def _commit() -> str:
+    """The checkout's commit (with ``+`` if it has uncommitted changes), or ``unknown`` outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "notebooks", "benchmarks/run.py"],
+                               cwd=HERE.parent, capture_output=True, text=True, check=True).stdout.strip()
+        return head + ("+" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def write_results(results: Result) -> None:
