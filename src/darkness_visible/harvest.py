@@ -30,7 +30,7 @@ from .corpus import CorpusSpec, corpus_spec, token_stream, windows
 from .device import batch_windows
 from .errors import LayerError, SettingError
 from .firing import FIRE_ABS, FIRE_POS, FiringRule, pack, unpack
-from .model import Subject, load_model
+from .model import Subject, load_model, output_tensor
 from .neurons import HANDLER, HANDLER_TIERS, ROUTING, check_indices
 from .storage import build_arrays, open_arrays
 
@@ -141,9 +141,6 @@ class TracedBatch:
     logits: torch.Tensor  # [B, T, vocab]
 
 
-def _first(value: Any) -> torch.Tensor:
-    return value[0] if isinstance(value, tuple) else value
-
 
 def trace_batch(subject: Subject, input_ids: torch.Tensor, layer: int | None = None, *,
                 logits: bool = True) -> TracedBatch:
@@ -169,7 +166,7 @@ def trace_batch(subject: Subject, input_ids: torch.Tensor, layer: int | None = N
             final = model.lm_head.output.save()
         else:
             tracer.stop()
-    return TracedBatch(mid, act, out, _first(prev), final if logits else torch.empty(0))
+    return TracedBatch(mid, act, out, output_tensor(prev), final if logits else torch.empty(0))
 
 
 #: Rows of logits reduced at a time: 64 x 50,257 floats stay in a 32 MB cache (about 1.8x faster).

@@ -32,11 +32,7 @@ import torch
 from .cache import atomic_write, cache_folder, chunk_cache, releases_locks
 from .corpus import CorpusSpec, windows
 from .crosslayer import corpus_stream, stream_digest
-from .model import Subject
-
-
-def _first(value: Any) -> torch.Tensor:
-    return value[0] if isinstance(value, tuple) else value
+from .model import Subject, output_tensor
 
 
 def state_labels(n_layers: int) -> list[str]:
@@ -57,7 +53,7 @@ def trace_states(subject: Subject, input_ids: torch.Tensor) -> list[torch.Tensor
         for i in range(subject.n_layers):
             saved.append(model.transformer.h[i].output.save())
         tracer.stop()  # the lens unembeds the states itself: skip ln_f and the model's own unembedding
-    return [_first(s) for s in saved]
+    return [output_tensor(s) for s in saved]
 
 
 class Translators(torch.nn.Module):

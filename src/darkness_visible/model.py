@@ -22,7 +22,7 @@ import socket
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
 import torch
@@ -142,6 +142,12 @@ class ModelSpec:
         if self.is_pretrained:
             key["weights"] = self.weights or weights_digest(self)
         return key
+
+
+def output_tensor(value: Any) -> torch.Tensor:
+    """A module's output as one tensor: the first element when the module returns a tuple (a GPT-2 block
+    does in some transformers versions), else the output itself."""
+    return value[0] if isinstance(value, tuple) else value
 
 
 @dataclass(frozen=True)

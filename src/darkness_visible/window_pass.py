@@ -29,7 +29,7 @@ import torch
 from . import crosslayer, lens
 from .cache import cache_folder, releases_locks
 from .corpus import CorpusSpec
-from .model import Subject
+from .model import Subject, output_tensor
 
 
 @dataclass
@@ -41,9 +41,6 @@ class _Part:
     inputs: np.ndarray
     todo: set[int] = field(default_factory=set)
 
-
-def _first(value: Any) -> torch.Tensor:
-    return value[0] if isinstance(value, tuple) else value
 
 
 @releases_locks
@@ -125,7 +122,7 @@ def fill(subject: Subject, *, survey: CorpusSpec | None = None, sink: CorpusSpec
                 elif part.name == "attention":
                     chunk = crosslayer.attention_chunk(subject, saved["qkv"], saved["z"], L, sink_head)
                 else:
-                    states = [_first(s) for s in saved["states"]]
+                    states = [output_tensor(s) for s in saved["states"]]
                     chunk = lens.lens_chunk(subject, states, lplan.targets[k], lplan.keep, translators, counts)
                 part.store.write_chunk(k, chunk)
         del saved
