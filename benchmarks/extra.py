@@ -29,12 +29,12 @@ def paper_style_token_bootstrap(values: np.ndarray, levels: np.ndarray, n_resamp
 
 def bench_crossover(n_windows: int = 4) -> Result:
     """Harvest + ΔP + bootstraps vs two forward passes per window and the Python-loop bootstrap."""
-    from darkness_visible.consensus import FAITHFUL, STATED, consensus_level, crossover, delta_p
-    from darkness_visible.corpus import CorpusSpec, token_stream, windows
-    from darkness_visible.firing import FIRE_ABS
-    from darkness_visible.harvest import HarvestConfig, Variant, harvest
-    from darkness_visible.model import load_model
-    from darkness_visible.neurons import CONSENSUS
+    from darkness_visible.analysis.consensus import FAITHFUL, STATED, consensus_level, crossover, delta_p
+    from darkness_visible.data.corpus import CorpusSpec, token_stream, windows
+    from darkness_visible.data.neurons import CONSENSUS
+    from darkness_visible.models.loading import load_model
+    from darkness_visible.tracing.firing import FIRE_ABS
+    from darkness_visible.tracing.harvest import HarvestConfig, Variant, harvest
 
     subject = load_model("standin")
     corpus = CorpusSpec(n_windows=n_windows, source="local")
@@ -87,9 +87,9 @@ def bench_crossover(n_windows: int = 4) -> Result:
 
 def bench_ig(n_prompts: int = 20, loop_prompts: int = 2) -> Result:
     """IG, 50 steps, logit target: one batched trace per prompt vs one forward+backward per step."""
-    from darkness_visible.knowledge import IGConfig, integrated_gradients, integrated_gradients_loop
-    from darkness_visible.model import load_model
-    from darkness_visible.prompts import FACT_PROMPTS
+    from darkness_visible.analysis.knowledge import IGConfig, integrated_gradients, integrated_gradients_loop
+    from darkness_visible.data.prompts import FACT_PROMPTS
+    from darkness_visible.models.loading import load_model
 
     subject = load_model("standin")
     config = IGConfig(scores=("logit",))

@@ -57,9 +57,9 @@ def bench_harvest(n_windows: int = 4, batch: int = 2, rounds: int = 3) -> Result
 
     Interleaved rounds (plain, masks, no-MLP, all variants, plain, ...); the ratio is the median per round.
     """
-    from darkness_visible.corpus import CorpusSpec, token_stream, windows
-    from darkness_visible.harvest import HarvestConfig, Variant, rank_updates, summarise_batch, trace_batch
-    from darkness_visible.model import load_model
+    from darkness_visible.data.corpus import CorpusSpec, token_stream, windows
+    from darkness_visible.models.loading import load_model
+    from darkness_visible.tracing.harvest import HarvestConfig, Variant, rank_updates, summarise_batch, trace_batch
 
     subject = load_model("standin", device="cpu")
     corpus = CorpusSpec(n_windows=n_windows, source="local")
@@ -107,9 +107,9 @@ def _rss_of_harvest(n_windows: int) -> tuple[float, float]:
 
     code = f"""
 import resource, numpy as np, dataclasses
-import darkness_visible.harvest as hv
-from darkness_visible.model import gpt2_small_config, random_model, load_tokenizer, Subject, ModelSpec
-from darkness_visible.corpus import CorpusSpec, token_stream
+import darkness_visible.tracing.harvest as hv
+from darkness_visible.models.loading import gpt2_small_config, random_model, load_tokenizer, Subject, ModelSpec
+from darkness_visible.data.corpus import CorpusSpec, token_stream
 from nnsight import TransformersModel
 cfg = gpt2_small_config(); cfg.n_layer = 1
 subject = Subject(TransformersModel(random_model(cfg, 0), tokenizer=load_tokenizer()), ModelSpec("standin", "standin"))
@@ -282,7 +282,7 @@ def build_flops(cache: Path, size_name: str = "paper") -> tuple[dict[str, float]
     cache); the tuned lens the steps it really trained and its held-out checks (from its cache). Chapter
     04-05's prompts are small and left out.
     """
-    from darkness_visible.sizes import PRESETS
+    from darkness_visible.config.sizes import PRESETS
 
     size = PRESETS[size_name]
     d, vocab, layers, T = 768, 50257, 12, 1024

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from darkness_visible.corpus import CorpusSpec
-from darkness_visible.model import load_model
+from darkness_visible.data.corpus import CorpusSpec
+from darkness_visible.models.loading import load_model
 
 # hypothesis keeps no example database and its other files in a temporary folder, not in the checkout
 set_hypothesis_home_dir(tempfile.mkdtemp(prefix="dv-hypothesis-"))
@@ -42,7 +42,7 @@ def tiny_corpus() -> CorpusSpec:
 @pytest.fixture(scope="session")
 def gpt2():
     """The real GPT-2 Small (pinned revision), loaded once; the test is skipped, with the reason, without it."""
-    from darkness_visible.model import ModelUnavailableError
+    from darkness_visible.models.loading import ModelUnavailableError
 
     try:
         return load_model("openai-community/gpt2")
@@ -56,7 +56,7 @@ def save_gpt2(tmp_path_factory):
     ``save_pretrained`` into a fresh temporary folder; keyword arguments override ``GPT2Config`` fields."""
     from transformers import GPT2Config
 
-    from darkness_visible.model import random_model
+    from darkness_visible.models.loading import random_model
 
     def save(seed: int = 0, **overrides):
         base = dict(vocab_size=50257, n_positions=128, n_embd=32, n_layer=2, n_head=2, n_inner=64,

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from darkness_visible.book import banner_html, banner_markdown
-from darkness_visible.corpus import CorpusSpec
-from darkness_visible.model import ModelSpec
+from darkness_visible.data.corpus import CorpusSpec
+from darkness_visible.models.loading import ModelSpec
 
 
 def test_standin_banner_warns_and_names_the_model():

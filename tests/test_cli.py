@@ -85,7 +85,7 @@ def _cli_error(capsys, argv):
 @pytest.fixture
 def no_model_load(monkeypatch):
     """Loading a model fails the test: the argument must be refused first."""
-    import darkness_visible.model as dvm
+    import darkness_visible.models.loading as dvm
 
     def loads(*args, **kwargs):
         raise AssertionError("the model was loaded before the argument was checked")
@@ -101,7 +101,7 @@ def test_sizes_below_one_are_refused_before_loading_and_others_run(flag, value, 
     if value >= 1:
         assert main(args) == 0
         return
-    import darkness_visible.model as dvm
+    import darkness_visible.models.loading as dvm
 
     real, dvm.load_model = dvm.load_model, None  # loading would fail: the argument must be refused first
     try:
@@ -156,7 +156,7 @@ def test_invalid_yaml_in_the_book_config_is_one_line(capsys, tmp_path, monkeypat
 
 
 def test_hub_corpus_offline_is_one_line_without_trying(capsys, monkeypatch, tmp_path):
-    import darkness_visible.corpus as dvc
+    import darkness_visible.data.corpus as dvc
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("DV_CORPUS_SOURCE", "hub")
@@ -174,7 +174,7 @@ def test_a_missing_relative_folder_is_not_taken_for_a_hub_id(capsys, tmp_path, m
 
 
 def test_the_download_fix_is_quoted_and_keeps_the_revision(monkeypatch, tmp_path):
-    from darkness_visible.model import ModelUnavailableError, load_model
+    from darkness_visible.models.loading import ModelUnavailableError, load_model
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path))
@@ -187,7 +187,7 @@ def test_the_download_fix_is_quoted_and_keeps_the_revision(monkeypatch, tmp_path
 
 
 def test_internal_bugs_keep_their_traceback(monkeypatch):
-    import darkness_visible.corpus as dvc
+    import darkness_visible.data.corpus as dvc
 
     def bug(*args, **kwargs):
         raise IndexError("an internal bug")
@@ -218,9 +218,8 @@ def fake_kernel(monkeypatch):
 
 
 def test_chapter_commands_pass_split_and_absolute_paths_to_the_kernel(fake_kernel, tmp_path, monkeypatch, capsys):
-    import darkness_visible.model as dvm
 
-    monkeypatch.setattr(dvm, "_hub_reachable", lambda timeout=3.0: True)  # the train split needs the hub
+    monkeypatch.setattr("darkness_visible.io.hub.reachable", lambda timeout=3.0: True)  # the train split needs the hub
     monkeypatch.chdir(tmp_path)
     assert main(["tracing", "--model", "tiny", "--windows", "1", "--split", "train", "--corpus-source", "auto",
                  "--cache", "rel-cache",

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from darkness_visible.corpus import CorpusSpec
-from darkness_visible.harvest import HarvestConfig, harvest
+from darkness_visible.data.corpus import CorpusSpec
+from darkness_visible.tracing.harvest import HarvestConfig, harvest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,7 +91,7 @@ def test_batch_sizes_below_one_are_refused(batch):
 @settings(max_examples=30)
 @given(tokens=st.integers(0, 300), window=st.integers(1, 200), n_windows=st.integers(1, 5))
 def test_a_short_corpus_names_a_reachable_fix(tokens, window, n_windows):
-    from darkness_visible.corpus import windows
+    from darkness_visible.data.corpus import windows
     from darkness_visible.errors import CorpusError
 
     spec = CorpusSpec(n_windows=n_windows, window=window)
@@ -107,17 +107,17 @@ def test_a_short_corpus_names_a_reachable_fix(tokens, window, n_windows):
 
 
 def test_an_empty_sentence_is_refused_in_one_line(tiny):
+    from darkness_visible.analysis.garden_path import trace_sentences
     from darkness_visible.errors import SettingError
-    from darkness_visible.garden_path import trace_sentences
 
     with pytest.raises(SettingError, match="sentence 1 .* has no tokens"):
         trace_sentences(tiny, ["The dog barked.", ""])
 
 
 def test_a_non_final_layer_with_ablation_variants_fails_before_the_pass(tiny, monkeypatch):
-    from darkness_visible import harvest as hv
     from darkness_visible.errors import LayerError
-    from darkness_visible.harvest import Variant
+    from darkness_visible.tracing import harvest as hv
+    from darkness_visible.tracing.harvest import Variant
 
     monkeypatch.setattr(hv, "trace_batch", lambda *a, **k: pytest.fail("the pass ran"))
     with pytest.raises(LayerError, match="HarvestConfig.for_model"):
@@ -138,15 +138,15 @@ def test_chapters_use_the_models_context_for_windows(save_gpt2):
 
 
 def test_controls_windows_fit_a_short_context():
-    from darkness_visible.controls import controls_corpus
+    from darkness_visible.analysis.controls import controls_corpus
 
     assert controls_corpus(CorpusSpec(n_windows=2, window=64, source="local")).window == 64
     assert controls_corpus(CorpusSpec(n_windows=2, window=1024, source="local")).window == 256
 
 
 def test_the_sink_head_on_a_model_with_fewer_heads_is_skipped_in_one_line(capsys):
-    from darkness_visible.crosslayer import SINK_HEAD, attention_sink
-    from darkness_visible.model import load_model
+    from darkness_visible.models.loading import load_model
+    from darkness_visible.tracing.layers import SINK_HEAD, attention_sink
 
     eager = load_model("tiny", attn_implementation="eager")  # 4 heads: no head 7
     assert eager.hf.config.n_head <= SINK_HEAD

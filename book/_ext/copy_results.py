@@ -1,6 +1,6 @@
 """Sphinx extension: publish the chapters' result files (scorecard rows) with the HTML build.
 
-The executed chapters write ``ResultRow`` JSON files into ``darkness_visible.settings.results_dir()``;
+The executed chapters write ``ResultRow`` JSON files into ``darkness_visible.config.settings.results_dir()``;
 when the HTML build finishes this copies them to ``<html>/results/`` so that the scorecard's
 ``results/scorecard.json`` and ``.csv`` are downloadable from the published book.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 def _copy(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    from darkness_visible.settings import results_dir
+    from darkness_visible.config.settings import results_dir
 
     source = results_dir()
     if source.is_dir():

@@ -2,7 +2,7 @@
 
 Without it, an offline build on the default (real GPT-2) model would execute every notebook and bury
 the same error in each page's traceback. Before any notebook runs, this resolves the settings (reading
-``_config.yml``) and runs :func:`darkness_visible.checks.preflight`: the model can be had and is a usable
+``_config.yml``) and runs :func:`darkness_visible.models.preflight.preflight`: the model can be had and is a usable
 GPT-2 (its ``config.json`` is read and its architecture, vocabulary and context checked; its weight files'
 headers are checked), the corpus can be read and the cache folder is writable. Relative ``DV_CACHE`` and
 ``DV_RESULTS`` are made absolute against the directory the build was started from, since the kernels run in
@@ -18,8 +18,8 @@ from sphinx.errors import ExtensionError
 
 
 def _check(app) -> None:
-    from darkness_visible.checks import preflight
     from darkness_visible.errors import DVUserError
+    from darkness_visible.models.preflight import preflight
 
     for name in ("DV_CACHE", "DV_RESULTS"):
         if os.environ.get(name):

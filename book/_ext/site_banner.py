@@ -4,7 +4,7 @@ The chapters show their own banner (``book.Run.banner()``, HTML from :func:`dark
 but the book's own pages (intro, how-to-run, instructors, glossary, specification, references) and any chapter
 that does not call it would otherwise say nothing about which model produced the numbers a reader is looking
 at. On each HTML page whose body has no ``dv-banner`` yet, this puts the same banner (for the resolved model
-setting, :func:`darkness_visible.settings.model_setting`) at the top of the article, wrapped in
+setting, :func:`darkness_visible.config.settings.model_setting`) at the top of the article, wrapped in
 ``<div class="dv-site-banner">``. Built on GPT-2 Small itself, pages get no site banner.
 
 Its colours, in light and dark mode, are in ``book/_static/custom.css`` (``.dv-banner``); the browser check
@@ -24,8 +24,8 @@ def site_banner_html(setting: str | None = None, compact: bool = False) -> str:
     import html
 
     from darkness_visible.book import banner_html
-    from darkness_visible.model import ModelSpec
-    from darkness_visible.settings import model_setting
+    from darkness_visible.config.settings import model_setting
+    from darkness_visible.models.loading import ModelSpec
 
     spec = ModelSpec.parse(model_setting(setting))
     if spec.is_gpt2_small:

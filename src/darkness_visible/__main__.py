@@ -1,3 +1,3 @@
-from .cli import main
+from darkness_visible.cli import main
 
 raise SystemExit(main())

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .corpus import CorpusSpec, corpus_spec
-from .harvest import Harvest, HarvestConfig, harvest
-from .model import ModelSpec, Subject, load_model
-from .settings import model_setting
-from .sizes import Size, resolve_size
+from darkness_visible.config.settings import model_setting
+from darkness_visible.config.sizes import Size, resolve_size
+from darkness_visible.data.corpus import CorpusSpec, corpus_spec
+from darkness_visible.models.loading import ModelSpec, Subject, load_model
+from darkness_visible.tracing.harvest import Harvest, HarvestConfig, harvest
 
 STANDIN_BANNER = (
     "**Numbers on this page come from a random-weight stand-in, not GPT-2.** This build ran on "
@@ -90,7 +90,7 @@ class Run:
 
     @property
     def gpt2_small(self) -> bool:
-        """True only when the model is verified as GPT-2 Small (:mod:`darkness_visible.identity`)."""
+        """True only when the model is verified as GPT-2 Small (:mod:`darkness_visible.models.identity`)."""
         return self.spec.is_gpt2_small
 
     def harvest(self, config: HarvestConfig | None = None, corpus: CorpusSpec | None = None) -> Harvest:
@@ -123,10 +123,11 @@ def start(model: str | None = None, windows: int | None = None, *, size: str | N
 
     ``size``: a preset name (``DV_SIZE``; default ``paper``); ``windows`` overrides its window count
     (``DV_WINDOWS``). The size never depends on the model: a stand-in at ``paper`` size runs what GPT-2 would.
-    The model is checked first (:func:`darkness_visible.checks.check_checkpoint`); the corpus windows are
+    The model is checked first (:func:`darkness_visible.models.loading.check_checkpoint`); the corpus windows are
     ``min(1024, n_ctx)`` tokens long.
     """
-    from .checks import PAPER_WINDOW, check_checkpoint
+    from darkness_visible.models.checks import PAPER_WINDOW
+    from darkness_visible.models.loading import check_checkpoint
 
     spec = ModelSpec.parse(model_setting(model))
     info = check_checkpoint(spec)  # an unusable model stops here, in one line, before any work
@@ -153,16 +154,16 @@ def show_rows(chapter: str, rows: list, run: Run | None = None) -> Any:
     """Save a chapter's scorecard rows (JSON in :func:`settings.results_dir`) and return them as a table.
 
     Every row is stamped with the identity of the run's model (``run.spec``, or the model setting) and the size
-    preset, so only GPT-2 Small's rows can carry a verdict (:mod:`darkness_visible.results`).
+    preset, so only GPT-2 Small's rows can carry a verdict (:mod:`darkness_visible.report.results`).
     """
     import pandas as pd
 
-    from .results import save_rows
-    from .settings import results_dir
+    from darkness_visible.config.settings import results_dir
+    from darkness_visible.report.results import save_rows
 
     spec = run.spec if run is not None else ModelSpec.parse(model_setting(None))
     path = save_rows(rows, results_dir() / f"{chapter}.json", size=resolve_size(), spec=spec)
-    from .results import load_rows
+    from darkness_visible.report.results import load_rows
 
     table = pd.DataFrame([r.as_dict() for r in load_rows(path)])
     columns = ["claim", "description", "paper", "value", "ci", "tolerance", "verdict", "consistent_ci",

@@ -14,8 +14,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from . import __version__
-from .errors import ChapterError, DVUserError, SettingError
+from darkness_visible import __version__
+from darkness_visible.errors import ChapterError, DVUserError, SettingError
 
 #: ``name -> (help, function(args) -> exit code)``; filled from the book's notebooks by :func:`chapters`.
 CHAPTERS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {}
@@ -29,7 +29,7 @@ def book_root() -> Path | None:
     """The book checkout whose chapters the commands run: the nearest folder at or above the working directory
     holding ``_config.yml`` and ``notebooks/``, else the checkout this package is installed from (editable
     installs), else ``None``."""
-    from .settings import find_book_config
+    from darkness_visible.config.settings import find_book_config
 
     config = find_book_config()
     if config is not None and (config.parent / "notebooks").is_dir():
@@ -71,9 +71,9 @@ def _absolute(value: str | Path | None) -> str | None:
 
 
 def _run_chapter(args: argparse.Namespace, path: Path) -> int:
-    from .checks import preflight
-    from .settings import cache_dir, results_dir
-    from .tools.run_notebook import run
+    from darkness_visible.config.settings import cache_dir, results_dir
+    from darkness_visible.models.preflight import preflight
+    from darkness_visible.tools.run_notebook import run
 
     # every check before a kernel starts; relative paths are the caller's, not notebooks/'s
     os.environ.update({k: str(v) for k, v in {"DV_SIZE": args.size, "DV_DEVICE": args.device}.items() if v})
@@ -124,12 +124,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _harvest(args: argparse.Namespace) -> int:
-    from .checks import check_layer_arg, default_window, preflight
-    from .corpus import corpus_spec
-    from .harvest import HarvestConfig, harvest
-    from .model import load_model
-    from .settings import cache_dir
-    from .sizes import resolve_size
+    from darkness_visible.config.settings import cache_dir
+    from darkness_visible.config.sizes import resolve_size
+    from darkness_visible.data.corpus import corpus_spec
+    from darkness_visible.models.checks import check_layer_arg, default_window
+    from darkness_visible.models.loading import load_model
+    from darkness_visible.models.preflight import preflight
+    from darkness_visible.tracing.harvest import HarvestConfig, harvest
 
     _at_least("--batch-size", args.batch_size)
     _at_least("--window", args.window)
@@ -157,18 +158,18 @@ def _harvest(args: argparse.Namespace) -> int:
 
 
 def _download(args: argparse.Namespace) -> int:
-    from .model import download
+    from darkness_visible.models.loading import download
 
     print(download(args.model or "openai-community/gpt2"))
     return 0
 
 
 def _info(args: argparse.Namespace) -> int:
-    from .corpus import corpus_spec
-    from .device import device_setting, resolve_device
-    from .model import ModelSpec
-    from .settings import cache_dir, find_book_config, model_setting
-    from .sizes import resolve_size
+    from darkness_visible.config.device import device_setting, resolve_device
+    from darkness_visible.config.settings import cache_dir, find_book_config, model_setting
+    from darkness_visible.config.sizes import resolve_size
+    from darkness_visible.data.corpus import corpus_spec
+    from darkness_visible.models.loading import ModelSpec
 
     spec = ModelSpec.parse(model_setting(args.model))
     size = resolve_size(args.size, args.windows)
@@ -185,7 +186,7 @@ def _info(args: argparse.Namespace) -> int:
 
 def _add_discover(sub) -> None:
     """``discover``: an exception handler at one layer from firing statistics alone (:mod:`.handler_depth`)."""
-    from .handler_depth import add_command
+    from darkness_visible.discovery.depth import add_command
 
     add_command(sub, _common)
 

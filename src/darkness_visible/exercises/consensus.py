@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..bootstrap import BootstrapConfig, sequence_bootstrap
-from ..consensus import PAPER_TABLE, crossover_point
-from ..firing import FIRE_ABS, FIRE_POS
+from darkness_visible.analysis.consensus import PAPER_TABLE, crossover_point
+from darkness_visible.stats.bootstrap import BootstrapConfig, sequence_bootstrap
+from darkness_visible.tracing.firing import FIRE_ABS, FIRE_POS
 
 # ---------------------------------------------------------------- exercise 1: consensus level
 

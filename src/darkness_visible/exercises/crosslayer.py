@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..crosslayer import exception_jaccards
-from ..firing import gelu_new
-from ..lens import first_lockin
+from darkness_visible.analysis.crosslayer import exception_jaccards
+from darkness_visible.lens.lenses import first_lockin
+from darkness_visible.tracing.firing import gelu_new
 
 
 def _random_masks(seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -2,7 +2,7 @@
 
 A learner calls each ``check_*`` on their own answer; it raises ``AssertionError`` with a hint when the
 answer is wrong and returns ``True`` when it is right. The test suite runs the same checks on the
-reference implementation (:mod:`darkness_visible.garden_path`).
+reference implementation (:mod:`darkness_visible.analysis.garden_path`).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import garden_path as gp
-from ..stimuli import PAPER_PAIRS, REDUCED_RELATIVE_PAIRS, GardenPathPair
+from darkness_visible.analysis import garden_path as gp
+from darkness_visible.data.stimuli import PAPER_PAIRS, REDUCED_RELATIVE_PAIRS, GardenPathPair
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

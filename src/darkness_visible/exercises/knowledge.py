@@ -13,9 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from ..corpus import encode
-from ..harvest import trace_batch
-from ..knowledge import (
+from darkness_visible.analysis.knowledge import (
     PAPER_STEPS,
     Attribution,
     IGConfig,
@@ -24,8 +22,10 @@ from ..knowledge import (
     target_id,
     upper_median,
 )
-from ..model import Subject
-from ..neurons import ROUTING
+from darkness_visible.data.corpus import encode
+from darkness_visible.data.neurons import ROUTING
+from darkness_visible.models.loading import Subject
+from darkness_visible.tracing.harvest import trace_batch
 
 # --- Exercise 1: exact vs rounded chance -------------------------------------------------------------
 

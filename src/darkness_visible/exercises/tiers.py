@@ -2,7 +2,7 @@
 
 A learner calls each ``check_*`` on their own function; it raises ``AssertionError`` with a hint when the
 answer is wrong and returns ``True`` when it is right. The test suite runs the same checks on the
-reference implementation (:mod:`darkness_visible.tiers`).
+reference implementation (:mod:`darkness_visible.analysis.tiers`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .. import tiers
+from darkness_visible.analysis import tiers
 
 
 def _synthetic_firing(seed: int, n: int = 400, k: int = 6) -> tuple[np.ndarray, np.ndarray]:

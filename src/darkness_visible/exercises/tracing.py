@@ -12,9 +12,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from ..firing import FiringRule, gelu_new
-from ..harvest import Variant, decompose, trace_batch, variant_logits
-from ..model import Subject, load_model
+from darkness_visible.models.loading import Subject, load_model
+from darkness_visible.tracing.firing import FiringRule, gelu_new
+from darkness_visible.tracing.harvest import Variant, decompose, trace_batch, variant_logits
 
 # ---------------------------------------------------------------- exercise 1: a firing rule
 

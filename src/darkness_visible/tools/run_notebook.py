@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from ..errors import DVUserError
+from darkness_visible.errors import DVUserError
 
 
 def run(path: Path, timeout: int = 14400, save_to: Path | None = None) -> float:
@@ -45,7 +45,7 @@ class NotebookFailed(DVUserError, RuntimeError):
 
 
 def _save(nb: nbformat.NotebookNode, path: Path) -> None:
-    from ..cache import atomic_write
+    from darkness_visible.io.cache import atomic_write
 
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda h: h.write(nbformat.writes(nb).encode()))

@@ -1,0 +1,935 @@
+"""Consensus levels and the crossover: where the last MLP stops helping (paper §5 and appendix A).
+
+Everything is computed from one :class:`~darkness_visible.tracing.harvest.Harvest` (and, for the output
+directions, from the weights alone):
+
+* the consensus level of a token = how many of the seven consensus neurons fire under ``|GELU| > 0.1``
+  (CONS-ABS, paper-claims §3), and the token count per level (paper Table 2);
+* ΔP = P_full(next token) − P_without-L11-MLP(next token), the "without" read by re-unembedding the
+  residual before the MLP in the same pass (the whole MLP output, bias included, removed);
+* the mean ΔP per level with 95 % bootstrap CIs by two procedures: the token-level bootstrap the paper's
+  code ran (:data:`FAITHFUL`) and the sequence-level bootstrap its text states (:data:`STATED`);
+* the crossover point (the level where mean ΔP turns negative, interpolated) with a CI from the same
+  resamples;
+* "Moloch's compulsion": per level, targets promoted to top-1 by the MLP vs knocked off;
+* the "seven dimensions": fire rates, frequency-controlled token enrichment, disagreement counts,
+  output-direction cosines (weights only) and the pre-MLP top-1 probability by level.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+
+from darkness_visible.data.neurons import CONSENSUS, EXCEPTION_NEURON
+from darkness_visible.report.results import ResultRow
+from darkness_visible.stats.bootstrap import BootstrapConfig, bootstrap, percentile_ci
+from darkness_visible.tracing.firing import FIRE_ABS, FiringRule
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from darkness_visible.tracing.harvest import Harvest
+
+#: Chapter id used for scorecard rows and result files.
+CHAPTER = "03_consensus_crossover"
+
+# --------------------------------------------------------------------------------------------------
+# The paper's numbers (paper-claims §6-E2, E3, E4). Neuron-keyed values are in CONSENSUS order.
+# --------------------------------------------------------------------------------------------------
+
+#: Table 2 / ``bootstrap_crossover.json``: level -> (n, mean ΔP, CI lo, CI hi), token-level CIs.
+PAPER_TABLE: dict[int, tuple[int, float, float, float]] = {
+    0: (206, 0.18667, 0.14452, 0.23060),
+    1: (913, 0.09366, 0.07877, 0.10886),
+    2: (3_051, 0.04464, 0.03884, 0.05063),
+    3: (6_283, 0.02970, 0.02609, 0.03334),
+    4: (12_617, 0.01383, 0.01121, 0.01637),
+    5: (34_155, -0.00439, -0.00578, -0.00302),
+    6: (69_625, -0.01444, -0.01528, -0.01359),
+    7: (77_950, -0.02013, -0.02086, -0.01939),
+}
+#: The paper's table places the crossover "between 4/7 and 5/7" (its Figure 1 says 3-4/7).
+PAPER_CROSSOVER_BRACKET: tuple[int, int] = (4, 5)
+#: What Figure 1 plots: the older ΔP series of ``consensus_vs_difficulty.md`` (204,600 positions),
+#: crossing at 3-4/7, with its "Avg P(L10)" (pre-MLP) and "Avg P(L11)" columns.
+PAPER_FIGURE1_DELTA: tuple[float, ...] = (0.145, 0.066, 0.041, 0.013, -0.022, -0.046, -0.058, -0.071)
+PAPER_OLD_P_L10: tuple[float, ...] = (0.629, 0.715, 0.700, 0.611, 0.427, 0.336, 0.276, 0.249)
+PAPER_OLD_P_L11: tuple[float, ...] = (0.774, 0.781, 0.741, 0.624, 0.405, 0.290, 0.218, 0.178)
+#: The paper's "circularity check": pre-MLP top-1 probability 0.249 at 7/7 falling to 0.057 at 0/7.
+PAPER_PREMLP_TOP1: dict[int, float] = {7: 0.249, 0: 0.057}
+#: "Moloch's compulsion" at 7/7: targets promoted to top-1 vs knocked off; and over all 204,600 tokens.
+PAPER_MOLOCH_LEVEL7: tuple[int, int] = (7_674, 3_530)
+PAPER_MOLOCH_TOTAL: tuple[int, int, int] = (17_949, 7_795, 204_600)
+#: Fire rates under |GELU| > 0.1 (``seven_dimensions.md``, "512K"), percent, CONSENSUS order.
+PAPER_FIRE_RATES: tuple[float, ...] = (88.4, 84.1, 86.0, 91.4, 81.0, 85.5, 79.2)
+#: Upper triangle of the output-direction cosine matrix, row by row, CONSENSUS order.
+PAPER_COSINES: tuple[tuple[float, ...], ...] = (
+    (0.52, 0.61, 0.62, 0.53, 0.64, 0.13),
+    (0.65, 0.64, 0.61, 0.64, 0.01),
+    (0.63, 0.65, 0.73, 0.03),
+    (0.52, 0.61, 0.10),
+    (0.64, -0.09),
+    (0.00,),
+)
+#: cos(w_2123, mean of the seven consensus w_n).
+PAPER_COS_EXCEPTION_MEAN = 0.838
+
+
+# --------------------------------------------------------------------------------------------------
+# Levels and ΔP
+# --------------------------------------------------------------------------------------------------
+
+
+def consensus_level(H: Harvest, neurons: tuple[int, ...] = CONSENSUS, rule: FiringRule = FIRE_ABS) -> np.ndarray:
+    """How many of ``neurons`` fire at each token: ``int64 [N]`` in ``0..len(neurons)`` (CONS-ABS by default)."""
+    return H.fires(list(neurons), rule).sum(axis=1).astype(np.int64)
+
+
+def level_counts(levels: np.ndarray, n_neurons: int = len(CONSENSUS)) -> pd.DataFrame:
+    """Token count and share per level ``0..n_neurons``: columns ``level, n, share``."""
+    counts = np.bincount(np.asarray(levels), minlength=n_neurons + 1)
+    return pd.DataFrame({"level": np.arange(n_neurons + 1), "n": counts, "share": counts / max(counts.sum(), 1)})
+
+
+def delta_p(H: Harvest, baseline: str = "no_mlp") -> np.ndarray:
+    """``P_full(target) − P_baseline(target)``, ``float64 [N]``; positive where the layer helps.
+
+    ``baseline="no_mlp"``: the whole last-layer MLP output (bias included) removed (the paper's ΔP);
+    ``"lens_prev_block"``: the logit lens at the previous block's output (what Figure 1's older series used).
+    """
+    return H.prob("full") - H.prob(baseline)
+
+
+# --------------------------------------------------------------------------------------------------
+# Crossover with two bootstrap procedures
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """A labelled bootstrap procedure for the crossover table."""
+
+    name: Literal["faithful", "stated"]
+    label: str
+    bootstrap: BootstrapConfig
+
+    def seeded(self, seed: int | None) -> Procedure:
+        """The same procedure with another seed (``None`` = fresh entropy, as the paper's code ran)."""
+        return replace(self, bootstrap=replace(self.bootstrap, seed=seed))
+
+
+#: What the released code ran: token-level, stratified by level, 10,000 resamples, no seed.
+FAITHFUL = Procedure("faithful", "token-level (paper's code; unseeded there)", BootstrapConfig(kind="token", seed=None))
+#: What the paper's text states: sequence-level over the 1,024-token windows, 10,000 resamples, seed 42.
+STATED = Procedure("stated", "sequence-level over windows (paper's text; seed 42)", BootstrapConfig(kind="sequence"))
+
+
+def crossover_point(means: np.ndarray, levels: np.ndarray | None = None) -> np.ndarray:
+    """Where a curve of level means first turns from positive to non-positive, linearly interpolated.
+
+    Args:
+        means: ``[L]`` or ``[R, L]`` means per level (NaN = level absent; skipped).
+        levels: ``[L]`` the level of each column (default ``0..L-1``).
+
+    Returns ``float64 []`` or ``[R]``: e.g. 4.76 for +0.0138 at 4 and −0.0044 at 5; NaN if no crossing.
+    """
+    M = np.atleast_2d(np.asarray(means, dtype=np.float64))
+    lv = np.arange(M.shape[1], dtype=np.float64) if levels is None else np.asarray(levels, dtype=np.float64)
+    point = np.full(M.shape[0], np.nan)
+    found = np.zeros(M.shape[0], dtype=bool)
+    prev_val = np.full(M.shape[0], np.nan)
+    prev_lvl = np.full(M.shape[0], np.nan)
+    for k in range(M.shape[1]):
+        cur = M[:, k]
+        ok = np.isfinite(cur)
+        with np.errstate(invalid="ignore"):
+            cross = ok & ~found & (prev_val > 0) & (cur <= 0)
+        p, c, pl = prev_val[cross], cur[cross], prev_lvl[cross]
+        point[cross] = pl + (lv[k] - pl) * p / (p - c)
+        found |= cross
+        prev_val = np.where(ok, cur, prev_val)
+        prev_lvl = np.where(ok, lv[k], prev_lvl)
+    return point[0] if np.ndim(means) == 1 else point
+
+
+@dataclass(frozen=True)
+class CrossoverResult:
+    """Mean ΔP per level with CIs, and the crossover point with its CI, under one procedure.
+
+    ``table``: ``level, n, n_windows, mean, lo, hi, significant`` for every level ``0..k``;
+    ``distribution``: ``[n_resamples, k+1]`` bootstrap means; ``point``: interpolated crossover level;
+    ``point_ci``: its percentile CI over resamples that cross; ``no_crossing``: share of resamples
+    without a crossing; ``bracket``: ``(k, k+1)`` around the point; ``bracket_share``: share of
+    resamples whose crossover lies in the same bracket.
+    """
+
+    procedure: Procedure
+    table: pd.DataFrame
+    distribution: np.ndarray
+    point: float
+    point_ci: tuple[float, float]
+    no_crossing: float
+    bracket: tuple[int, int] | None
+    bracket_share: float
+
+    @property
+    def all_exclude_zero(self) -> bool:
+        """True if every populated level's CI excludes 0 (the paper's "all eight CIs exclude zero")."""
+        populated = self.table[self.table["n"] > 0]
+        return bool(populated["significant"].all()) and len(populated) > 0
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Everything but the procedure as plain arrays (for :func:`darkness_visible.io.cache.cached_arrays`)."""
+        out = {"distribution": self.distribution, "point": np.float64(self.point),
+               "point_ci": np.asarray(self.point_ci, dtype=np.float64), "no_crossing": np.float64(self.no_crossing),
+               "bracket": np.asarray(self.bracket if self.bracket is not None else (-1, -1), dtype=np.int64),
+               "has_bracket": np.bool_(self.bracket is not None), "bracket_share": np.float64(self.bracket_share),
+               "table_columns": np.asarray(list(self.table.columns), dtype=str)}
+        out.update({f"table/{name}": self.table[name].to_numpy() for name in self.table.columns})
+        return out
+
+    @classmethod
+    def from_arrays(cls, procedure: Procedure, arrays: dict[str, np.ndarray]) -> CrossoverResult:
+        """The result :meth:`to_arrays` stored, under ``procedure``."""
+        table = pd.DataFrame({str(name): arrays[f"table/{name}"] for name in arrays["table_columns"]})
+        bracket = tuple(int(b) for b in arrays["bracket"]) if bool(arrays["has_bracket"]) else None
+        return cls(procedure, table, np.asarray(arrays["distribution"]), float(arrays["point"]),
+                   (float(arrays["point_ci"][0]), float(arrays["point_ci"][1])), float(arrays["no_crossing"]),
+                   bracket, float(arrays["bracket_share"]))
+
+
+def crossover(levels: np.ndarray, values: np.ndarray, windows: np.ndarray, procedure: Procedure = STATED,
+              n_neurons: int = len(CONSENSUS), *, cache: str | Path | bool | None = False) -> CrossoverResult:
+    """Mean of ``values`` per level with bootstrap CIs and the crossover point, under ``procedure``.
+
+    Args:
+        levels: ``int [N]`` consensus level per token.
+        values: ``float [N]`` ΔP per token.
+        windows: ``int [N]`` window (sequence) index per token, the sequence bootstrap's unit.
+        procedure: :data:`FAITHFUL` (token-level) or :data:`STATED` (sequence-level), or a reseeded copy.
+        n_neurons: number of consensus neurons (levels run ``0..n_neurons``).
+        cache: ``False`` (the default) computes; ``True`` (the ``DV_CACHE`` folder) or a folder keeps a
+            *seeded* procedure's result, keyed by the three arrays' contents, the procedure, ``n_neurons``
+            and the source of this module and :mod:`darkness_visible.stats.bootstrap`. An unseeded procedure is
+            never cached: each run draws afresh, which is its point.
+    """
+    if cache is not False and procedure.bootstrap.seed is not None:
+        import sys
+        from dataclasses import asdict
+
+        from darkness_visible.io.cache import array_digest, cached_arrays, source_digest
+        from darkness_visible.stats import bootstrap as bootstrap_module
+
+        material = {"what": "crossover", "inputs": array_digest(np.asarray(levels), np.asarray(values),
+                                                                np.asarray(windows)),
+                    "procedure": asdict(procedure), "n_neurons": n_neurons,
+                    "code": source_digest(sys.modules[__name__], bootstrap_module)}
+        arrays = cached_arrays(cache, material, "crossover",
+                               lambda: crossover(levels, values, windows, procedure, n_neurons).to_arrays())
+        return CrossoverResult.from_arrays(procedure, arrays)
+    result = bootstrap(values, levels, windows, procedure.bootstrap)
+    all_levels = np.arange(n_neurons + 1)
+    col = {int(g): i for i, g in enumerate(result.groups)}
+    dist = np.full((result.distribution.shape[0], len(all_levels)), np.nan)
+    for lv, i in col.items():
+        dist[:, lv] = result.distribution[:, i]
+    table = pd.DataFrame({"level": all_levels})
+    table = table.merge(result.table.rename(columns={"group": "level", "n_sequences": "n_windows"}), on="level",
+                        how="left")
+    table["n"] = table["n"].fillna(0).astype(int)
+    table["n_windows"] = table["n_windows"].fillna(0).astype(int)
+    table["significant"] = table["significant"].astype("boolean").fillna(False).astype(bool)
+    table = table.drop(columns=["nan_resamples"])
+    point = float(crossover_point(table["mean"].to_numpy()))
+    points = crossover_point(dist)
+    crossed = np.isfinite(points)
+    ci = percentile_ci(points[crossed][:, None], procedure.bootstrap.confidence) if crossed.any() else None
+    point_ci = (float(ci[0][0]), float(ci[1][0])) if ci is not None else (float("nan"), float("nan"))
+    bracket = None if np.isnan(point) else (int(np.floor(point - 1e-12)), int(np.floor(point - 1e-12)) + 1)
+    if bracket is not None:
+        share = float(np.mean((points > bracket[0]) & (points <= bracket[1])))
+    else:
+        share = float("nan")
+    return CrossoverResult(procedure, table, dist, point, point_ci, float(1 - crossed.mean()), bracket, share)
+
+
+def compare_procedures(faithful: CrossoverResult, stated: CrossoverResult) -> pd.DataFrame:
+    """Side by side per level: mean, both CIs, both widths and how much wider the sequence-level CI is."""
+    a, b = faithful.table, stated.table
+    out = pd.DataFrame({
+        "level": a["level"], "n": a["n"], "n_windows": b["n_windows"], "mean": a["mean"],
+        "token lo": a["lo"], "token hi": a["hi"], "sequence lo": b["lo"], "sequence hi": b["hi"],
+    })
+    out["token width"] = out["token hi"] - out["token lo"]
+    out["sequence width"] = out["sequence hi"] - out["sequence lo"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["width ratio"] = out["sequence width"] / out["token width"]
+    out["token excludes 0"] = a["significant"]
+    out["sequence excludes 0"] = b["significant"]
+    return out
+
+
+def paper_table() -> pd.DataFrame:
+    """The paper's Table 2 (``bootstrap_crossover.json``) as a frame: ``level, n, mean, lo, hi``."""
+    rows = [(lv, *vals) for lv, vals in PAPER_TABLE.items()]
+    return pd.DataFrame(rows, columns=["level", "n", "mean", "lo", "hi"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Moloch's compulsion and the pre-MLP probability by level
+# --------------------------------------------------------------------------------------------------
+
+
+def top1_changes(H: Harvest, levels: np.ndarray, baseline: str = "no_mlp", within_window: bool = True,
+                 n_neurons: int = len(CONSENSUS)) -> pd.DataFrame:
+    """Per level: targets the layer promotes to top-1 (top-1 with it, not without) and knocks off.
+
+    Columns ``level, n, promoted, lost, net, promoted %, lost %``, plus a final ``"all"`` row.
+    ``within_window=True`` keeps the 1,023 positions per window whose target lies in the window (the
+    204,600-position convention of the analysis behind the paper's counts).
+    """
+    keep = H.within_window if within_window else np.ones(H.n_tokens, dtype=bool)
+    target = H["target"]
+    full = H["top1/full"] == target
+    base = H[f"top1/{baseline}"] == target
+    promoted = keep & full & ~base
+    lost = keep & ~full & base
+    lv = np.asarray(levels)
+    size = n_neurons + 1
+    frame = pd.DataFrame({
+        "level": [str(i) for i in range(size)],
+        "n": np.bincount(lv[keep], minlength=size),
+        "promoted": np.bincount(lv[promoted], minlength=size),
+        "lost": np.bincount(lv[lost], minlength=size),
+    })
+    total = pd.DataFrame({"level": ["all"], "n": [int(keep.sum())], "promoted": [int(promoted.sum())],
+                          "lost": [int(lost.sum())]})
+    frame = pd.concat([frame, total], ignore_index=True)
+    frame["net"] = frame["promoted"] - frame["lost"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame["promoted %"] = 100 * frame["promoted"] / frame["n"]
+        frame["lost %"] = 100 * frame["lost"] / frame["n"]
+    return frame
+
+
+def probability_by_level(H: Harvest, levels: np.ndarray, n_neurons: int = len(CONSENSUS),
+                         within_window: bool = True) -> pd.DataFrame:
+    """Mean probabilities per level under the full model and both "pre-MLP" baselines.
+
+    ``within_window`` (default): only positions whose target lies in the same window, the 204,600 of the
+    paper's Figure 1 and pre-MLP table (``consensus_vs_difficulty.md``), not the crossover's 204,800.
+
+    Columns: ``level, n``; ``top-1 P no_mlp`` / ``top-1 P lens_prev_block`` (the max probability, the
+    paper's "pre-MLP top-1 probability"); ``target P full`` / ``target P no_mlp`` / ``target P
+    lens_prev_block``; ``ΔP no_mlp`` and ``ΔP lens_prev_block`` (full minus baseline).
+    """
+    frame = pd.DataFrame({
+        "level": np.asarray(levels),
+        "top-1 P no_mlp": H["maxprob/no_mlp"].astype(np.float64),
+        "top-1 P lens_prev_block": H["maxprob/lens_prev_block"].astype(np.float64),
+        "target P full": H.prob("full"),
+        "target P no_mlp": H.prob("no_mlp"),
+        "target P lens_prev_block": H.prob("lens_prev_block"),
+    })
+    frame["ΔP no_mlp"] = frame["target P full"] - frame["target P no_mlp"]
+    frame["ΔP lens_prev_block"] = frame["target P full"] - frame["target P lens_prev_block"]
+    if within_window:
+        frame = frame[H.within_window]
+    out = frame.groupby("level").mean()
+    out.insert(0, "n", frame.groupby("level").size())
+    return out.reindex(range(n_neurons + 1)).reset_index()
+
+
+def is_monotone(values: np.ndarray, increasing: bool = True) -> bool:
+    """True if the finite entries never decrease (``increasing``) / never increase."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    d = np.diff(v)
+    return bool(np.all(d >= 0) if increasing else np.all(d <= 0))
+
+
+# --------------------------------------------------------------------------------------------------
+# The seven dimensions
+# --------------------------------------------------------------------------------------------------
+
+
+def fire_rates(H: Harvest, neurons: tuple[int, ...] = CONSENSUS, rule: FiringRule = FIRE_ABS) -> pd.DataFrame:
+    """Per neuron: fire rate under ``rule`` and mean |activation| (if recorded): ``neuron, fire rate, mean |a|``."""
+    rates = H.fires(list(neurons), rule).mean(axis=0)
+    record = H.meta["config"]["record"]
+    mean_abs = [float(np.abs(H.recorded(n)).mean()) if n in record else np.nan for n in neurons]
+    return pd.DataFrame({"neuron": [f"N{n}" for n in neurons], "fire rate": rates, "mean |a|": mean_abs})
+
+
+def disagreement(H: Harvest, neurons: tuple[int, ...] = CONSENSUS, rule: FiringRule = FIRE_ABS) -> pd.DataFrame:
+    """Per neuron: tokens where it is silent while all the others fire, and where it fires while all are silent."""
+    mask = H.fires(list(neurons), rule)
+    others = mask.sum(axis=1, keepdims=True) - mask
+    k = len(neurons) - 1
+    return pd.DataFrame({
+        "neuron": [f"N{n}" for n in neurons],
+        "silent, others all fire": ((~mask) & (others == k)).sum(axis=0),
+        "fires, others all silent": (mask & (others == 0)).sum(axis=0),
+    })
+
+
+def token_enrichment(H: Harvest, neuron: int, rule: FiringRule = FIRE_ABS, min_count: int = 20, k: int = 5,
+                     decode: Callable[[list[int]], str] | None = None) -> pd.DataFrame:
+    """The current-token types on which ``neuron`` fires most and least, controlling for frequency.
+
+    Only types seen at least ``min_count`` times are ranked (a frequency control: rare types have noisy
+    rates). Enrichment = P(fires | token = v) / P(fires). For the ``k`` most enriched and ``k`` most
+    depleted types, a two-sided Fisher exact test (scipy) of the 2×2 table (v or not × fires or not),
+    Bonferroni-corrected over the number of ranked types. ``decode``: ``tokenizer.decode``-like callable.
+
+    Columns: ``side, token_id, token, count, fire rate, enrichment, p, p_bonferroni``.
+    """
+    from scipy.stats import fisher_exact
+
+    fires = H.fires(neuron, rule)
+    ids = H["input_ids"].astype(np.int64)
+    count = np.bincount(ids)
+    fired = np.bincount(ids, weights=fires.astype(np.float64), minlength=count.shape[0])
+    base = fires.mean()
+    eligible = np.flatnonzero(count >= min_count)
+    if eligible.size == 0 or base == 0:
+        return pd.DataFrame(columns=["side", "token_id", "token", "count", "fire rate", "enrichment", "p",
+                                     "p_bonferroni"])
+    rate = fired[eligible] / count[eligible]
+    order = np.argsort(rate, kind="stable")
+    picks = [("enriched", i) for i in eligible[order[::-1][:k]]] + [("depleted", i) for i in eligible[order[:k]]]
+    rows = []
+    total, total_fired = fires.shape[0], int(fires.sum())
+    for side, v in picks:
+        a, n_v = int(fired[v]), int(count[v])
+        table = [[a, n_v - a], [total_fired - a, total - n_v - (total_fired - a)]]
+        p = float(fisher_exact(table).pvalue)
+        token = decode([int(v)]) if decode is not None else str(v)
+        rows.append((side, int(v), token, n_v, a / n_v, (a / n_v) / base, p, min(1.0, p * eligible.size)))
+    return pd.DataFrame(rows, columns=["side", "token_id", "token", "count", "fire rate", "enrichment", "p",
+                                       "p_bonferroni"])
+
+
+def output_cosines(w_out: torch.Tensor | np.ndarray, neurons: tuple[int, ...] = CONSENSUS) -> pd.DataFrame:
+    """Cosine similarity of the neurons' output vectors (rows of ``W_out [d_mlp, d_model]``), ``[k, k]`` frame."""
+    W = np.asarray(w_out.detach().cpu().numpy() if isinstance(w_out, torch.Tensor) else w_out, dtype=np.float64)
+    rows = W[list(neurons)]
+    unit = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    names = [f"N{n}" for n in neurons]
+    return pd.DataFrame(unit @ unit.T, index=names, columns=names)
+
+
+def cosine_with_mean(w_out: torch.Tensor | np.ndarray, neuron: int = EXCEPTION_NEURON,
+                     group: tuple[int, ...] = CONSENSUS, normalise: bool = False) -> float:
+    """cos(w_neuron, mean of the group's w_n); ``normalise=True`` averages unit-length rows instead."""
+    W = np.asarray(w_out.detach().cpu().numpy() if isinstance(w_out, torch.Tensor) else w_out, dtype=np.float64)
+    rows = W[list(group)]
+    if normalise:
+        rows = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    mean = rows.mean(axis=0)
+    w = W[neuron]
+    return float(w @ mean / (np.linalg.norm(w) * np.linalg.norm(mean)))
+
+
+def paper_cosines(neurons: tuple[int, ...] = CONSENSUS) -> pd.DataFrame:
+    """The paper's cosine matrix (``seven_dimensions.md``) as a symmetric frame with unit diagonal."""
+    k = len(PAPER_COSINES) + 1
+    M = np.eye(k)
+    for i, row in enumerate(PAPER_COSINES):
+        for j, value in enumerate(row, start=i + 1):
+            M[i, j] = M[j, i] = value
+    names = [f"N{n}" for n in neurons]
+    return pd.DataFrame(M, index=names, columns=names)
+
+
+# --------------------------------------------------------------------------------------------------
+# Comparison tables (paper vs this run)
+# --------------------------------------------------------------------------------------------------
+
+
+def _fmt_ci(lo: float, hi: float) -> str:
+    return "n/a" if not (np.isfinite(lo) and np.isfinite(hi)) else f"[{lo:+.4g}, {hi:+.4g}]"
+
+
+def compare_with_paper(faithful: CrossoverResult, stated: CrossoverResult) -> pd.DataFrame:
+    """Per level: the paper's n, mean and (token-level) CI next to this run's, with both CI kinds."""
+    ref = paper_table().set_index("level")
+    f, s = faithful.table.set_index("level"), stated.table.set_index("level")
+    rows = []
+    for lv in f.index:
+        rows.append({
+            "level": f"{lv}/7", "paper n": ref.loc[lv, "n"] if lv in ref.index else np.nan, "n": f.loc[lv, "n"],
+            "paper mean ΔP": ref.loc[lv, "mean"] if lv in ref.index else np.nan, "mean ΔP": f.loc[lv, "mean"],
+            "paper CI (token)": _fmt_ci(ref.loc[lv, "lo"], ref.loc[lv, "hi"]) if lv in ref.index else "n/a",
+            "token CI": _fmt_ci(f.loc[lv, "lo"], f.loc[lv, "hi"]),
+            "sequence CI": _fmt_ci(s.loc[lv, "lo"], s.loc[lv, "hi"]),
+            "windows": s.loc[lv, "n_windows"],
+        })
+    return pd.DataFrame(rows)
+
+
+def crossover_summary(results: list[CrossoverResult]) -> pd.DataFrame:
+    """One row per procedure: crossover point, its CI, bracket, share of resamples in that bracket / not crossing."""
+    rows = []
+    for r in results:
+        rows.append({
+            "procedure": f"{r.procedure.name}: {r.procedure.label}", "bootstrap": r.procedure.bootstrap.describe,
+            "crossover": r.point, "CI": _fmt_ci(*r.point_ci),
+            "bracket": "none" if r.bracket is None else f"{r.bracket[0]}/7 – {r.bracket[1]}/7",
+            "resamples in bracket": r.bracket_share, "resamples without crossing": r.no_crossing,
+            "all level CIs exclude 0": r.all_exclude_zero,
+        })
+    rows.append({"procedure": "paper (Table 2 / text)", "bootstrap": "token-level, unseeded (text: sequence, seed 42)",
+                 "crossover": crossover_point(paper_table()["mean"].to_numpy()), "CI": "not given",
+                 "bracket": "4/7 – 5/7", "resamples in bracket": np.nan, "resamples without crossing": np.nan,
+                 "all level CIs exclude 0": True})
+    rows.append({"procedure": "paper Figure 1 (older series)", "bootstrap": "none",
+                 "crossover": crossover_point(np.array(PAPER_FIGURE1_DELTA)), "CI": "not given", "bracket": "3/7 – 4/7",
+                 "resamples in bracket": np.nan, "resamples without crossing": np.nan,
+                 "all level CIs exclude 0": np.nan})
+    return pd.DataFrame(rows)
+
+
+def figure1_table(probs: pd.DataFrame) -> pd.DataFrame:
+    """Per level: the two published ΔP series (Figure 1's and Table 2's) next to this run's two baselines."""
+    p = probs.set_index("level")
+    return pd.DataFrame({
+        "level": [f"{lv}/7" for lv in p.index],
+        "Figure 1 bars (paper)": PAPER_FIGURE1_DELTA[: len(p)],
+        "ΔP vs block-10 lens (this run)": p["ΔP lens_prev_block"].to_numpy(),
+        "Table 2 mean (paper)": [PAPER_TABLE[lv][1] for lv in p.index],
+        "ΔP vs no L11 MLP (this run)": p["ΔP no_mlp"].to_numpy(),
+    })
+
+
+def premlp_table(probs: pd.DataFrame) -> pd.DataFrame:
+    """Per level: the paper's claimed pre-MLP top-1 P, its own data's "Avg P(L10)", and this run's two baselines."""
+    p = probs.set_index("level")
+    return pd.DataFrame({
+        "level": [f"{lv}/7" for lv in p.index], "n": p["n"].to_numpy(),
+        "paper's claim": [PAPER_PREMLP_TOP1.get(lv, np.nan) for lv in p.index],
+        "paper's data: Avg P(L10)": PAPER_OLD_P_L10[: len(p)],
+        "top-1 P, no L11 MLP": p["top-1 P no_mlp"].to_numpy(),
+        "top-1 P, lens at block 10": p["top-1 P lens_prev_block"].to_numpy(),
+        "target P, lens at block 10": p["target P lens_prev_block"].to_numpy(),
+    })
+
+
+def fire_rate_table(rates: pd.DataFrame) -> pd.DataFrame:
+    """This run's fire rates (%) next to the paper's ``seven_dimensions.md`` rates."""
+    out = rates.copy()
+    out["fire rate %"] = 100 * out.pop("fire rate")
+    out.insert(1, "paper %", list(PAPER_FIRE_RATES[: len(out)]))
+    return out
+
+
+def enrichment_table(H: Harvest, neurons: tuple[int, ...] = CONSENSUS, k: int = 3, min_count: int = 20,
+                     decode: Callable[[list[int]], str] | None = None) -> pd.DataFrame:
+    """:func:`token_enrichment` for each neuron, ``k`` enriched and ``k`` depleted types each, one frame."""
+    parts = []
+    for n in neurons:
+        t = token_enrichment(H, n, min_count=min_count, k=k, decode=decode)
+        t.insert(0, "neuron", f"N{n}")
+        parts.append(t)
+    return pd.concat(parts, ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Figures (seaborn)
+# --------------------------------------------------------------------------------------------------
+
+
+def plot_crossover(results: list[CrossoverResult], label: str) -> Figure:
+    """Mean ΔP per level with each procedure's 95 % CI side by side, and each crossover point with its CI."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    frames = []
+    for r in results:
+        t = r.table[r.table["n"] > 0].copy()
+        t["procedure"] = f"{r.procedure.name}: {r.procedure.label}"
+        frames.append(t)
+    data = pd.concat(frames, ignore_index=True)
+    from darkness_visible.plotting import WIDTH, finish
+
+    fig, ax = plt.subplots(figsize=(WIDTH, 5.0), dpi=100)
+    names = list(dict.fromkeys(data["procedure"]))
+    palette = dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
+    offsets = np.linspace(-0.15, 0.15, len(names))
+    for off, name in zip(offsets, names, strict=True):
+        t = data[data["procedure"] == name]
+        x = t["level"].to_numpy() + off
+        ax.errorbar(x, t["mean"], yerr=[t["mean"] - t["lo"], t["hi"] - t["mean"]], fmt="none",
+                    ecolor=palette[name], capsize=3, lw=1.5)
+    sns.scatterplot(data=data.assign(x=data["level"] + data["procedure"].map(dict(zip(names, offsets, strict=True)))),
+                    x="x", y="mean", hue="procedure", palette=palette, ax=ax, s=40, zorder=3)
+    ax.axhline(0, color="k", lw=0.8)
+    for r, name in zip(results, names, strict=True):
+        if np.isfinite(r.point):
+            ax.axvline(r.point, color=palette[name], ls="--", lw=1, label=f"{r.procedure.name}: crossover point")
+            if np.isfinite(r.point_ci[0]):
+                ax.axvspan(r.point_ci[0], r.point_ci[1], color=palette[name], alpha=0.12,
+                           label=f"{r.procedure.name}: 95 % CI of the crossover point")
+    ax.set(xticks=range(len(results[0].table)))
+    return finish(ax, xlabel="consensus level (of 7 neurons firing, |GELU| > 0.1)",
+                  ylabel="mean ΔP = P_full − P_noMLP\n(points: mean; bars: 95 % CI)",
+                  title="Does the last MLP help (ΔP > 0) or hurt, by consensus level?", label=label,
+                  legend_ncol=1, legend_y=-0.16)
+
+
+def plot_level_counts(counts: pd.DataFrame, label: str, paper: bool = True) -> Figure:
+    """Token count per consensus level (bars), with the paper's Table 2 counts as markers."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from darkness_visible.plotting import WIDTH, finish
+
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.8), dpi=100)
+    sns.barplot(data=counts, x="level", y="n", color=sns.color_palette("colorblind")[0], ax=ax, label="this run")
+    if paper:
+        ref = paper_table()
+        scale = counts["n"].sum() / ref["n"].sum()
+        sns.scatterplot(x=ref["level"], y=ref["n"] * scale, color="k", marker="D", ax=ax, zorder=3,
+                        label=f"paper Table 2 × {scale:.3g} (scaled to this run's total)")
+    return finish(ax, xlabel="consensus level (how many of the 7 consensus neurons fire)", ylabel="tokens",
+                  title="How many tokens sit at each consensus level", label=label)
+
+
+def plot_cosines(cos: pd.DataFrame, label: str, paper: pd.DataFrame | None = None) -> Figure:
+    """Heatmap of the output-direction cosines (this run; and the paper's, if given)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    panels = [("this run", cos)] + ([("paper (seven_dimensions.md)", paper)] if paper is not None else [])
+    from darkness_visible.plotting import WIDTH
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(WIDTH, 4.2), dpi=100, squeeze=False)
+    for ax, (name, frame) in zip(axes[0], panels, strict=True):
+        sns.heatmap(frame, vmin=-1, vmax=1, cmap="vlag", annot=True, fmt=".2f", square=True, cbar=False, ax=ax,
+                    annot_kws={"size": 9})
+        ax.set_title(name, fontsize=10)
+        ax.tick_params(labelsize=9)
+    fig.suptitle(f"Cosines of the consensus neurons' output vectors (−1 blue, +1 red)\n{textwrap.fill(label, 80)}",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_figure1(result: CrossoverResult, lens_delta: np.ndarray, label: str) -> Figure:
+    """Figure 1 redrawn from computed values, next to what the published figure plots.
+
+    Left: this run's mean ΔP per level (MLP zero-ablation, the table's quantity) with its CI and
+    crossover. Right: the same with the block-10 lens baseline (the older series' quantity), with the
+    paper's published bars (Figure 1) and Table 2 means as reference markers.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    t = result.table
+    from darkness_visible.plotting import WIDTH
+
+    up, down = sns.color_palette("colorblind")[0], sns.color_palette("colorblind")[3]
+    fig, axes = plt.subplots(2, 1, figsize=(WIDTH, 8.0), dpi=100, sharey=False)
+    colors = [up if m > 0 else down for m in t["mean"].fillna(0)]
+    sns.barplot(x=t["level"], y=t["mean"], hue=t["level"], palette=colors, legend=False, ax=axes[0])
+    axes[0].errorbar(t["level"], t["mean"], yerr=[t["mean"] - t["lo"], t["hi"] - t["mean"]], fmt="none",
+                     ecolor="k", capsize=3)
+    ref = paper_table()
+    sns.scatterplot(x=ref["level"], y=ref["mean"], marker="D", color="k", ax=axes[0], label="paper Table 2", zorder=3)
+    if np.isfinite(result.point):
+        axes[0].axvline(result.point, color="k", ls="--", lw=1, label="crossover (interpolated)")
+        axes[0].text(result.point, axes[0].get_ylim()[1] * 0.9, f" crossover {result.point:.2f}", fontsize=9)
+    axes[0].axhline(0, color="k", lw=0.8)
+    axes[0].set(xlabel="consensus level", ylabel="mean ΔP\n(no L11 MLP baseline)")
+    axes[0].set_title(f"The table's quantity: ΔP against the MLP ablation (bars: this run, {result.procedure.name} "
+                      "95 % CI)", fontsize=10)
+    lens = np.asarray(lens_delta, dtype=np.float64)
+    colors = [up if m > 0 else down for m in np.nan_to_num(lens)]
+    sns.barplot(x=np.arange(len(lens)), y=lens, hue=np.arange(len(lens)), palette=colors, legend=False, ax=axes[1])
+    sns.scatterplot(x=np.arange(len(PAPER_FIGURE1_DELTA)), y=PAPER_FIGURE1_DELTA, marker="o", color="k", ax=axes[1],
+                    label="published Figure 1 bars", zorder=3)
+    sns.scatterplot(x=ref["level"], y=ref["mean"], marker="D", color="0.5", ax=axes[1], label="paper Table 2", zorder=3)
+    lens_point = crossover_point(lens)
+    if np.isfinite(lens_point):
+        axes[1].axvline(lens_point, color="k", ls="--", lw=1, label="crossover (interpolated)")
+        axes[1].text(lens_point, axes[1].get_ylim()[1] * 0.9, f" crossover {lens_point:.2f}", fontsize=9)
+    axes[1].axhline(0, color="k", lw=0.8)
+    axes[1].set(xlabel="consensus level", ylabel="mean ΔP\n(block-10 lens baseline)")
+    axes[1].set_title("Figure 1's likely quantity: ΔP against the lens at block 10 (bars: this run)", fontsize=10)
+    from matplotlib.patches import Patch
+
+    for ax in axes:
+        ax.tick_params(labelsize=9)
+        handles, labels = ax.get_legend_handles_labels()
+        handles += [Patch(color=up), Patch(color=down)]
+        labels += ["bar: mean ΔP > 0 (the MLP helps)", "bar: mean ΔP ≤ 0 (the MLP hurts)"]
+        ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=9, ncol=2, frameon=False)
+    fig.suptitle(textwrap.fill(label, 80), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# Scorecard
+# --------------------------------------------------------------------------------------------------
+
+
+#: DS-C (paper-claims §4): 500 windows of 1,024 tokens of the train split, the paper's "512K" characterisation.
+DS_C_WINDOWS = 500
+
+
+def ds_c_harvest(run: Any) -> Harvest | None:
+    """E2's corpus, DS-C: ``run.size.consensus_windows`` windows of 1,024 tokens of the *train* split (the spec's
+    reconstruction of the paper's "512K" train array), harvested when the hub is reachable; ``None`` otherwise
+    (the chapter then uses its own harvest and the E2 corpus rows say "different corpus")."""
+    from darkness_visible.data.corpus import corpus_spec, hub_corpus_available
+
+    if not hub_corpus_available(run.corpus.source):
+        return None
+    try:
+        return run.harvest(corpus=corpus_spec(run.size.consensus_windows, split="train", source="hub"))
+    except Exception:  # noqa: BLE001 - any hub failure means "not on DS-C"; the rows say so
+        return None
+
+
+@dataclass(frozen=True)
+class E2Statistics:
+    """E2's corpus statistics: level counts (:func:`level_counts`), consensus fire rates (:func:`fire_rates`)
+    and the ``meta["corpus"]`` of the harvest they came from."""
+
+    counts: pd.DataFrame
+    rates: pd.DataFrame
+    corpus: dict
+
+
+def e2_statistics(run: Any, H: Harvest) -> E2Statistics:
+    """E2's level shares and fire rates (CONS-ABS) on DS-C when the hub answers (:func:`ds_c_harvest`), else on
+    ``H``; the rows built from them say which (:func:`e2_comparison`)."""
+    source = ds_c_harvest(run) or H
+    levels = consensus_level(source, CONSENSUS, FIRE_ABS)
+    return E2Statistics(level_counts(levels), fire_rates(source, CONSENSUS, FIRE_ABS), source.meta["corpus"])
+
+
+def e2_comparison(corpus: dict) -> str:
+    """``""`` when a harvest's corpus (its ``meta["corpus"]``) is DS-C (train split, >= 500 windows of 1,024),
+    else the one-line "different corpus" note that keeps E2's corpus rows from a verdict."""
+    if corpus.get("split") == "train" and corpus.get("n_windows", 0) >= DS_C_WINDOWS and corpus.get("window") == 1024:
+        return ""
+    return (f"different corpus: {corpus.get('describe', corpus.get('split'))} vs the paper's 500 x 1,024 train "
+            "tokens (DS-C; needs the hub)")
+
+
+def scorecard_rows(H: Harvest, faithful: CrossoverResult, stated: CrossoverResult, counts: pd.DataFrame,
+                   moloch: pd.DataFrame, rates: pd.DataFrame, cosines: pd.DataFrame, cos_mean: dict[bool, float],
+                   probs: pd.DataFrame, e2_corpus: dict | None = None) -> list[ResultRow]:
+    """The chapter's scorecard rows, built from computed values with the paper's numbers; tolerances come from
+    :mod:`darkness_visible.report.tolerances`.
+
+    ``cos_mean`` maps ``normalise`` (False/True) to cos(w_2123, consensus mean). ``e2_corpus``: the
+    ``meta["corpus"]`` of the harvest that ``counts``/``rates`` came from (default ``H``'s); unless it is DS-C
+    the E2 corpus rows are marked "different corpus" (:func:`e2_comparison`).
+    """
+    model, pre = H.label, H.is_pretrained
+
+    def row(claim: str, desc: str, paper: float | None, value: float | None, **kw: object) -> ResultRow:
+        v = None if value is None else float(value)
+        return ResultRow(CHAPTER, claim, desc, paper, v, None, model, pre, **kw)  # type: ignore[arg-type]
+
+    rows: list[ResultRow] = []
+    f, s = faithful.table.set_index("level"), stated.table.set_index("level")
+    for lv, (n, mean, lo, hi) in PAPER_TABLE.items():
+        if lv not in f.index:
+            continue
+        rows.append(row(f"E3.level{lv}.n", f"tokens at consensus level {lv}/7", n, f.loc[lv, "n"],
+                        note="±0.2 % for near-threshold flips"))
+        ci_f = (float(f.loc[lv, "lo"]), float(f.loc[lv, "hi"]))
+        ci_row = ci_f if np.all(np.isfinite(ci_f)) else None
+        rows.append(row(f"E3.level{lv}.mean", f"mean ΔP at {lv}/7 (token-level CI)", mean, f.loc[lv, "mean"],
+                        ci=ci_row))
+        rows.append(row(f"E3.level{lv}.ci_lo", f"token-level CI low at {lv}/7 (faithful)", lo, ci_f[0]))
+        rows.append(row(f"E3.level{lv}.ci_hi", f"token-level CI high at {lv}/7 (faithful)", hi, ci_f[1]))
+        rows.append(row(f"E3.level{lv}.seq_ci_width", f"sequence-level CI width at {lv}/7 (stated procedure)",
+                        hi - lo, float(s.loc[lv, "hi"] - s.loc[lv, "lo"]),
+                        note="the paper calls its CIs sequence-level, but its widths are the token-level ones",
+                        comparison="different procedure: sequence-level widths vs the paper's token-level CIs"))
+    mid = sum(PAPER_CROSSOVER_BRACKET) / 2
+    rows.append(row("E3.crossover", "crossover level (interpolated; paper: between 4/7 and 5/7)", mid,
+                    faithful.point, ci=stated.point_ci if np.all(np.isfinite(stated.point_ci)) else None,
+                    note="CI from the sequence-level bootstrap"))
+    rows.append(row("E3.all_ci_exclude_zero.token", "all level CIs exclude 0, token-level (1 = yes)", 1.0,
+                    float(faithful.all_exclude_zero)))
+    rows.append(row("E3.all_ci_exclude_zero.sequence", "all level CIs exclude 0, sequence-level (1 = yes)", 1.0,
+                    float(stated.all_exclude_zero), note="the paper states this procedure"))
+    m = moloch.set_index("level")
+    if "7" in m.index:
+        rows.append(row("E4.level7.promoted", "7/7 targets promoted to top-1 by the L11 MLP", PAPER_MOLOCH_LEVEL7[0],
+                        m.loc["7", "promoted"], note="within-window positions"))
+        rows.append(row("E4.level7.lost", "7/7 targets knocked off top-1 by the L11 MLP", PAPER_MOLOCH_LEVEL7[1],
+                        m.loc["7", "lost"], note="within-window positions"))
+    n_all = float(m.loc["all", "n"])
+    rows.append(row("E4.all.promoted_pct", "% of tokens promoted to top-1 (all levels)",
+                    100 * PAPER_MOLOCH_TOTAL[0] / PAPER_MOLOCH_TOTAL[2], 100 * m.loc["all", "promoted"] / n_all,
+                    unit="%"))
+    rows.append(row("E4.all.lost_pct", "% of tokens knocked off top-1 (all levels)",
+                    100 * PAPER_MOLOCH_TOTAL[1] / PAPER_MOLOCH_TOTAL[2], 100 * m.loc["all", "lost"] / n_all,
+                    unit="%"))
+    share = counts.set_index("level")["share"]
+    ds_c = e2_comparison(e2_corpus if e2_corpus is not None else H.meta["corpus"])
+    rows.append(row("E2.level0.share", "share of tokens at 0/7 (paper's 512K distribution)", 0.1,
+                    100 * share.get(0, np.nan), unit="%", note="paper: 512K train tokens (DS-C)", comparison=ds_c))
+    rows.append(row("E2.level7.share", "share of tokens at 7/7 (paper's 512K distribution)", 40.3,
+                    100 * share.get(7, np.nan), unit="%", note="bootstrap JSON on test: 38.1 %", comparison=ds_c))
+    for paper_rate, (_, r) in zip(PAPER_FIRE_RATES, rates.iterrows(), strict=False):
+        rows.append(row(f"E2.fire_rate.{r['neuron']}", f"{r['neuron']} fire rate, |GELU| > 0.1", paper_rate,
+                        100 * r["fire rate"], unit="%", note="paper: 512K train tokens (DS-C)", comparison=ds_c))
+    names = list(cosines.index)
+    for i, prow in enumerate(PAPER_COSINES):
+        for j, value in enumerate(prow, start=i + 1):
+            if j < len(names):
+                rows.append(row(f"E2.cos.{names[i]}.{names[j]}", f"cos(w_{names[i][1:]}, w_{names[j][1:]})", value,
+                                cosines.iloc[i, j], note="weights only"))
+    for norm, value in cos_mean.items():
+        rows.append(row(f"E2.cos_exception_mean.{'unit_rows' if norm else 'raw_rows'}",
+                        f"cos(w_2123, mean consensus w), rows {'normalised' if norm else 'as they are'}",
+                        PAPER_COS_EXCEPTION_MEAN, value, note="normalisation unspecified in the paper"))
+    p = probs.set_index("level")
+    for lv, paper_value in PAPER_PREMLP_TOP1.items():
+        for base in ("no_mlp", "lens_prev_block"):
+            rows.append(row(f"E2.premlp_top1.level{lv}.{base}", f"pre-MLP top-1 probability at {lv}/7 ({base})",
+                            paper_value, p.loc[lv, f"top-1 P {base}"],
+                            note="paper's own data give 0.629 at 0/7 (non-monotone)"))
+    return rows
+
+
+# --------------------------------------------------------------------------------------------------
+# Prose values for the chapter: one call per section, wording that follows the numbers
+# --------------------------------------------------------------------------------------------------
+
+
+def fmt(x: float | None, spec: str = ".3g") -> str:
+    """A number for the prose (glue), ``"n/a"`` when this run could not compute it."""
+    return "n/a" if x is None or not np.isfinite(x) else format(x, spec)
+
+
+def run_prose(H: Harvest) -> dict[str, str]:
+    """How much text this run read: ``cc_tokens`` and ``cc_windows``."""
+    return {"cc_tokens": f"{H.n_tokens:,}", "cc_windows": f"{H.n_tokens // H.meta['corpus']['window']:,}"}
+
+
+def level_prose(counts: pd.DataFrame) -> dict[str, str]:
+    """Share of tokens at 7/7 and at 0/7 (``counts`` from :func:`level_counts`)."""
+    return {"cc_share7": fmt(100 * counts["share"].iloc[-1], ".1f") + " %",
+            "cc_share0": fmt(100 * counts["share"].iloc[0], ".2f") + " %"}
+
+
+def width_phrase(ratio: float, tolerance: float = 0.05) -> str:
+    """"wider than" / "narrower than" / "about as wide as": a sequence-to-token CI width ratio in words."""
+    if not np.isfinite(ratio):
+        return "not comparable with"
+    return "wider than" if ratio > 1 + tolerance else "narrower than" if ratio < 1 - tolerance else "about as wide as"
+
+
+def bootstrap_prose(faithful: CrossoverResult, stated: CrossoverResult, side: pd.DataFrame) -> dict[str, str]:
+    """The two bootstraps compared (``side`` from :func:`compare_procedures`): the median and range of the width
+    ratio and what it means in words (``cc_wider``), how many CIs exclude zero, and mean ΔP at 4/7."""
+    ratios = side["width ratio"][np.isfinite(side["width ratio"])]
+    median = float(ratios.median()) if len(ratios) else float("nan")
+    four = faithful.table.set_index("level")["mean"].get(4, np.nan)
+    return {
+        "cc_width_ratio_median": fmt(median, ".2g"),
+        "cc_width_ratio_range": f"{fmt(ratios.min(), '.2g')}–{fmt(ratios.max(), '.2g')}" if len(ratios) else "n/a",
+        "cc_wider": width_phrase(median),
+        "cc_all_tok": "yes" if faithful.all_exclude_zero else "no",
+        "cc_all_seq": "yes" if stated.all_exclude_zero else "no",
+        "cc_n_sig_tok": f"{int(faithful.table['significant'].sum())} of {int((faithful.table['n'] > 0).sum())}",
+        "cc_n_sig_seq": f"{int(stated.table['significant'].sum())} of {int((stated.table['n'] > 0).sum())}",
+        "cc_level4_mean": fmt(four, "+.4f"),
+    }
+
+
+def unseeded_drift(seeded: CrossoverResult, again: CrossoverResult) -> float:
+    """Largest change of any CI endpoint between two runs of one procedure (e.g. seeded and unseeded)."""
+    return float((again.table[["lo", "hi"]] - seeded.table[["lo", "hi"]]).abs().max().max())
+
+
+def acf_prose(acf: pd.DataFrame, n_tokens: int) -> dict[str, str]:
+    """The lag-1 autocorrelation of ΔP within windows (``acf`` from ``bootstrap.within_sequence_acf``) and whether
+    it is visible above noise: larger than two standard errors of independent noise, ``2 / sqrt(n_tokens)``."""
+    lag1 = float(acf["acf"].iloc[0])
+    bound = 2 / np.sqrt(max(n_tokens, 1))
+    visible = np.isfinite(lag1) and lag1 > bound
+    return {"cc_acf1": fmt(lag1, ".2f"), "cc_acf_bound": fmt(bound, ".3f"),
+            "cc_acf_visible": "is visible" if visible else "is not visible"}
+
+
+def crossover_prose(faithful: CrossoverResult, stated: CrossoverResult) -> dict[str, str]:
+    """Where the sequence-level curve crosses zero, with both CIs, the bracket and how stable it is."""
+    if stated.bracket is None:
+        where = "is not found: the curve of level means never turns from positive to non-positive"
+    else:
+        where = f"lies between {stated.bracket[0]}/7 and {stated.bracket[1]}/7, at {fmt(stated.point, '.2f')}"
+    return {"cc_cross_where": where, "cc_cross_point": fmt(stated.point, ".2f"),
+            "cc_cross_ci_seq": f"{fmt(stated.point_ci[0], '.2f')}–{fmt(stated.point_ci[1], '.2f')}",
+            "cc_cross_ci_tok": f"{fmt(faithful.point_ci[0], '.2f')}–{fmt(faithful.point_ci[1], '.2f')}",
+            "cc_bracket": "none" if stated.bracket is None else f"{stated.bracket[0]}/7 and {stated.bracket[1]}/7",
+            "cc_bracket_share": fmt(100 * stated.bracket_share, ".0f") + " %",
+            "cc_no_cross": fmt(100 * stated.no_crossing, ".1f") + " %"}
+
+
+def moloch_prose(moloch: pd.DataFrame) -> dict[str, str]:
+    """Top-1 promotions and losses at 7/7 and overall (``moloch`` from :func:`top1_changes`), and which is larger
+    at 7/7 (``cc_m7_balance``)."""
+    m = moloch.set_index("level")
+    promoted, lost = int(m.loc["7", "promoted"]), int(m.loc["7", "lost"])
+    balance = ("promotes more targets to top-1 than it knocks off" if promoted > lost else
+               "knocks off more targets than it promotes to top-1" if lost > promoted else
+               "promotes as many targets to top-1 as it knocks off")
+    return {"cc_m7_promoted": f"{promoted:,}", "cc_m7_lost": f"{lost:,}", "cc_m7_balance": balance,
+            "cc_all_promoted_pct": fmt(m.loc["all", "promoted %"], ".2f") + " %",
+            "cc_all_lost_pct": fmt(m.loc["all", "lost %"], ".2f") + " %"}
+
+
+def cosine_prose(cos: pd.DataFrame, cos_mean: dict[bool, float]) -> dict[str, str]:
+    """Ranges of the six content neurons' pairwise cosines and of the last neuron's with them (``cos`` from
+    :func:`output_cosines`, last row/column the odd one out), and cos(w_N2123, mean direction) raw and unit."""
+    six = cos.iloc[:-1, :-1].to_numpy()[np.triu_indices(len(cos) - 1, 1)]
+    last = cos.iloc[-1, :-1].to_numpy()
+    return {"cc_cos_six": f"{fmt(six.min(), '.2f')}–{fmt(six.max(), '.2f')}",
+            "cc_cos_last": f"{fmt(last.min(), '.2f')}–{fmt(last.max(), '.2f')}",
+            "cc_cos_mean_raw": fmt(cos_mean[False], ".3f"), "cc_cos_mean_unit": fmt(cos_mean[True], ".3f")}
+
+
+def premlp_prose(probs: pd.DataFrame) -> dict[str, str]:
+    """Pre-MLP top-1 probability at 0/7 and 7/7 under both baselines (``probs`` from :func:`probability_by_level`)
+    and whether the no-MLP one increases monotonically with the level (``cc_premlp_monotone``: "is" / "is not")."""
+    p = probs.set_index("level")
+    return {"cc_p7_nomlp": fmt(p.loc[7, "top-1 P no_mlp"], ".3g"),
+            "cc_p0_nomlp": fmt(p.loc[0, "top-1 P no_mlp"], ".3g"),
+            "cc_p7_lens": fmt(p.loc[7, "top-1 P lens_prev_block"], ".3g"),
+            "cc_p0_lens": fmt(p.loc[0, "top-1 P lens_prev_block"], ".3g"),
+            "cc_premlp_monotone": "is" if is_monotone(p["top-1 P no_mlp"].to_numpy()) else "is not"}
+
+
+def plot_acf(acf: pd.DataFrame, n_tokens: int, label: str) -> Figure:
+    """Bars of the within-window autocorrelation per lag (``bootstrap.within_sequence_acf``), with the band
+    ``±2 / sqrt(n_tokens)`` that independent noise would stay inside."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from darkness_visible.plotting import WIDTH, finish
+
+    bound = 2 / np.sqrt(max(n_tokens, 1))
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.6), dpi=100)
+    sns.barplot(data=acf, x="lag", y="acf", color=sns.color_palette("colorblind")[0], ax=ax, label="this run")
+    ax.axhspan(-bound, bound, color="0.6", alpha=0.3, label="±2 standard errors of independent noise")
+    ax.axhline(0, color="k", lw=0.8)
+    return finish(ax, xlabel="lag (tokens)", ylabel="mean autocorrelation\nover windows",
+                  title="Autocorrelation of ΔP within windows (level means removed)", label=label)

@@ -1,0 +1,343 @@
+"""The paper's controls: the random-init null model and the threshold sweep (paper-claims E11, E12).
+
+**Null model.** Randomly initialised GPT-2 Smalls (HF's default initialisation, one model per seed,
+``load_model("standin:SEED")``) are run over the same tokens as the trained model, and the same statistics
+are computed under the *same* firing rule: N2123's fire rate, the Core and consensus fire rates, the Core
+pairwise Jaccard (mean and minimum over the 10 pairs), N2123's rate by consensus level (its "profile") and
+the enrichment of every neuron given N2123. The paper's text compares 64 % (random, ``|GELU| > 0.1``)
+with 11.3 % (trained, ``GELU > 0.1``); under one rule the trained rate is 68.8 % (paper-claims §3, E11).
+The original run was unseeded; here the null model is a mean and spread over several seeds.
+
+**Threshold sweep.** For θ in {0.01, 0.05, 0.1, 0.25, 0.5, 1.0} and ``|GELU| > θ`` (FIRE-ABS(θ)) for all
+neurons, the same statistics plus N2123's rate at consensus 0/7 and 7/7 (consensus counted at the same θ).
+All thresholds come from one pass: the harvest records the post-GELU activations of the 27 named neurons
+(which include N2123, the Core and the consensus), and each :class:`~darkness_visible.tracing.firing.FiringRule`
+is applied to them.
+
+**Corpus.** The paper's controls read DS-B: the first 5,000 rows of the WikiText-103 *train* split joined
+with single spaces, 195 windows of 256 tokens (49,920 tokens). :func:`controls_corpus` reads DS-B itself
+when the hub is reachable; offline (the train split is not shipped) it uses 256-token windows of the run's
+own split, at most 195 of them: same window length and token count as DS-B, different text. The corpus
+description (``CorpusSpec.describe``) says which, and chapters must show it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from darkness_visible.data.corpus import CorpusSpec, hub_corpus_available
+from darkness_visible.data.neurons import CONSENSUS, CORE, EXCEPTION_NEURON, ROUTING
+from darkness_visible.discovery.legacy import within_jaccard
+from darkness_visible.models.loading import ModelSpec, Subject, load_model
+from darkness_visible.report.results import ResultRow
+from darkness_visible.tracing.firing import FIRE_ABS, FiringRule
+from darkness_visible.tracing.harvest import Harvest, HarvestConfig, harvest
+
+#: The thresholds of the paper's sweep (paper-claims E12).
+SWEEP_THRESHOLDS: tuple[float, ...] = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0)
+#: DS-B's shape: 195 windows of 256 tokens.
+DSB_WINDOWS, DSB_WINDOW = 195, 256
+
+
+@dataclass(frozen=True)
+class ControlSet:
+    """The neurons the controls look at (the original control script uses only these three lists)."""
+
+    exception: int = EXCEPTION_NEURON
+    core: tuple[int, ...] = CORE
+    consensus: tuple[int, ...] = CONSENSUS
+
+    @property
+    def needed(self) -> tuple[int, ...]:
+        """Every neuron whose activation the sweep needs, without repeats, in first-seen order."""
+        return tuple(dict.fromkeys((self.exception, *self.core, *self.consensus)))
+
+
+def controls_corpus(base: CorpusSpec, n_windows: int | None = None) -> CorpusSpec:
+    """The controls' corpus: DS-B when the hub is reachable, else 256-token windows of ``base``'s split.
+
+    ``n_windows`` 256-token windows (the size preset's ``controls_windows``; DS-B has 195); by default
+    ``min(195, 2 × base.n_windows)``. Windows are DS-B's 256 tokens, or ``base.window`` if that is shorter
+    (a model with a shorter context).
+    """
+    n = min(DSB_WINDOWS, 2 * base.n_windows) if n_windows is None else n_windows
+    window = min(DSB_WINDOW, base.window)
+    if hub_corpus_available(base.source):
+        return CorpusSpec("train", n, window, base.source, construction="DS-B")
+    return CorpusSpec(base.split, n, window, base.source)
+
+
+def pairwise_jaccard(fires: np.ndarray) -> np.ndarray:
+    """Jaccard of every pair of columns of ``bool [N, k]``, in ``itertools.combinations`` order: ``[k(k-1)/2]``
+    (NaN where neither fires)."""
+    k = fires.shape[1]
+    return within_jaccard(fires)[np.triu_indices(k, 1)]
+
+
+def rate_by_level(exc: np.ndarray, level: np.ndarray, n_levels: int) -> np.ndarray:
+    """Mean of ``exc`` among tokens at each level ``0..n_levels`` (NaN where a level is empty): ``[n_levels+1]``."""
+    out = np.full(n_levels + 1, np.nan)
+    for c in range(n_levels + 1):
+        sel = level == c
+        if sel.any():
+            out[c] = exc[sel].mean()
+    return out
+
+
+def enrichment(exc: np.ndarray, fires_all: np.ndarray, min_base: float = 0.01, min_exc: int = 100) -> np.ndarray:
+    """Per neuron P(n fires | exc) / P(n fires), ``[F]``; 1.0 where the base rate is ``<= min_base``.
+
+    ``fires_all``: ``bool [N, F]``. All ones if ``exc`` fires on ``min_exc`` tokens or fewer (the paper's rule).
+    """
+    F = fires_all.shape[1]
+    if exc.sum() <= min_exc:
+        return np.ones(F)
+    base = fires_all.mean(axis=0)
+    cond = fires_all[exc].mean(axis=0)
+    ok = base > min_base
+    return np.where(ok, cond / np.where(ok, base, 1.0), 1.0)
+
+
+def _nan_stat(func, values: np.ndarray) -> float:
+    """``func`` over the finite values, NaN (without a warning) if there are none."""
+    finite = values[np.isfinite(values)]
+    return float(func(finite)) if len(finite) else float("nan")
+
+
+def control_stats(acts: np.ndarray, neurons: tuple[int, ...], rule: FiringRule, controls: ControlSet | None = None,
+                  fires_all: np.ndarray | None = None) -> dict[str, float]:
+    """The E11/E12 statistics at one rule from post-GELU activations ``acts [N, k]`` of ``neurons``.
+
+    ``fires_all`` (``bool [N, F]``, optional): every neuron's firing under ``rule``, for the enrichment keys.
+    Keys: ``exception_fire_rate``, ``consensus_mean_fire_rate``, ``core_mean_fire_rate``, ``core_jaccard_mean``,
+    ``core_jaccard_min``, ``exc_at_<c>_consensus`` for c = 0..7 (NaN if empty), ``anticorrelation_spread``
+    (exc@0 - exc@7, NaN if a level is empty) and, with ``fires_all``, ``max_enrichment``,
+    ``n_enriched_1.5x``, ``n_enriched_2x``.
+    """
+    controls = controls or ControlSet()
+    col = {n: i for i, n in enumerate(neurons)}
+    fires = rule(acts)
+    exc = fires[:, col[controls.exception]]
+    core = fires[:, [col[n] for n in controls.core]]
+    cons = fires[:, [col[n] for n in controls.consensus]]
+    level = cons.sum(axis=1)
+    pj = pairwise_jaccard(core)
+    by_level = rate_by_level(exc, level, len(controls.consensus))
+    out = {
+        "exception_fire_rate": float(exc.mean()),
+        "consensus_mean_fire_rate": float(cons.mean()),
+        "core_mean_fire_rate": float(core.mean()),
+        "core_jaccard_mean": _nan_stat(np.nanmean, pj),
+        "core_jaccard_min": _nan_stat(np.nanmin, pj),
+    }
+    for c, value in enumerate(by_level):
+        out[f"exc_at_{c}_consensus"] = float(value)
+    out["anticorrelation_spread"] = float(by_level[0] - by_level[-1])
+    if fires_all is not None:
+        e = enrichment(exc, fires_all)
+        out["max_enrichment"] = float(e.max())
+        out["n_enriched_1.5x"] = int((e > 1.5).sum())
+        out["n_enriched_2x"] = int((e > 2.0).sum())
+    return out
+
+
+def harvest_acts(H: Harvest, controls: ControlSet | None = None) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The recorded activations of the controls' neurons: ``float32 [N, k]`` and the neuron order."""
+    needed = (controls or ControlSet()).needed
+    return np.stack([H.recorded(n) for n in needed], axis=1), needed
+
+
+def model_stats(H: Harvest, rule: FiringRule = FIRE_ABS, controls: ControlSet | None = None) -> dict[str, float]:
+    """:func:`control_stats` of a harvest at ``rule``, with enrichment over every neuron if the harvest has
+    ``rule``'s masks."""
+    acts, needed = harvest_acts(H, controls)
+    try:
+        fires_all = H.mask(rule)
+    except KeyError:
+        fires_all = None
+    return control_stats(acts, needed, rule, controls, fires_all)
+
+
+def threshold_sweep(H: Harvest, thresholds: tuple[float, ...] = SWEEP_THRESHOLDS, signed: bool = False,
+                    controls: ControlSet | None = None) -> list[dict[str, float]]:
+    """One row of :func:`control_stats` per threshold, from the harvest's recorded activations (one pass)."""
+    acts, needed = harvest_acts(H, controls)
+    return [{"threshold": t, **control_stats(acts, needed, FiringRule(t, signed), controls)} for t in thresholds]
+
+
+def controls_config(record: tuple[int, ...] = ROUTING) -> HarvestConfig:
+    """Harvest settings for the controls: FIRE-ABS masks of all neurons, the named neurons' activations.
+
+    The controls read activations only, so the pass stops after the last MLP (no unembedding).
+    """
+    return HarvestConfig(rules=(FIRE_ABS,), record=record, tiers=(), variants=(), logits=False)
+
+
+@dataclass(frozen=True)
+class NullModelConfig:
+    """Seeds of the random-init models (``standin:SEED``), the firing rule, the neurons."""
+
+    seeds: tuple[int, ...] = (1, 2, 3, 4, 5)
+    rule: FiringRule = FIRE_ABS
+    controls: ControlSet = field(default_factory=ControlSet)
+
+
+def null_model(corpus: CorpusSpec, config: NullModelConfig | None = None, *, progress: bool = True,
+               cache: str | Path | bool | None = None) -> list[dict]:
+    """The control statistics of each random-init seed over ``corpus``: one dict per seed (key ``seed``).
+
+    Each seed's statistics are cached (``cache`` as for the harvest: ``None`` = ``DV_CACHE``, ``False`` =
+    none), keyed by the seed's model, the corpus, the configuration, the torch and transformers versions
+    (they draw the random weights) and the source of the modules that compute them, so a rebuild neither
+    builds the random models nor reads their harvests again.
+    """
+    import sys
+
+    import torch
+    import transformers
+
+    from darkness_visible.discovery import legacy as discovery
+    from darkness_visible.io.cache import cached_json, source_digest
+    from darkness_visible.models import loading as model_module
+    from darkness_visible.tracing import firing
+    from darkness_visible.tracing import harvest as harvest_module
+
+    config = config or NullModelConfig()
+    code = source_digest(sys.modules[__name__], harvest_module, firing, discovery, model_module)
+    rows = []
+    for seed in config.seeds:
+        spec = ModelSpec("standin", "standin", None, seed)
+
+        def compute(spec: ModelSpec = spec) -> dict[str, float]:
+            subject = load_model(spec)
+            return model_stats(harvest(subject, corpus, controls_config(), progress=progress, cache=cache),
+                               config.rule, config.controls)
+
+        material = {"what": "null model stats", "model": spec.key(), "corpus": asdict(corpus),
+                    "config": asdict(config), "harvest": asdict(controls_config()), "code": code,
+                    "torch": torch.__version__, "transformers": transformers.__version__}
+        rows.append({"seed": seed, **cached_json(cache, material, "null", compute)})
+    return rows
+
+
+def summarise_seeds(rows: list[dict]) -> dict[str, tuple[float, float]]:
+    """Mean and sample SD (ddof=1; 0 for one seed) of every numeric key over seeds."""
+    keys = [k for k in rows[0] if k != "seed"]
+    out = {}
+    for k in keys:
+        values = np.array([r[k] for r in rows], dtype=float)
+        values = values[~np.isnan(values)]
+        if len(values) == 0:
+            out[k] = (float("nan"), float("nan"))
+        else:
+            sd = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+            out[k] = (float(values.mean()), sd)
+    return out
+
+
+def trained_label(subject: Subject) -> str:
+    """How a chapter should label the "trained" side: the model itself, with "(stand-in)" when random."""
+    described = subject.spec.describe()
+    return described if subject.spec.is_pretrained else f"{described} (the stand-in as 'trained')"
+
+
+#: Paper values (paper-claims E11, ``null_model.json``; E12, ``threshold_sweep.json``).
+PAPER_NULL = {
+    "random": {"exception_fire_rate": 0.6456, "consensus_mean_fire_rate": 0.7165, "core_mean_fire_rate": 0.7019,
+               "core_jaccard_mean": 0.5289, "core_jaccard_min": 0.4513, "max_enrichment": 1.5491,
+               "n_enriched_1.5x": 1},
+    "trained": {"exception_fire_rate": 0.6878, "consensus_mean_fire_rate": 0.8573, "core_mean_fire_rate": 0.9297,
+                "core_jaccard_mean": 0.8615, "core_jaccard_min": 0.6783, "max_enrichment": 1.4539,
+                "n_enriched_1.5x": 0},
+}
+PAPER_TEXT_TRAINED_EXCEPTION = 0.113  # the paper's "11.3 % trained": FIRE-POS, another definition
+PAPER_SWEEP = {
+    0.01: (0.9910, 0.9821, 0.9949, 0.9890, None, 0.9911, None),
+    0.05: (0.8883, 0.9265, 0.9479, 0.8807, 1.0, 0.8881, 0.1119),
+    0.1: (0.6878, 0.8573, 0.8615, 0.6783, 0.9773, 0.6538, 0.3235),
+    0.25: (0.0697, 0.6669, 0.5962, 0.0609, 0.8095, 0.00064, 0.8089),
+    0.5: (0.0542, 0.5040, 0.5581, 0.0440, 0.5583, 0.0, 0.5583),
+    1.0: (0.0385, 0.2247, 0.4451, 0.0273, 0.1448, 0.0, 0.1448),
+}
+SWEEP_COLUMNS = ("exception_fire_rate", "consensus_mean_fire_rate", "core_jaccard_mean", "core_jaccard_min",
+                 "exc_at_0_consensus", "exc_at_7_consensus", "anticorrelation_spread")
+
+
+def robustness_claims(sweep: list[dict[str, float]]) -> dict[str, float | bool]:
+    """The paper's robustness claims checked on a sweep: "Core Jaccard ≥ 0.45 and spread ≥ 0.11 at all θ".
+
+    Returns the minimum Core Jaccard mean, the minimum Core Jaccard min, the minimum spread (NaN levels
+    skipped), how many thresholds have no spread (an empty level), and whether each claim holds.
+    """
+    jm = np.array([r["core_jaccard_mean"] for r in sweep])
+    jmin = np.array([r["core_jaccard_min"] for r in sweep])
+    spread = np.array([r["anticorrelation_spread"] for r in sweep])
+    min_jm, min_spread = _nan_stat(np.min, jm), _nan_stat(np.min, spread)
+    return {
+        "min_core_jaccard_mean": min_jm,
+        "min_core_jaccard_min": _nan_stat(np.min, jmin),
+        "min_spread": min_spread,
+        "n_null_spread": int(np.isnan(spread).sum()),
+        "jaccard_claim_holds": bool(np.isfinite(jm).all() and min_jm >= 0.45),
+        "spread_claim_holds": bool(np.isfinite(spread).all() and min_spread >= 0.11),
+    }
+
+
+def scorecard_rows(trained: dict[str, float], null_summary: dict[str, tuple[float, float]],
+                   sweep: list[dict[str, float]], label: str, pretrained: bool, chapter: str = "06_crystallization",
+                   trained_pos_rate: float | None = None) -> list[ResultRow]:
+    """Scorecard rows of the controls: null model (mean over seeds), trained under the same rule, the sweep."""
+    rows = []
+    for key in ("exception_fire_rate", "core_jaccard_mean", "core_jaccard_min", "consensus_mean_fire_rate",
+                "max_enrichment"):
+        rows.append(ResultRow(chapter, f"E11.trained.{key}", f"trained model, {key} (|GELU| > 0.1)",
+                              PAPER_NULL["trained"][key], trained.get(key), None, label, pretrained))
+        mean, sd = null_summary.get(key, (float("nan"), float("nan")))
+        rows.append(ResultRow(chapter, f"E11.random.{key}", f"random-init models, {key}: mean over seeds",
+                              PAPER_NULL["random"][key], mean, None, label, pretrained,
+                              note=f"SD over seeds {sd:.4f}; the original run was unseeded (one model)"))
+    if trained_pos_rate is not None:
+        rows.append(ResultRow(chapter, "E11.text.trained_exception_pos", "trained N2123 rate under GELU > 0.1 "
+                              "(the paper text's '11.3 %', another definition)", PAPER_TEXT_TRAINED_EXCEPTION,
+                              trained_pos_rate, None, label, pretrained))
+    for r in sweep:
+        paper = PAPER_SWEEP.get(r["threshold"])
+        for i, key in enumerate(SWEEP_COLUMNS):
+            pv = paper[i] if paper else None
+            value = r[key]
+            rows.append(ResultRow(chapter, f"E12.theta{r['threshold']:g}.{key}", f"sweep θ = {r['threshold']:g}: {key}",
+                                  pv, None if np.isnan(value) else value, None, label, pretrained,
+                                  note="paper: null (empty level)" if paper and pv is None else ""))
+    return rows
+
+
+def corpus_note(corpus: CorpusSpec) -> str:
+    """One sentence for the page: whether the controls read DS-B itself or a stand-in slice (and which)."""
+    if corpus.construction == "DS-B":
+        return "This run reads DS-B itself."
+    return ("The train split needs the hub, which this run could not reach, so the controls here use 256-token "
+            "windows of the run's test stream: the same window length and, at the paper size, the same token count "
+            f"(49,920), but other text. This run: {corpus.describe()}.")
+
+
+def null_prose(null_summary: dict[str, tuple[float, float]], trained: dict[str, float], trained_pos: float,
+               n_seeds: int, n_tokens: int) -> dict[str, str]:
+    """The null-model section: N2123's fire rate over random seeds (mean, SD) and on the trained side under
+    |GELU| > 0.1 and GELU > 0.1, with ``null_vs_trained`` ("higher than" / "not higher than")."""
+    null_exc = null_summary["exception_fire_rate"][0]
+    return {"null_exc": f"{100 * null_exc:.1f} %", "null_exc_sd": f"{100 * null_summary['exception_fire_rate'][1]:.1f}",
+            "trained_exc": f"{100 * trained['exception_fire_rate']:.1f} %", "trained_pos": f"{100 * trained_pos:.1f} %",
+            "n_seeds": str(n_seeds), "controls_tokens": f"{n_tokens:,}",
+            "null_vs_trained": "higher than" if null_exc > trained["exception_fire_rate"] else "not higher than"}
+
+
+def sweep_prose(claims: dict[str, float | bool]) -> dict[str, str]:
+    """The threshold-sweep section from :func:`robustness_claims`; ``sweep_claims`` says whether both hold."""
+    both = claims["jaccard_claim_holds"] and claims["spread_claim_holds"]
+    spread = float(claims["min_spread"])
+    return {"sweep_jmin": f"{claims['min_core_jaccard_mean']:.3f}",
+            "sweep_spread": f"{spread:.3f}" if np.isfinite(spread) else "undefined (a level is empty at every θ)",
+            "sweep_null": str(claims["n_null_spread"]), "sweep_claims": "hold" if both else "do not both hold"}

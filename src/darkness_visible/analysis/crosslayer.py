@@ -1,0 +1,398 @@
+"""Terminal crystallization: the same characterization at every layer from one pass (paper-claims E10, E15).
+
+**One pass, every layer.** :func:`trace_layers` runs one nnsight trace per batch that reads
+``transformer.h[L].mlp.act.output`` for L = 0, 1, ..., n-1 (forward order); :func:`layer_masks` keeps only
+the bit-packed firing masks of each layer (FIRE-ABS by default), cached on disk like the harvest
+(:class:`~darkness_visible.io.cache.ChunkCache`, keyed by model, corpus and rules). The original ran one full
+pass per layer; the masks are the same.
+
+**Per layer** :func:`characterize_layers` applies the automatic procedure of the paper's cross-layer
+survey (E10 steps 2-6: top-7 consensus candidates, the exception neuron as the most anti-correlated
+neuron with fire rate in [0.02, 0.98], max Jaccard and enrichment over the 200 most frequent neurons, the
+count above 0.5) through :mod:`darkness_visible.discovery.legacy`, and adds the *like-for-like* measure the paper's
+"0.998" needs: the same candidates' Jaccard computed **within the exception neuron's tokens** (which equals
+their conditional fire rate). At the last layer :func:`known_exception_comparison` puts side by side the
+automatic neuron (N3066 in the paper's data) and the known N2123, over all tokens and within exception
+tokens, under both firing rules.
+
+**L11H7** (:func:`attention_sink`): with eager attention, the share of attention that head 7 of the last
+block sends to position 0 (there is no BOS token: position 0 of a window), its entropy in bits, for exception
+tokens (FIRE-POS of N2123) vs high-consensus tokens (all 7 consensus neurons under FIRE-ABS), and every
+head's importance (mean norm of its output before the heads are summed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from darkness_visible.tracing.firing import FIRE_ABS, FIRE_POS, FiringRule
+from darkness_visible.tracing.layers import (
+    SINK_HEAD,
+    LayerMasks,
+)
+
+# -- like-for-like Jaccards ------------------------------------------------------------------------------
+
+
+def exception_jaccards(exc: np.ndarray, fires: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Jaccard of ``exc`` (``bool [N]``) with each column of ``fires`` (``bool [N, k]``), two ways.
+
+    Returns ``(over_all_tokens, within_exception)``, each ``float [k]``. Within the exception tokens the
+    exception neuron is always on, so the Jaccard there is the column's conditional fire rate
+    ``P(n | exc)``: the paper's "L11 (known) 0.998" measure. NaN where undefined.
+    """
+    exc = np.asarray(exc, dtype=bool)
+    f = np.asarray(fires, dtype=bool)
+    both = (f & exc[:, None]).sum(axis=0).astype(float)
+    union = (f | exc[:, None]).sum(axis=0).astype(float)
+    n_exc = float(exc.sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        over_all = np.where(union > 0, both / np.where(union > 0, union, 1), np.nan)
+        within = both / n_exc if n_exc else np.full(f.shape[1], np.nan)
+    return over_all, within
+
+
+def top_candidates(fire_rate: np.ndarray, exclude: int | None, k: int = 200) -> np.ndarray:
+    """The ``k`` neurons with the highest fire rate (``exclude`` left out), highest first: ``int [k]``."""
+    order = np.argsort(-fire_rate, kind="stable")
+    if exclude is not None:
+        order = order[order != exclude]
+    return order[:k]
+
+
+def jaccard_profile(mask: np.ndarray, exception: int, k: int = 200, threshold: float = 0.5) -> dict[str, float]:
+    """Both Jaccards of ``exception`` with the top-``k`` candidates of ``mask`` (``bool [N, F]``).
+
+    Keys: ``max_jaccard_all``, ``n_above_all`` (over all tokens), ``max_jaccard_within``, ``n_above_within``
+    (within the exception neuron's tokens), ``argmax_within`` (the candidate with the largest within-Jaccard).
+    """
+    rate = mask.mean(axis=0)
+    cand = top_candidates(rate, exception, k)
+    over_all, within = exception_jaccards(mask[:, exception], mask[:, cand])
+    best = int(cand[np.nanargmax(within)]) if np.isfinite(within).any() else -1
+    return {
+        "max_jaccard_all": float(np.nanmax(over_all)) if np.isfinite(over_all).any() else float("nan"),
+        "n_above_all": int(np.nansum(over_all > threshold)),
+        "max_jaccard_within": float(np.nanmax(within)) if np.isfinite(within).any() else float("nan"),
+        "n_above_within": int(np.nansum(within > threshold)),
+        "argmax_within": best,
+    }
+
+
+# -- the per-layer characterization ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SurveyConfig:
+    """Settings of the per-layer characterization (every threshold named).
+
+    ``rule``: the firing rule of the masks (the survey's FIRE-ABS); ``n_candidates``: E10's 200 most active
+    neurons; ``high_jaccard``: the 0.5 cut of "pairs above 0.5"; ``discovery``: run the book's handler
+    discovery (:func:`darkness_visible.discovery.legacy.discover_handler`) as well as the paper's E10 procedure.
+    """
+
+    rule: FiringRule = FIRE_ABS
+    n_candidates: int = 200
+    high_jaccard: float = 0.5
+    discovery: bool = True
+
+
+def handler_pairs(mask: np.ndarray, handler: tuple[int, ...], threshold: float = 0.5) -> tuple[float, int]:
+    """Max pairwise Jaccard (over all tokens) among ``handler``'s neurons and the number of pairs above
+    ``threshold``; ``mask`` is ``bool [N, F]``. ``(nan, 0)`` for fewer than two neurons."""
+    from darkness_visible.discovery.legacy import within_jaccard
+
+    if len(handler) < 2:
+        return float("nan"), 0
+    sim = within_jaccard(mask[:, list(handler)])
+    upper = sim[np.triu_indices(len(handler), 1)]
+    if not np.isfinite(upper).any():
+        return float("nan"), 0
+    return float(np.nanmax(upper)), int(np.nansum(upper > threshold))
+
+
+def characterize_layer(mask: np.ndarray, config: SurveyConfig | None = None) -> dict[str, Any]:
+    """One layer's row of the survey from its firing mask ``bool [N, F]``.
+
+    E10 (the paper's automatic procedure, :func:`darkness_visible.discovery.legacy.cross_layer_auto`):
+    ``exception_neuron``, ``exception_fire_rate``, ``exception_corr``, ``max_jaccard`` (over all tokens),
+    ``high_jaccard_count``, ``max_enrichment``, ``consensus_mean_rate``, ``consensus_neurons``.
+    Like-for-like with the paper's "0.998": ``max_jaccard_within`` and ``n_above_within`` (same neuron and
+    candidates, Jaccard within its exception tokens). With ``config.discovery``: the book's discovered
+    ``indicator``, its fire rate, handler size, and the max pairwise Jaccard / pairs above 0.5 among the
+    handler candidates (``handler_max_jaccard``, ``handler_pairs_above``), the legibility measure of
+    :mod:`darkness_visible.analysis.prediction`.
+    """
+    from darkness_visible.discovery.legacy import cross_layer_auto, discover_handler
+
+    config = config or SurveyConfig()
+    auto = cross_layer_auto(mask, n_candidates=config.n_candidates, high_jaccard=config.high_jaccard)
+    prof = jaccard_profile(mask, auto.exception_neuron, config.n_candidates, config.high_jaccard)
+    row: dict[str, Any] = {
+        "exception_neuron": auto.exception_neuron, "exception_fire_rate": auto.exception_fire_rate,
+        "exception_corr": auto.exception_corr, "max_jaccard": auto.max_jaccard,
+        "high_jaccard_count": auto.high_jaccard_count, "max_enrichment": auto.max_enrichment,
+        "consensus_mean_rate": auto.consensus_mean_rate, "consensus_neurons": auto.consensus_neurons,
+        "max_jaccard_within": prof["max_jaccard_within"], "n_above_within": prof["n_above_within"],
+    }
+    if config.discovery:
+        try:
+            found = discover_handler(mask)
+            mx, n_above = handler_pairs(mask, found.handler, config.high_jaccard)
+            row.update(indicator=found.indicator, indicator_rate=float(mask[:, found.indicator].mean()),
+                       handler_size=len(found.handler), core=found.core, handler_max_jaccard=mx,
+                       handler_pairs_above=n_above)
+        except ValueError:  # no candidate has a significant partner: nothing legible at this layer
+            row.update(indicator=-1, indicator_rate=float("nan"), handler_size=0, core=(),
+                       handler_max_jaccard=float("nan"), handler_pairs_above=0)
+    return row
+
+
+def characterize_layers(masks: LayerMasks, config: SurveyConfig | None = None, *, progress: bool = False,
+                        cache: str | Path | bool | None = False) -> Any:
+    """:func:`characterize_layer` at every layer: a ``pandas.DataFrame`` with one row per layer.
+
+    ``cache``: ``False`` (the default) computes; ``True`` (the ``DV_CACHE`` folder) or a folder keeps each
+    layer's row, keyed by that layer's packed mask (its contents), the configuration and the source of the
+    modules that compute it, so a rebuild reads the rows back (tuples as tuples, NaN as NaN).
+    """
+    import sys
+
+    import pandas as pd
+    from tqdm import tqdm
+
+    from darkness_visible.discovery import legacy as discovery
+    from darkness_visible.io.cache import array_digest, cached_json, source_digest
+
+    config = config or SurveyConfig()
+    code = source_digest(sys.modules[__name__], discovery) if cache is not False else ""
+    rows = []
+    for L in tqdm(range(masks.n_layers), desc="survey", disable=not progress):
+        def compute(L: int = L) -> dict[str, Any]:
+            return characterize_layer(masks.mask(L, config.rule), config)
+
+        if cache is False:
+            row = compute()
+        else:
+            material = {"what": "survey row", "mask": array_digest(masks.arrays[f"L{L}/{config.rule.name}"]),
+                        "d_mlp": masks.d_mlp, "config": asdict(config), "code": code}
+            row = {k: tuple(v) if isinstance(v, list) else v
+                   for k, v in cached_json(cache, material, "survey", compute).items()}
+        rows.append({"layer": L, **row})
+    return pd.DataFrame(rows)
+
+
+def known_exception_comparison(masks: LayerMasks, H: Any, exception: int, auto_neuron: int,
+                               handler: tuple[int, ...], n_candidates: int = 200) -> Any:
+    """Like-for-like at the last layer: the paper's "L11 (known) 0.998" against the automatic column.
+
+    Rows: the automatic neuron and the known ``exception`` neuron, each with its Jaccard to the top
+    ``n_candidates`` neurons over all tokens and within its exception tokens (FIRE-ABS, from ``masks``);
+    and the paper's own measure: within FIRE-POS exception tokens of ``exception``, the conditional fire rate
+    (FIRE-POS) of the named ``handler`` neurons (from the harvest ``H``). Returns a ``pandas.DataFrame``.
+    """
+    import pandas as pd
+
+    L = masks.n_layers - 1
+    mask = masks.mask(L, FIRE_ABS)
+    rows = []
+    for name, n in (("automatic (E10)", auto_neuron), ("known", exception)):
+        prof = jaccard_profile(mask, n, n_candidates)
+        rows.append({"neuron": f"N{n}", "which": name, "rule": FIRE_ABS.description,
+                     "rate": float(mask[:, n].mean()), "candidates": f"top {n_candidates} by fire rate",
+                     "max_jaccard_all_tokens": prof["max_jaccard_all"], "n_above_0.5_all": prof["n_above_all"],
+                     "max_jaccard_within_exception": prof["max_jaccard_within"],
+                     "n_above_0.5_within": prof["n_above_within"], "best_within": f"N{prof['argmax_within']}"})
+    others = [n for n in handler if n != exception]
+    exc = H.fires(exception, FIRE_POS)
+    over_all, within = exception_jaccards(exc, H.fires(others, FIRE_POS))
+    best = int(np.nanargmax(within))
+    rows.append({"neuron": f"N{exception}", "which": "known, the paper's measure", "rule": FIRE_POS.description,
+                 "rate": float(exc.mean()), "candidates": f"the {len(others)} other named handler neurons",
+                 "max_jaccard_all_tokens": float(np.nanmax(over_all)),
+                 "n_above_0.5_all": int(np.nansum(over_all > 0.5)),
+                 "max_jaccard_within_exception": float(within[best]),
+                 "n_above_0.5_within": int(np.nansum(within > 0.5)),
+                 "best_within": f"N{others[best]}"})
+    return pd.DataFrame(rows)
+
+
+def sink_comparison(stats: dict[str, np.ndarray], groups: dict[str, np.ndarray]) -> Any:
+    """A ``pandas.DataFrame``: per token group (boolean ``[N]`` masks), the mean sink share and entropy,
+    with a Mann-Whitney U test of the first two groups' sink shares (scipy)."""
+    import pandas as pd
+    from scipy import stats as st
+
+    rows = []
+    for name, sel in groups.items():
+        rows.append({"group": name, "tokens": int(sel.sum()), "sink_share": float(stats["sink"][sel].mean())
+                     if sel.any() else float("nan"),
+                     "entropy_bits": float(stats["entropy"][sel].mean()) if sel.any() else float("nan")})
+    table = pd.DataFrame(rows)
+    names = list(groups)
+    a, b = (stats["sink"][groups[n]] for n in names[:2])
+    if len(a) and len(b):
+        table.attrs["mannwhitney_p"] = float(st.mannwhitneyu(a, b).pvalue)
+    return table
+
+
+# -- the paper's values and the scorecard ----------------------------------------------------------------
+
+#: ``all_layers_structure.json`` per layer: exception neuron, fire rate, correlation, max Jaccard, enrichment,
+#: spread (paper-claims E10).
+PAPER_E10: dict[int, tuple[int, float, float, float, float, float]] = {
+    0: (2637, 0.0609, -0.2117, 0.0643, 1.060, -0.0488),
+    1: (2814, 0.0799, -0.317, 0.092, 1.162, -0.0301),
+    2: (2670, 0.1511, -0.3549, 0.1571, 1.076, -0.0593),
+    3: (2108, 0.0719, -0.1359, 0.0827, 1.167, -0.0455),
+    4: (2656, 0.1404, -0.1116, 0.1598, 1.161, -0.1222),
+    5: (628, 0.1206, -0.1763, 0.1302, 1.109, -0.0785),
+    6: (162, 0.1496, -0.2025, 0.179, 1.213, -0.0974),
+    7: (1364, 0.3573, -0.2395, 0.3574, 1.062, -0.2456),
+    8: (841, 0.2446, -0.1475, 0.2558, 1.093, -0.1803),
+    9: (2139, 0.3117, -0.1664, 0.3131, 1.073, -0.2352),
+    10: (1624, 0.3852, -0.1731, 0.3839, 1.049, -0.325),
+    11: (3066, 0.1088, -0.2265, 0.1234, 1.145, -0.0806),
+}
+#: The paper's "L11 (known)" column: rate 11.3 %, Jaccard 0.998 (within exception tokens), "2.0×", "4".
+PAPER_KNOWN = {"rate": 0.113, "max_jaccard": 0.998, "enrichment": 2.0, "high_jaccard_count": 4}
+#: The paper's L11H7 claims (paper-claims E15; no code exists for any of them).
+PAPER_SINK = {"sink_all": 0.454, "sink_exception": 0.470, "sink_high_consensus": 0.373,
+              "entropy_exception": 3.01, "entropy_high_consensus": 3.51, "importance_ratio": 6.0}
+
+
+def paper_comparison(survey: Any) -> Any:
+    """The survey next to the paper's E10 table (layers 0-11 only): a ``pandas.DataFrame``."""
+    import pandas as pd
+
+    rows = []
+    for _, r in survey.iterrows():
+        paper = PAPER_E10.get(int(r["layer"]))
+        rows.append({"layer": int(r["layer"]),
+                     "exception (paper)": f"N{paper[0]}" if paper else "",
+                     "exception (run)": f"N{r['exception_neuron']}",
+                     "rate (paper)": paper[1] if paper else np.nan, "rate (run)": r["exception_fire_rate"],
+                     "max J all (paper)": paper[3] if paper else np.nan, "max J all (run)": r["max_jaccard"],
+                     "max J within (run)": r["max_jaccard_within"],
+                     "enrichment (paper)": paper[4] if paper else np.nan, "enrichment (run)": r["max_enrichment"],
+                     "pairs > 0.5 (run)": r["high_jaccard_count"]})
+    return pd.DataFrame(rows)
+
+
+def spec_high_jaccard(threshold: float = 0.5) -> int:
+    """Handler neurons whose Jaccard with N2123 within exception tokens exceeds ``threshold`` by the spec's §2
+    table: that Jaccard equals the neuron's conditional fire rate (paper-claims E1 step 6), so 7 at 0.5."""
+    from darkness_visible.data.neurons import EXCEPTION_NEURON, NAMED_NEURONS
+
+    return sum(1 for n in NAMED_NEURONS if n.index != EXCEPTION_NEURON and n.cond_fire_pct is not None
+               and n.cond_fire_pct / 100 > threshold)
+
+
+def scorecard_rows(survey: Any, known: Any | None, sink: Any | None, importance: np.ndarray | None, label: str,
+                   pretrained: bool, chapter: str = "06_crystallization") -> list:
+    """Scorecard rows of the survey (E10), the like-for-like comparison and the sink (E15)."""
+    from darkness_visible.report.results import ResultRow
+
+    rows = []
+    for _, r in survey.iterrows():
+        L = int(r["layer"])
+        if L not in PAPER_E10:
+            continue
+        p = PAPER_E10[L]
+        rows += [
+            ResultRow(chapter, f"E10.L{L}.exception_neuron", f"L{L}: automatic exception neuron (index)", p[0],
+                      float(r["exception_neuron"]), None, label, pretrained),
+            ResultRow(chapter, f"E10.L{L}.exception_rate", f"L{L}: its fire rate (|GELU| > 0.1)", p[1],
+                      float(r["exception_fire_rate"]), None, label, pretrained),
+            ResultRow(chapter, f"E10.L{L}.max_jaccard", f"L{L}: max Jaccard over all tokens", p[3],
+                      float(r["max_jaccard"]), None, label, pretrained),
+            ResultRow(chapter, f"E10.L{L}.max_enrichment", f"L{L}: max enrichment", p[4],
+                      float(r["max_enrichment"]), None, label, pretrained),
+            ResultRow(chapter, f"E10.L{L}.high_jaccard_count", f"L{L}: candidates with J > 0.5", 0.0,
+                      float(r["high_jaccard_count"]), None, label, pretrained),
+        ]
+    others = survey[survey["layer"] < survey["layer"].max()]
+    if len(others):
+        rows.append(ResultRow(chapter, "E10.max_jaccard_other_layers", "max Jaccard at any layer but the last "
+                              "(paper: 0.384)", 0.3839, float(others["max_jaccard"].max()), None, label, pretrained))
+    if known is not None:
+        paper_row = known[known["which"] == "known, the paper's measure"].iloc[0]
+        rows.append(ResultRow(chapter, "E10.L11.known_max_jaccard", "L11 known: max Jaccard within exception "
+                              "tokens (GELU > 0.1)", PAPER_KNOWN["max_jaccard"],
+                              float(paper_row["max_jaccard_within_exception"]), None, label, pretrained,
+                              note="within exception tokens; the other layers' values are over all tokens"))
+        rows.append(ResultRow(chapter, "E10.L11.known_high_jaccard", "L11 known: handler neurons above 0.5 within "
+                              f"exception tokens (paper '4'; the spec's §2 table gives {spec_high_jaccard()})",
+                              PAPER_KNOWN["high_jaccard_count"],
+                              float(paper_row["n_above_0.5_within"]), None, label, pretrained,
+                              note="J(N2123, n) within exception tokens = n's conditional fire rate (E1 step 6); "
+                              "the spec's §7 item 8 says 6, its own §2 table gives 7"))
+        known_abs = known[known["which"] == "known"].iloc[0]
+        rows.append(ResultRow(chapter, "E10.L11.known_max_jaccard_all", "L11: N2123's max Jaccard over all tokens "
+                              "(the automatic measure; no paper value)", None,
+                              float(known_abs["max_jaccard_all_tokens"]), None, label, pretrained))
+    if sink is not None:
+        get = dict(zip(sink["group"], sink["sink_share"], strict=True))
+        ent = dict(zip(sink["group"], sink["entropy_bits"], strict=True))
+        for key, group in (("sink_all", "all tokens"), ("sink_exception", "exception (GELU > 0.1)"),
+                           ("sink_high_consensus", "high consensus (7/7)")):
+            rows.append(ResultRow(chapter, f"E15.{key}", f"L11H7 attention to position 0: {group}", PAPER_SINK[key],
+                                  get.get(group), None, label, pretrained))
+        for key, group in (("entropy_exception", "exception (GELU > 0.1)"),
+                           ("entropy_high_consensus", "high consensus (7/7)")):
+            rows.append(ResultRow(chapter, f"E15.{key}", f"L11H7 attention entropy (bits): {group}", PAPER_SINK[key],
+                                  ent.get(group), None, label, pretrained))
+    if importance is not None and len(importance) > 1:
+        ordered = np.sort(importance)[::-1]
+        rows.append(ResultRow(chapter, "E15.importance_ratio", "importance of the top head / the next head "
+                              "(paper: H7, '6×')", PAPER_SINK["importance_ratio"], float(ordered[0] / ordered[1]),
+                              None, label, pretrained, note=f"top head: H{int(np.argmax(importance))}"))
+    return rows
+
+
+# -- prose: the chapter's numbers and wording, one call per section ---------------------------------------
+
+
+def survey_prose(survey: Any, n_tokens: int) -> dict[str, str]:
+    """The survey section: ``survey`` from :func:`characterize_layers` (one row per layer), ``n_tokens`` read.
+
+    Wording: ``cl_last_vs_other`` ("above" / "not above") compares the last layer's over-all-tokens Jaccard
+    with the best other layer's, and ``cl_within_last_vs_other`` does the same within exception tokens.
+    """
+    last = survey.layer.max()
+    others, final = survey[survey.layer < last], survey[survey.layer == last].iloc[0]
+    best = others.max_jaccard.idxmax()
+    within_other = float(others.max_jaccard_within.max())
+    return {"cl_tokens": f"{n_tokens:,}", "cl_auto_last": f"N{int(final.exception_neuron)}",
+            "cl_max_j_other": f"{others.max_jaccard.max():.3f}", "cl_max_j_other_layer": f"L{int(others.layer[best])}",
+            "cl_max_j_last": f"{final.max_jaccard:.3f}", "cl_within_last": f"{final.max_jaccard_within:.3f}",
+            "cl_within_other": f"{within_other:.3f}", "cl_pairs_total": f"{int(survey.high_jaccard_count.sum()):,}",
+            "cl_last_vs_other": "above" if final.max_jaccard > others.max_jaccard.max() else "not above",
+            "cl_within_last_vs_other": "above" if final.max_jaccard_within > within_other else "not above"}
+
+
+def known_prose(known: Any) -> dict[str, str]:
+    """The like-for-like section: ``known`` from :func:`known_exception_comparison`."""
+    paper_row = known[known.which == "known, the paper's measure"].iloc[0]
+    return {"known_within": f"{paper_row.max_jaccard_within_exception:.3f}", "known_best": str(paper_row.best_within),
+            "known_all": f"{known[known.which == 'known'].iloc[0].max_jaccard_all_tokens:.3f}"}
+
+
+def sink_prose(sink_table: Any, importance: np.ndarray, head: int = SINK_HEAD) -> dict[str, str]:
+    """The attention-sink section: ``sink_table`` from :func:`sink_comparison` (rows: exception, high
+    consensus, all tokens), ``importance`` ``[n_heads]`` mean head-output norms.
+
+    Wording: ``sink_exc_vs_high`` ("more" / "not more") and ``top_head_vs_paper`` (whether head ``head`` is
+    the most important, as the paper says).
+    """
+    order = np.argsort(-np.asarray(importance))
+    share = sink_table.sink_share.to_numpy()
+    return {"sink_exc": f"{100 * share[0]:.1f} %", "sink_high": f"{100 * share[1]:.1f} %",
+            "sink_all": f"{100 * share[2]:.1f} %", "top_head": f"H{order[0]}",
+            "head_ratio": f"{importance[order[0]] / importance[order[1]]:.2f}",
+            "sink_exc_vs_high": "more" if share[0] > share[1] else "not more",
+            "top_head_vs_paper": "as in the paper" if order[0] == head else f"unlike the paper's H{head}"}

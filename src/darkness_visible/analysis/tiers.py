@@ -1,0 +1,941 @@
+"""The exception handler and its three tiers (paper §3-4; paper-claims E1, E5, E13).
+
+Everything is computed from the one traced pass (:func:`darkness_visible.tracing.harvest.harvest`): N2123's two
+regimes under the three published "exception path" definitions, conditional fire rates, Jaccard co-firing
+(within exception tokens, the paper's population, and over all tokens), output directions read through the
+unembedding with and without ``ln_f``'s bias, norm shares, tier ablations with sequence-level bootstrap CIs,
+the Core's Simpson split by consensus level, and Fisher enrichment with Bonferroni correction.
+
+Every firing rule is an explicit :class:`~darkness_visible.tracing.firing.FiringRule` argument (``signed`` named);
+every neuron list comes from :mod:`darkness_visible.data.neurons` or is passed in (a planted model's truth).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from darkness_visible.data.neurons import (
+    CONSENSUS,
+    CORE,
+    DIFFERENTIATORS,
+    EXCEPTION_NEURON,
+    FAITHFUL_CONTROL_DIFFERENTIATORS,
+    FAITHFUL_CONTROL_SPECIALISTS,
+    HANDLER,
+    HANDLER_TIERS,
+    NAMED_NEURONS,
+    SPECIALISTS,
+)
+from darkness_visible.discovery.legacy import within_jaccard
+from darkness_visible.io import hub
+from darkness_visible.report.results import ResultRow
+from darkness_visible.stats.bootstrap import resample_weights
+from darkness_visible.tracing.firing import FIRE_ABS, FIRE_POS, FiringRule
+
+if TYPE_CHECKING:
+    from darkness_visible.models.loading import Subject
+    from darkness_visible.tracing.harvest import Harvest
+
+CHAPTER = "02_exception_handler"
+
+# ----------------------------------------------------------------------------------------------
+# N2123's regimes and the three "exception path" definitions
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExceptionPath:
+    """One definition of the exception path on the indicator's post-GELU activation ``a``.
+
+    Either a firing ``rule`` (``a > θ`` if ``rule.signed`` else ``|a| > θ``) or the top ``top_fraction`` of
+    tokens ranked by ``a`` (``signed=True``) or ``|a|`` (``signed=False``). ``source`` says who uses it.
+    """
+
+    name: str
+    rule: FiringRule | None = None
+    top_fraction: float | None = None
+    signed: bool = True
+    source: str = ""
+
+    def mask(self, acts: np.ndarray) -> np.ndarray:
+        """``bool [N]``: which tokens are on the exception path."""
+        a = np.asarray(acts, dtype=np.float64)
+        if self.rule is not None:
+            return np.asarray(self.rule(a), dtype=bool)
+        if self.top_fraction is None or not 0 < self.top_fraction < 1:
+            raise ValueError(f"{self.name}: give a rule or a top_fraction in (0, 1)")
+        score = a if self.signed else np.abs(a)
+        return score > np.quantile(score, 1 - self.top_fraction)
+
+
+#: The canonical exception path: signed GELU > 0.1 (reproduces 11.3-11.55 %; paper-claims §3).
+CANONICAL_PATH = ExceptionPath("GELU > 0.1 (FIRE-POS)", rule=FIRE_POS, source="predecessor, TransparentGPT2, tiers")
+#: The three published definitions of the exception path, canonical first.
+EXCEPTION_PATHS: tuple[ExceptionPath, ...] = (
+    CANONICAL_PATH,
+    ExceptionPath("GELU > 1.0", rule=FiringRule(1.0, signed=True), source="draft M: 'bimodal minimum'"),
+    ExceptionPath("top decile of GELU", top_fraction=0.1, signed=True, source="full version F"),
+)
+#: N2123's "active" regime, |GELU| > 0.1 (the paper's 70.9 %).
+ACTIVE_REGIME = FIRE_ABS
+
+
+def regimes(acts: np.ndarray, paths: tuple[ExceptionPath, ...] = EXCEPTION_PATHS,
+            active: FiringRule = ACTIVE_REGIME) -> pd.DataFrame:
+    """Fire rates of the indicator (``acts [N]``) under the active rule and each exception-path definition.
+
+    Columns: ``definition, kind, signed, rate_pct, n_tokens, paper_pct``.
+    """
+    rows = [{"definition": active.description, "kind": "active regime", "signed": active.signed,
+             "rate_pct": 100 * float(np.mean(active(np.asarray(acts)))), "paper_pct": 70.9}]
+    for path in paths:
+        rows.append({"definition": path.name, "kind": "exception path", "signed": path.signed if path.rule is None
+                     else path.rule.signed, "rate_pct": 100 * float(path.mask(acts).mean()), "paper_pct": 11.3})
+    table = pd.DataFrame(rows)
+    table.insert(4, "n_tokens", len(acts))
+    return table
+
+
+def histogram_figure(acts: np.ndarray, label: str, paths: tuple[ExceptionPath, ...] = EXCEPTION_PATHS,
+                     active: FiringRule = ACTIVE_REGIME, neuron: int = EXCEPTION_NEURON) -> Any:
+    """Histogram of the indicator's post-GELU activation (``acts [N]``) with each definition's cut marked.
+
+    Drawn at the book's content width (7.3 in); every line is in the legend, which sits below the axes.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from darkness_visible.plotting import WIDTH, finish
+
+    palette = sns.color_palette("colorblind")
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.2), dpi=100)
+    sns.histplot(x=np.asarray(acts, dtype=np.float64), bins=120, ax=ax, color="0.45", label="tokens per bin")
+    ax.set_yscale("log")
+    cuts = [(f"±{active.threshold:g}: {active.description} (active regime)", active.threshold, palette[0], "--")]
+    cuts.append(("", -active.threshold, palette[0], "--"))
+    for path, colour, ls in zip(paths, (palette[3], palette[2], palette[1]), ("-", "-.", ":"), strict=False):
+        cut = path.rule.threshold if path.rule is not None else float(np.quantile(acts, 1 - path.top_fraction))
+        cuts.append((f"exception path: {path.name}", cut, colour, ls))
+    for name, x, colour, ls in cuts:
+        ax.axvline(x, color=colour, ls=ls, lw=1.2, label=name or None)
+    return finish(ax, xlabel=f"post-GELU activation of N{neuron}", ylabel="tokens (log scale)",
+                  title=f"How often N{neuron} takes each activation, with the firing cuts", label=label,
+                  legend_y=-0.2)
+
+
+# ----------------------------------------------------------------------------------------------
+# Conditional fire rates and Jaccard
+# ----------------------------------------------------------------------------------------------
+
+
+def conditional_rates(fires: np.ndarray, exception: np.ndarray) -> np.ndarray:
+    """Fire rate of each column of ``bool [N, k]`` among exception tokens (``bool [N]``): ``[k]`` (NaN if none)."""
+    e = np.asarray(exception, dtype=bool)
+    if not e.any():
+        return np.full(np.shape(fires)[1], np.nan)
+    return np.asarray(fires, dtype=bool)[e].mean(0)
+
+
+def tier_of(tiers: dict[str, tuple[int, ...]]) -> dict[int, str]:
+    """Neuron -> tier name."""
+    return {n: name for name, members in tiers.items() for n in members}
+
+
+def rates_table(H: Harvest, exception: np.ndarray, rule: FiringRule = FIRE_POS,
+                tiers: dict[str, tuple[int, ...]] = HANDLER_TIERS) -> pd.DataFrame:
+    """Per handler neuron: tier, overall rate, conditional rate on the exception path, the paper's value (%)."""
+    neurons = [n for members in tiers.values() for n in members]
+    fires = H.fires(neurons, rule)
+    paper = {n.index: n.cond_fire_pct for n in NAMED_NEURONS}
+    owner = tier_of(tiers)
+    return pd.DataFrame({
+        "neuron": [f"N{n}" for n in neurons], "tier": [owner[n] for n in neurons],
+        "rate_pct": 100 * fires.mean(0), "cond_pct": 100 * conditional_rates(fires, exception),
+        "paper_cond_pct": [paper.get(n) if H.meta["d_mlp"] == 3072 else None for n in neurons],
+    })
+
+
+def jaccard(fires: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Pairwise Jaccard between the columns of ``bool [N, k]`` (restricted to ``rows`` if given): ``[k, k]``."""
+    X = np.asarray(fires, dtype=bool)
+    return within_jaccard(X if rows is None else X[np.asarray(rows, dtype=bool)])
+
+
+def jaccard_frames(H: Harvest, exception: np.ndarray, rule: FiringRule = FIRE_POS,
+                   neurons: tuple[int, ...] = HANDLER) -> dict[str, pd.DataFrame]:
+    """Jaccard of the handler neurons within exception tokens (the paper's numbers) and over all tokens."""
+    fires = H.fires(list(neurons), rule)
+    names = [f"N{n}" for n in neurons]
+    return {"within exception tokens": pd.DataFrame(jaccard(fires, exception), names, names),
+            "all tokens": pd.DataFrame(jaccard(fires), names, names)}
+
+
+def jaccard_summary(frames: dict[str, pd.DataFrame], tiers: dict[str, tuple[int, ...]] = HANDLER_TIERS,
+                    pairs: tuple[tuple[int, int], ...] = ((EXCEPTION_NEURON, 2910), (584, 2378))) -> pd.DataFrame:
+    """Within-tier min / max Jaccard and named pairs, for each population (rows) -> tidy table."""
+    rows = []
+    for population, J in frames.items():
+        for name, members in tiers.items():
+            labels = [f"N{n}" for n in members]
+            block = J.loc[labels, labels].to_numpy()
+            off = block[~np.eye(len(labels), dtype=bool)]
+            rows.append({"population": population, "statistic": f"{name} min", "value": float(np.nanmin(off))})
+            rows.append({"population": population, "statistic": f"{name} max", "value": float(np.nanmax(off))})
+        for a, b in pairs:
+            if f"N{a}" in J.index and f"N{b}" in J.index:
+                rows.append({"population": population, "statistic": f"N{a}-N{b}",
+                             "value": float(J.loc[f"N{a}", f"N{b}"])})
+    return pd.DataFrame(rows)
+
+
+def jaccard_figure(frames: dict[str, pd.DataFrame], label: str) -> Any:
+    """Heat maps of the Jaccard matrices ``[k, k]``, one per population, stacked so each is drawn full width."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from darkness_visible.plotting import WIDTH, wrap
+
+    fig, axes = plt.subplots(len(frames), 1, figsize=(WIDTH, 6.2 * len(frames)), dpi=100)
+    for ax, (population, J) in zip(np.atleast_1d(axes), frames.items(), strict=True):
+        sns.heatmap(J, vmin=0, vmax=1, cmap="viridis", square=True, ax=ax, xticklabels=True, yticklabels=True,
+                    cbar_kws={"shrink": 0.8, "label": "Jaccard (0: never together, 1: always together)"})
+        ax.tick_params(labelsize=9)
+        ax.set_title(f"Jaccard co-firing of the handler neurons, {population}", fontsize=10)
+    fig.suptitle(wrap(label, 80), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Output directions through the unembedding
+# ----------------------------------------------------------------------------------------------
+
+#: The function words of the paper's Core claim ("pushes toward the, in, and, a, ,").
+FUNCTION_WORDS: tuple[str, ...] = (" the", " in", " and", " a", ",")
+
+
+def direction_logits(subject: Subject, vectors: torch.Tensor, mode: str = "ln_f") -> torch.Tensor:
+    """Vocabulary scores of residual directions ``[k, d_model] -> [k, vocab]``.
+
+    ``mode``: ``"ln_f"`` = ``ln_f(v) · W_U^T`` (the paper's reading, bias β included); ``"ln_f_no_bias"`` = the
+    same minus ``β · W_U^T`` (the frequency prior every direction gets); ``"raw"`` = ``v · W_U^T``.
+    """
+    ln = subject.hf.transformer.ln_f
+    w_u = subject.w_u
+    with torch.inference_mode():
+        v = vectors.to(w_u.dtype)
+        if mode == "raw":
+            return v @ w_u.T
+        normed = ln(v)
+        if mode == "ln_f_no_bias":
+            normed = normed - ln.bias
+        elif mode != "ln_f":
+            raise ValueError(f"mode must be 'ln_f', 'ln_f_no_bias' or 'raw', got {mode!r}")
+        return normed @ w_u.T
+
+
+def bias_prior(subject: Subject) -> torch.Tensor:
+    """``β · W_U^T``: the logits ``ln_f``'s bias adds to *every* direction, ``[vocab]``."""
+    with torch.inference_mode():
+        return subject.hf.transformer.ln_f.bias @ subject.w_u.T
+
+
+def ln_f_bias_norm(subject: Subject) -> float:
+    """‖β‖ of the final LayerNorm (0 for a randomly initialised model)."""
+    return float(subject.hf.transformer.ln_f.bias.detach().norm())
+
+
+def token_ids(subject: Subject, words: tuple[str, ...]) -> list[int]:
+    """Single-token ids of ``words`` (``ValueError`` if one is not a single token)."""
+    ids = []
+    for w in words:
+        enc = subject.tokenizer(w, add_special_tokens=False)["input_ids"]
+        if len(enc) != 1:
+            raise ValueError(f"{w!r} is {len(enc)} tokens, not one")
+        ids.append(enc[0])
+    return ids
+
+
+def top_tokens(subject: Subject, neurons: tuple[int, ...], layer: int | None = None, mode: str = "ln_f",
+               k: int = 6) -> pd.DataFrame:
+    """Top promoted / suppressed tokens of each neuron's output direction ``w_n`` read with ``mode``."""
+    logits = direction_logits(subject, subject.w_out(layer)[list(neurons)], mode)
+    rows = []
+    for n, row in zip(neurons, logits, strict=True):
+        up = torch.topk(row, k).indices.tolist()
+        down = torch.topk(-row, k).indices.tolist()
+        rows.append({"neuron": f"N{n}", "mode": mode,
+                     "promotes": " | ".join(repr(subject.tokenizer.decode([t])) for t in up),
+                     "suppresses": " | ".join(repr(subject.tokenizer.decode([t])) for t in down)})
+    return pd.DataFrame(rows)
+
+
+def function_word_scores(subject: Subject, neurons: tuple[int, ...], layer: int | None = None,
+                         mode: str = "ln_f", words: tuple[str, ...] = FUNCTION_WORDS) -> pd.DataFrame:
+    """z-score (within the neuron's vocabulary scores) of each function word: ``[neurons × words]``.
+
+    Positive = the direction promotes the word relative to the average token.
+    """
+    logits = direction_logits(subject, subject.w_out(layer)[list(neurons)], mode).double()
+    z = (logits - logits.mean(1, keepdim=True)) / logits.std(1, keepdim=True)
+    ids = token_ids(subject, words)
+    return pd.DataFrame(z[:, ids].cpu().numpy(), index=[f"N{n}" for n in neurons], columns=[repr(w) for w in words])
+
+
+#: The paper's reading (P/F): N2123 and the Core push toward function words (1 = yes); paper-claims §7 item 9.
+PAPER_PUSHES_FUNCTION_WORDS = 1.0
+
+
+def sign_rows(scores: dict[str, pd.DataFrame], label: str, pretrained: bool,
+              neurons: tuple[int, ...] = (EXCEPTION_NEURON, 2910)) -> list[ResultRow]:
+    """Rows for the output-direction sign conflict (paper-claims §7 item 9, §9 F1.4).
+
+    ``scores``: :func:`function_word_scores` tables by reading mode (``"ln_f"``, the paper's reading with β;
+    ``"ln_f_no_bias"``, β removed). Value 1 when the neuron's mean function-word z-score is positive. The
+    profiles JSON says N2123 pushes *away* from "the, a, and"; the paper says toward.
+    """
+    rows = []
+    for n in neurons:
+        for mode, table in scores.items():
+            if f"N{n}" not in table.index:
+                continue
+            z = float(table.loc[f"N{n}"].mean())
+            other = "" if mode == "ln_f" else "different procedure: ln_f's bias β removed (not the paper's reading)"
+            suffix = "" if mode == "ln_f" else f".{mode}"
+            rows.append(ResultRow(CHAPTER, f"E1.sign.n{n}_toward_function_words{suffix}",
+                                  f"N{n}'s output pushes toward ' the', ' in', ' and', ' a', ',' (1 = yes; {mode})",
+                                  PAPER_PUSHES_FUNCTION_WORDS, float(z > 0), None, label, pretrained,
+                                  comparison=other, note=f"mean z-score {z:+.2f}; profiles JSON: N2123 pushes away "
+                                  "(§7 item 9)"))
+    return rows
+
+
+def output_cosines(subject: Subject, neurons: tuple[int, ...], layer: int | None = None) -> pd.DataFrame:
+    """Cosine similarity between output directions ``w_n`` (rows of ``W_out``): ``[k, k]`` via scipy."""
+    from scipy.spatial.distance import pdist, squareform
+
+    W = subject.w_out(layer)[list(neurons)].double().cpu().numpy()
+    names = [f"N{n}" for n in neurons]
+    return pd.DataFrame(1 - squareform(pdist(W, metric="cosine")), names, names)
+
+
+def direction_figure(scores: dict[str, pd.DataFrame], label: str) -> Any:
+    """Heat maps of function-word z-scores (``[neurons, words]`` per reading mode), side by side at full width."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from darkness_visible.plotting import WIDTH, wrap
+
+    titles = {"ln_f": "with ln_f's bias (the paper's reading)", "ln_f_no_bias": "without ln_f's bias"}
+    fig, axes = plt.subplots(1, len(scores), figsize=(WIDTH, 7.5), dpi=100, sharey=True)
+    for i, (ax, (mode, table)) in enumerate(zip(np.atleast_1d(axes), scores.items(), strict=True)):
+        sns.heatmap(table, center=0, cmap="RdBu_r", ax=ax, annot=True, fmt=".1f", annot_kws={"size": 9},
+                    cbar=i == len(scores) - 1, cbar_kws={"label": "z-scored logit"}, yticklabels=True)
+        ax.set_title(titles.get(mode, mode), fontsize=10)
+        ax.tick_params(labelsize=9)
+    fig.suptitle(f"Where each handler neuron's output pushes five function words\n{wrap(label, 80)}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Norm shares
+# ----------------------------------------------------------------------------------------------
+
+
+def norm_shares(H: Harvest, exception: np.ndarray) -> pd.DataFrame:
+    """Each tier's share of the MLP output on exception tokens, three ways (paper-claims E1 step 8, [UNSPEC]).
+
+    ``share_of_norms_pct`` = Σ_t ‖T_tier‖ / Σ_t Σ_tiers ‖T‖ (tiers + residual sum to 100, like 54/23/4/19);
+    ``mean_norm_ratio_pct`` = mean_t ‖T_tier‖ / ‖m‖; ``mean_cos`` = mean_t cos(T_tier, m);
+    ``projection_pct`` = mean_t ⟨T_tier, m⟩ / ‖m‖² (with b_out's share, sums to 100).
+    """
+    e = np.asarray(exception, dtype=bool)
+    norms = H["tier_norm"][e].astype(np.float64)
+    dots = H["tier_dot"][e].astype(np.float64)
+    m = H["mlp_norm"][e].astype(np.float64)[:, None]
+    names = H.meta["tier_names"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cos = np.where(norms > 0, dots / (norms * m), 0.0)
+    paper = {"core": 54.0, "differentiator": 23.0, "specialist": 4.0, "residual": 19.0}
+    return pd.DataFrame({
+        "tier": names, "share_of_norms_pct": 100 * norms.sum(0) / norms.sum(),
+        "mean_norm_ratio_pct": 100 * (norms / m).mean(0), "mean_cos": cos.mean(0),
+        "projection_pct": 100 * (dots / m**2).mean(0),
+        "paper_pct": [paper.get(n) if H.meta["d_mlp"] == 3072 else None for n in names],
+    })
+
+
+# ----------------------------------------------------------------------------------------------
+# Ablation perplexity with a sequence-level bootstrap
+# ----------------------------------------------------------------------------------------------
+
+#: Table 3's rows: variant name in the harvest -> (label, paper Δ%, paper CI).
+PAPER_ABLATIONS: dict[str, tuple[str, float, tuple[float, float]]] = {
+    "no_core": ("Core (5)", 0.2, (0.1, 0.4)),
+    "no_differentiator": ("Differentiators (10)", 1.3, (0.9, 1.7)),
+    "no_specialist": ("Specialists (5)", -0.3, (-0.6, -0.1)),
+    "no_handler": ("all 20", 2.1, (1.6, 2.5)),
+}
+PAPER_BASELINE_PPL = 31.79
+#: DS-B's token count (195 windows x 256), the total of every E13 contingency table (paper-claims §9 F3.4).
+DSB_TOKENS = 49_920
+
+
+def window_nll(H: Harvest, variant: str = "full", rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per window: summed NLL and count of scored positions, ``([W], [W])``.
+
+    Scored = ``H.within_window`` (1,023 per 1,024-token window, the PPL harness's 204,600 convention),
+    further restricted to ``rows`` (``bool [N]``) if given.
+    """
+    keep = H.within_window & (True if rows is None else np.asarray(rows, dtype=bool))
+    n_windows = int(H.window_index.max()) + 1
+    nll = -H.logprob(variant).astype(np.float64)
+    sums = np.bincount(H.window_index[keep], weights=nll[keep], minlength=n_windows)
+    counts = np.bincount(H.window_index[keep], minlength=n_windows).astype(np.float64)
+    return sums, counts
+
+
+def perplexity(sums: np.ndarray, counts: np.ndarray) -> float:
+    """``exp(Σ NLL / Σ count)``."""
+    return float(np.exp(np.sum(sums) / np.sum(counts)))
+
+
+def ppl_ratio_draws(base: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.ndarray],
+                    weights: np.ndarray) -> np.ndarray:
+    """Bootstrap draws of ``PPL_other / PPL_base`` from per-window NLL sums and counts: ``[n_boot]``.
+
+    ``weights [n_boot, W]``: multinomial window counts from :func:`darkness_visible.stats.bootstrap.resample_weights`;
+    the same windows are drawn for both (paired).
+    """
+    w = weights.astype(np.float64)
+    count = w @ base[1]
+    other_count = w @ other[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.exp(w @ other[0] / other_count - w @ base[0] / count)
+
+
+def ablation_table(H: Harvest, variants: tuple[str, ...] | None = None, n_boot: int = 10_000, seed: int = 42,
+                   rows: np.ndarray | None = None, level: float = 0.95) -> pd.DataFrame:
+    """Perplexity change of each ablation variant with a sequence-level (window) bootstrap percentile CI.
+
+    Columns: ``variant, ablation, ppl_base, ppl, delta_pct, ci_low, ci_high, n_scored, paper_delta_pct``.
+    """
+    variants = variants or tuple(v for v in PAPER_ABLATIONS if v in H.variants)
+    base = window_nll(H, "full", rows)
+    weights = resample_weights(np.random.default_rng(seed), len(base[0]), n_boot)
+    out = []
+    tail = 100 * (1 - level) / 2
+    for v in variants:
+        other = window_nll(H, v, rows)
+        draws = 100 * (ppl_ratio_draws(base, other, weights) - 1)
+        draws = draws[np.isfinite(draws)]
+        label, paper, _ = PAPER_ABLATIONS.get(v, (v, None, None))
+        out.append({"variant": v, "ablation": label, "ppl_base": perplexity(*base), "ppl": perplexity(*other),
+                    "delta_pct": 100 * (perplexity(*other) / perplexity(*base) - 1),
+                    "ci_low": float(np.percentile(draws, tail)), "ci_high": float(np.percentile(draws, 100 - tail)),
+                    "n_scored": int(base[1].sum()), "paper_delta_pct": paper if H.meta["d_mlp"] == 3072 else None})
+    return pd.DataFrame(out)
+
+
+#: The paper's Core ablation by consensus level (``data/core_ablation_summary.md``): level -> (base, ablated, Δ%).
+PAPER_CORE_BY_LEVEL: dict[int, tuple[float, float, float]] = {
+    0: (11.30, 11.34, 0.3), 1: (7.50, 7.65, 1.9), 2: (8.95, 9.10, 1.6), 3: (10.24, 10.49, 2.4),
+    4: (15.90, 16.16, 1.6), 5: (25.07, 25.34, 1.1), 6: (35.28, 35.30, 0.0), 7: (40.48, 40.32, -0.4),
+}
+
+
+def consensus_level(H: Harvest, rule: FiringRule = FIRE_ABS, consensus: tuple[int, ...] = CONSENSUS) -> np.ndarray:
+    """Count of consensus neurons firing at each (predicting) position, ``int [N]`` (CONS-ABS by default)."""
+    return H.fires(list(consensus), rule).sum(1)
+
+
+def simpson_table(H: Harvest, variant: str = "no_core", rule: FiringRule = FIRE_ABS,
+                  consensus: tuple[int, ...] = CONSENSUS) -> pd.DataFrame:
+    """Perplexity with and without the ablation per consensus level (scored positions only) and overall.
+
+    Columns: ``level, n_scored, share_pct, ppl_base, ppl_ablated, delta_pct, paper_delta_pct``.
+    """
+    level = consensus_level(H, rule, consensus)
+    rows = []
+    total = window_nll(H, "full")[1].sum()
+    paper = H.meta["d_mlp"] == 3072 and tuple(consensus) == CONSENSUS
+    for k in range(len(consensus) + 1):
+        at = level == k
+        base, abl = window_nll(H, "full", at), window_nll(H, variant, at)
+        n = int(base[1].sum())
+        b = perplexity(*base) if n else np.nan
+        a = perplexity(*abl) if n else np.nan
+        rows.append({"level": f"{k}/{len(consensus)}", "n_scored": n, "share_pct": 100 * n / total,
+                     "ppl_base": b, "ppl_ablated": a, "delta_pct": 100 * (a / b - 1) if n else np.nan,
+                     "paper_delta_pct": PAPER_CORE_BY_LEVEL[k][2] if paper else None})
+    b, a = perplexity(*window_nll(H, "full")), perplexity(*window_nll(H, variant))
+    rows.append({"level": "all", "n_scored": int(total), "share_pct": 100.0, "ppl_base": b, "ppl_ablated": a,
+                 "delta_pct": 100 * (a / b - 1), "paper_delta_pct": 0.2 if paper else None})
+    return pd.DataFrame(rows)
+
+
+def contribution_figure(shares: pd.DataFrame, ablation: pd.DataFrame, label: str) -> Any:
+    """The tier contribution figure: share of exception-path output norm (top) vs perplexity impact with 95 %
+    CIs (bottom); the paper's values as black diamonds where known. Drawn at the book's width, legends below."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from darkness_visible.plotting import WIDTH, wrap
+
+    palette = sns.color_palette("colorblind")
+    fig, (left, right) = plt.subplots(2, 1, figsize=(WIDTH, 7.0), dpi=100)
+    sns.barplot(data=shares, x="tier", y="share_of_norms_pct", ax=left, color=palette[0], label="this run")
+    if shares.paper_pct.notna().any():
+        left.scatter(np.arange(len(shares)), shares.paper_pct.astype(float), marker="D", color="k", zorder=3,
+                     label="paper (GPT-2 Small)")
+    left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    left.set_ylabel("share of summed\ntier norms (%)", fontsize=10)
+    left.set_xlabel("")
+    left.set_title("How much each tier writes on exception tokens", fontsize=10)
+    sns.barplot(data=ablation, x="ablation", y="delta_pct", ax=right, color=palette[3], label="this run")
+    x = np.arange(len(ablation))
+    err = np.vstack([ablation.delta_pct - ablation.ci_low, ablation.ci_high - ablation.delta_pct])
+    right.errorbar(x, ablation.delta_pct, yerr=np.clip(err, 0, None), fmt="none", ecolor="k", capsize=3,
+                   label="95 % window-bootstrap CI")
+    if ablation.paper_delta_pct.notna().any():
+        right.scatter(x, ablation.paper_delta_pct.astype(float), marker="D", color="k", zorder=3,
+                      label="paper (GPT-2 Small)")
+    right.axhline(0, color="k", lw=0.7)
+    right.set_ylabel("perplexity change\nwhen zeroed (%)", fontsize=10)
+    right.set_xlabel("")
+    right.set_title("How much worse the model predicts without each tier", fontsize=10)
+    right.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, frameon=False)
+    for ax in (left, right):
+        ax.tick_params(labelsize=9)
+    fig.suptitle(wrap(label, 80), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def simpson_figure(table: pd.DataFrame, label: str) -> Any:
+    """Bars of an ablation's perplexity change per consensus level (:func:`simpson_table`, the ``all`` row
+    left out), the paper's values as black diamonds where known."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from darkness_visible.plotting import WIDTH, finish
+
+    rows = table[table.level != "all"].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.8), dpi=100)
+    sns.barplot(data=rows, x="level", y="delta_pct", color=sns.color_palette("colorblind")[3], ax=ax,
+                label="this run")
+    if rows.paper_delta_pct.notna().any():
+        ax.scatter(np.arange(len(rows)), rows.paper_delta_pct.astype(float), marker="D", color="k", zorder=3,
+                   label="paper (GPT-2 Small)")
+    ax.axhline(0, color="k", lw=0.7)
+    return finish(ax, xlabel="consensus level at the predicting position (CONS-ABS)",
+                  ylabel="perplexity change (%)", title="Core ablation: perplexity change by consensus level",
+                  label=label)
+
+
+def suite_figure(suite: pd.DataFrame, roles: list[str], bar: float = 0.9) -> Any:
+    """Precision and recall per planted model (points) for each role, with the pass ``bar`` as a dashed line.
+
+    ``suite``: :func:`darkness_visible.discovery.planted_random.recovery_suite`, with ``<role>_precision`` and
+    ``<role>_recall`` columns.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from darkness_visible.discovery.planted_random import DISCOVERY_TOKENS
+    from darkness_visible.plotting import WIDTH, finish
+
+    long = pd.concat([pd.DataFrame({"role": role, "statistic": stat, "value": suite[f"{role}_{stat}"]})
+                      for role in roles for stat in ("precision", "recall")], ignore_index=True)
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.8), dpi=100)
+    sns.stripplot(data=long, x="role", y="value", hue="statistic", dodge=True, alpha=0.6, jitter=0.2, ax=ax,
+                  palette="colorblind")
+    ax.axhline(bar, color="grey", lw=1, ls="--", label=f"pass bar ({bar:g})")
+    ax.set(ylim=(-0.05, 1.05))
+    return finish(ax, xlabel="", ylabel="per planted model", legend_ncol=3, legend_y=-0.12,
+                  title=f"How well the discovery recovers each role: {len(suite)} planted models, "
+                        f"{DISCOVERY_TOKENS:,} tokens each")
+
+
+# ----------------------------------------------------------------------------------------------
+# Fisher enrichment (E13)
+# ----------------------------------------------------------------------------------------------
+
+
+def enrichment_lists(mode: str = "corrected") -> list[tuple[int, str]]:
+    """The 27 routing ids with tier labels: ``"corrected"`` (the paper's lists) or ``"faithful"`` (the wrong
+    Differentiator/Specialist lists of the original control script, paper-claims §2)."""
+    if mode == "corrected":
+        tiers = {"core": CORE, "differentiator": DIFFERENTIATORS, "specialist": SPECIALISTS, "consensus": CONSENSUS}
+    elif mode == "faithful":
+        tiers = {"core": CORE, "differentiator": FAITHFUL_CONTROL_DIFFERENTIATORS,
+                 "specialist": FAITHFUL_CONTROL_SPECIALISTS, "consensus": CONSENSUS}
+    else:
+        raise ValueError(f"mode must be 'corrected' or 'faithful', got {mode!r}")
+    return [(n, name) for name, members in tiers.items() for n in members]
+
+
+def fire_counts(H: Harvest, rule: FiringRule, condition: np.ndarray, chunk: int = 16_384) -> tuple[np.ndarray, ...]:
+    """Per neuron: tokens firing overall and within ``condition`` (``bool [N]``), chunked over rows: ``([F], [F])``."""
+    cond = np.asarray(condition, dtype=bool)
+    total = np.zeros(H.meta["d_mlp"], dtype=np.int64)
+    inside = np.zeros_like(total)
+    for lo in range(0, H.n_tokens, chunk):
+        rows = np.arange(lo, min(lo + chunk, H.n_tokens))
+        m = H.mask(rule, rows)
+        total += m.sum(0)
+        inside += m[cond[rows]].sum(0)
+    return total, inside
+
+
+#: P's Table 7 (enrichment ×) and the JSON's values (``enrichment_stats.json``) for the neurons it names.
+PAPER_ENRICHMENT: dict[int, tuple[float, float]] = {
+    2123: (1.41, 1.4539), 584: (1.33, 1.2342), 2378: (1.30, 1.1728), 737: (1.22, 1.0921),
+    611: (1.07, 1.0478), 1602: (1.08, 1.0114),
+}
+
+
+def enrichment_table(H: Harvest, condition: np.ndarray, rule: FiringRule = FIRE_ABS, mode: str = "corrected",
+                     alpha: float = 0.05) -> pd.DataFrame:
+    """Fisher's exact test (one-sided, ``greater``) of every neuron's firing under ``condition``, Bonferroni over
+    all ``d_mlp`` neurons (statsmodels ``multipletests``); the rows of the 27 listed ids (``mode``) are returned.
+
+    Columns: ``neuron, tier, base_rate, exc_rate, enrichment, p_value, p_bonferroni, significant, a, b, c, d,
+    paper_enrichment, json_enrichment``.
+    """
+    from scipy.stats import fisher_exact
+    from statsmodels.stats.multitest import multipletests
+
+    cond = np.asarray(condition, dtype=bool)
+    total, inside = fire_counts(H, rule, cond)
+    n, n_exc = H.n_tokens, int(cond.sum())
+    p = np.array([fisher_exact([[inside[i], n_exc - inside[i]], [total[i] - inside[i],
+                                n - n_exc - total[i] + inside[i]]], alternative="greater")[1]
+                  for i in range(len(total))])
+    reject, p_adj, _, _ = multipletests(p, alpha=alpha, method="bonferroni")
+    rows = []
+    gpt2 = H.meta["d_mlp"] == 3072
+    for i, tier in enrichment_lists(mode):
+        base = total[i] / n
+        exc = inside[i] / max(n_exc, 1)
+        paper = PAPER_ENRICHMENT.get(i, (None, None)) if gpt2 else (None, None)
+        rows.append({"neuron": f"N{i}", "tier": tier, "base_rate": base, "exc_rate": exc,
+                     "enrichment": exc / base if base > 0 else np.nan, "p_value": p[i], "p_bonferroni": p_adj[i],
+                     "significant": bool(reject[i]), "a": int(inside[i]), "b": int(n_exc - inside[i]),
+                     "c": int(total[i] - inside[i]), "d": int(n - n_exc - total[i] + inside[i]),
+                     "paper_enrichment": paper[0], "json_enrichment": paper[1]})
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# The whole chapter's analysis and its scorecard rows
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TierResults:
+    """Every table of the chapter, computed from one harvest (``label``/``pretrained`` from it)."""
+
+    label: str
+    pretrained: bool
+    regimes: pd.DataFrame
+    rates: pd.DataFrame
+    jaccard: dict[str, pd.DataFrame]
+    jaccard_summary: pd.DataFrame
+    shares: pd.DataFrame
+    ablation: pd.DataFrame
+    simpson: pd.DataFrame
+    enrichment: dict[str, pd.DataFrame] = field(default_factory=dict)
+    discovery: Any = None
+    recovered: int | None = None
+    enrichment_corpus: dict[str, Any] | None = None
+
+
+def enrichment_comparison(corpus: dict[str, Any] | None) -> str:
+    """``""`` when E13's harvest read DS-B (its ``meta["corpus"]``), else the "different corpus" note."""
+    if corpus is not None and corpus.get("construction") == "DS-B":
+        return ""
+    what = "the chapter's corpus" if corpus is None else corpus.get("describe", "another corpus")
+    return f"different corpus: {what} vs DS-B (first 5,000 train rows, 195 x 256; needs the hub)"
+
+
+def analyse(H: Harvest, exception_rule: FiringRule = FIRE_POS, indicator: int = EXCEPTION_NEURON,
+            tiers: dict[str, tuple[int, ...]] = HANDLER_TIERS, consensus: tuple[int, ...] = CONSENSUS,
+            n_boot: int = 10_000, seed: int = 42, enrichment: bool = True) -> TierResults:
+    """Run every tier analysis on a harvest. ``exception_rule`` defines the exception path (canonical: FIRE-POS)."""
+    acts = H.recorded(indicator)
+    exception = np.asarray(exception_rule(acts), dtype=bool)
+    handler = tuple(n for members in tiers.values() for n in members)
+    frames = jaccard_frames(H, exception, exception_rule, handler)
+    pairs = ((indicator, tiers["core"][1]),) + (((584, 2378),) if 584 in handler and 2378 in handler else ())
+    enrich = {}
+    if enrichment and H.meta["d_mlp"] == 3072:
+        abs_condition = np.asarray(FIRE_ABS(acts), dtype=bool)
+        enrich = {
+            "faithful (wrong lists, FIRE-ABS condition)": enrichment_table(H, abs_condition, FIRE_ABS, "faithful"),
+            "corrected (paper lists, FIRE-ABS condition)": enrichment_table(H, abs_condition, FIRE_ABS),
+        }
+    return TierResults(H.label, H.is_pretrained, regimes(acts), rates_table(H, exception, exception_rule, tiers),
+                       frames, jaccard_summary(frames, tiers, pairs), norm_shares(H, exception),
+                       ablation_table(H, n_boot=n_boot, seed=seed), simpson_table(H, consensus=consensus), enrich)
+
+
+def train_harvest(run: Any) -> Harvest | None:
+    """The same harvest on the WikiText-103 *train* split when the hub is reachable (None otherwise).
+
+    ``run``: the chapter's :class:`darkness_visible.book.Run` (anything with ``harvest(corpus=)`` and ``corpus``).
+    """
+    from darkness_visible.data.corpus import corpus_spec
+
+    if not hub.reachable():
+        return None
+    try:
+        return run.harvest(corpus=corpus_spec(run.corpus.n_windows, split="train", source="hub"))
+    except Exception:  # noqa: BLE001 - any hub failure means "not run"; the chapter says so
+        return None
+
+
+def scorecard_rows(results: TierResults, discovery_recovered: int | None = None,
+                   train_ablation: pd.DataFrame | None = None,
+                   discovery_scores: pd.DataFrame | None = None) -> list[ResultRow]:
+    """Scorecard rows (paper value, this run, tolerance) for every number of the chapter.
+
+    ``discovery_scores``: :func:`darkness_visible.discovery.discover.score_roles` of the discovered handler against
+    the paper's lists (rows ``NEW.discovery.<role>.precision`` / ``.recall``; not in the paper).
+    """
+    R = results
+    rows: list[ResultRow] = []
+
+    def add(claim: str, description: str, paper: float | None, value: float | None,
+            ci: tuple[float, float] | None = None, unit: str = "", note: str = "", comparison: str = "") -> None:
+        v = None if value is None or (isinstance(value, float) and np.isnan(value)) else float(value)
+        rows.append(ResultRow(CHAPTER, claim, description, paper, v, None, R.label, R.pretrained, ci, unit, note,
+                              comparison=comparison))
+
+    test_split = ("different corpus: WikiText-103 test windows vs the paper's train array (DS-C; the train "
+                  "rows need the hub)")
+    reg = R.regimes.set_index("definition")
+    add("E1.n2123.active_rate", "N2123 fire rate, |GELU| > 0.1", 70.9, reg.rate_pct.iloc[0], unit="%",
+        note="JSON: 68.8 % on 49,920 train tokens")
+    notes = ["canonical reconstruction", "draft M's definition; repo data give 3.85 %",
+             "top decile: 10 % by construction"]
+    for (name, row), note in zip(reg.iloc[1:].iterrows(), notes, strict=True):
+        add(f"E1.exception.rate[{name}]", f"exception path rate, {name}", 11.3, row.rate_pct, unit="%",
+            note=note)
+    for _, r in R.rates.iterrows():
+        add(f"E1.cond.{r.neuron}", f"{r.neuron} ({r.tier}) fire rate on exception tokens", r.paper_cond_pct,
+            r.cond_pct, unit="%")
+    js = R.jaccard_summary.set_index(["population", "statistic"]).value
+    w = "within exception tokens"
+    add("E1.jaccard.core_min", "Core pairwise Jaccard, minimum (within exception tokens)", 0.91,
+        js.get((w, "core min")))
+    peak = [k for k in js.index if k[0] == w and k[1].startswith(f"N{EXCEPTION_NEURON}-")]
+    if peak:
+        add("E1.jaccard.core_peak", "Jaccard N2123-N2910 (within exception tokens)", 0.998, js[peak[0]])
+    if (w, "N584-N2378") in js.index:
+        add("E1.jaccard.584_2378", "Jaccard N584-N2378 (within exception tokens)", 0.889, js[(w, "N584-N2378")])
+        add("E1.jaccard.584_2378.all", "Jaccard N584-N2378 over all tokens (not in the paper)", None,
+            js[("all tokens", "N584-N2378")])
+    paper_share = {"core": 54.0, "differentiator": 23.0, "specialist": 4.0, "residual": 19.0}
+    for _, r in R.shares.iterrows():
+        add(f"E1.share.{r.tier}", f"{r.tier} share of exception-path output norm (sum of norms)",
+            paper_share.get(r.tier), r.share_of_norms_pct, unit="%", note="definition [UNSPEC]")
+    ab = R.ablation
+    if len(ab):
+        add("E5.ppl.baseline", "baseline perplexity (WikiText-103 test, within-window targets)", PAPER_BASELINE_PPL,
+            ab.ppl_base.iloc[0], note="paper: unpublished train array; this row: test split", comparison=test_split)
+    for _, r in ab.iterrows():
+        add(f"E5.delta.{r.variant}", f"ablate {r.ablation}: perplexity change", PAPER_ABLATIONS[r.variant][1]
+            if r.variant in PAPER_ABLATIONS else None, r.delta_pct, (r.ci_low, r.ci_high), "%",
+            "test split; sequence-level bootstrap, 10,000 resamples, seed 42", comparison=test_split)
+    if train_ablation is not None and len(train_ablation):
+        add("E5.ppl.baseline.train", "baseline perplexity (WikiText-103 train head)", PAPER_BASELINE_PPL,
+            train_ablation.ppl_base.iloc[0], note="train split through datasets")
+        for _, r in train_ablation.iterrows():
+            add(f"E5.delta.{r.variant}.train", f"ablate {r.ablation}: perplexity change (train split)",
+                PAPER_ABLATIONS.get(r.variant, (None, None))[1], r.delta_pct, (r.ci_low, r.ci_high), "%")
+    simp = R.simpson.set_index("level")
+    for level, paper in (("3/7", 2.4), ("7/7", -0.4)):
+        if level in simp.index:
+            add(f"E5.core.level{level[0]}", f"Core ablation at consensus {level} (CONS-ABS)", paper,
+                simp.delta_pct[level], unit="%", note="Simpson split", comparison=test_split)
+    e13 = enrichment_comparison(R.enrichment_corpus)
+    for mode, table in R.enrichment.items():
+        tag = "faithful" if mode.startswith("faithful") else "corrected"
+        for _, r in table[table.paper_enrichment.notna()].iterrows():
+            add(f"E13.enrich.{r.neuron}.{tag}", f"enrichment of {r.neuron} under N2123 FIRE-ABS ({tag} lists)",
+                r.paper_enrichment, r.enrichment, note=f"JSON value {r.json_enrichment}", comparison=e13)
+        add(f"E13.n_significant.{tag}", f"routing ids significant after Bonferroni over 3,072 ({tag} lists)", 6,
+            int(table.significant.sum()), note="JSON: 5", comparison=e13)
+        totals = (table.a + table.b + table.c + table.d).unique()
+        add(f"E13.contingency.total.{tag}", f"tokens in each 2x2 table ({tag} lists; §9 F3.4: DS-B's 49,920)",
+            DSB_TOKENS, float(totals[0]) if len(totals) == 1 else float("nan"), comparison=e13,
+            note="every table sums to the same count" if len(totals) == 1 else "tables disagree: a bug")
+    if discovery_recovered is not None:
+        add("NEW.discovery.recovered", "automatic discovery: paper's 27 routing neurons recovered (not in paper)",
+            None, discovery_recovered)
+    if discovery_scores is not None:
+        for _, r in discovery_scores.iterrows():
+            if r.role == "indicator":
+                add("NEW.discovery.indicator", "discovered indicator is N2123 (1 = yes; not in paper)", None,
+                    float(r.hits))
+                continue
+            for stat in ("precision", "recall"):
+                add(f"NEW.discovery.{r.role}.{stat}", f"discovered {r.role} vs the paper's list: {stat} "
+                    f"({int(r.hits)} of {int(r.n_found)} found, {int(r.n_true)} listed; not in paper)", None,
+                    r[stat])
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------
+# Prose values for the chapter: one call per section, wording that follows the numbers
+# ----------------------------------------------------------------------------------------------
+
+
+def _num(x: Any, spec: str) -> str:
+    """``x`` formatted with ``spec``, or ``"n/a"`` when it is missing or not finite."""
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return "n/a"
+    return format(value, spec) if np.isfinite(value) else "n/a"
+
+
+def _compare(a: float, b: float, tol: float,
+             words: tuple[str, str, str] = ("higher", "lower", "about the same")) -> str:
+    """``words[0]`` if ``a > b + tol``, ``words[1]`` if ``a < b - tol``, else ``words[2]`` (NaN: "not comparable")."""
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return "not comparable"
+    return words[0] if a > b + tol else words[1] if a < b - tol else words[2]
+
+
+def regime_prose(regimes_table: pd.DataFrame, exception: np.ndarray) -> dict[str, str]:
+    """Rates of N2123's regimes (rows of :func:`regimes`: active, GELU > 0.1, GELU > 1.0, ...) and the path size."""
+    rate = regimes_table.rate_pct.to_numpy()
+    return {"rate_abs": f"{_num(rate[0], '.1f')} %", "rate_pos": f"{_num(rate[1], '.1f')} %",
+            "rate_gt1": f"{_num(rate[2], '.2f')} %", "n_exception": f"{int(np.sum(exception)):,}"}
+
+
+def jaccard_prose(summary: pd.DataFrame) -> dict[str, str]:
+    """The two named pairs' Jaccard within exception tokens and over all tokens (:func:`jaccard_summary`), and
+    whether each is lower or higher over all tokens (``j_peak_change``, ``j_pair_change``)."""
+    js = summary.set_index(["population", "statistic"]).value
+    out: dict[str, str] = {}
+    for key, pair in (("peak", f"N{EXCEPTION_NEURON}-N2910"), ("pair", "N584-N2378")):
+        within = float(js.get(("within exception tokens", pair), np.nan))
+        overall = float(js.get(("all tokens", pair), np.nan))
+        out[f"j_{key}_within"], out[f"j_{key}_all"] = _num(within, ".3f"), _num(overall, ".3f")
+        out[f"j_{key}_change"] = _compare(overall, within, 0.005)
+    return out
+
+
+def direction_prose(subject: Subject, scores: dict[str, pd.DataFrame], cosines: pd.DataFrame) -> dict[str, str]:
+    """Numbers of the output-direction section: ‖β‖ of ``ln_f`` and what it implies for the two readings, the
+    bias-free function-word z-scores of N2123 and N2910 (``scores`` from :func:`function_word_scores` per mode)
+    and where they point, and cos(w_N2123, w_N2910) with the direction it means."""
+    beta = ln_f_bias_norm(subject)
+    plain = scores["ln_f_no_bias"]
+    out = {"beta_norm": _num(beta, ".3f"),
+           "beta_note": ("β = 0 here, so the two readings below coincide and the list above is arbitrary" if beta == 0
+                         else "β is not zero here, so the two readings below differ by the same vector for every "
+                              "neuron")}
+    for n in (EXCEPTION_NEURON, 2910):
+        z = float(plain.loc[f"N{n}"].mean()) if f"N{n}" in plain.index else np.nan
+        out[f"fw_{n}"] = _num(z, "+.2f")
+        out[f"fw_{n}_direction"] = _compare(z, 0.0, 0.0, ("toward", "away from", "neither toward nor away from"))
+    c = float(cosines.loc[f"N{EXCEPTION_NEURON}", "N2910"])
+    out["cos_2123_2910"] = _num(c, "+.3f")
+    out["cos_direction"] = _compare(c, 0.0, 0.1, ("in similar directions", "in opposite directions",
+                                                   "in nearly orthogonal directions"))
+    return out
+
+
+def share_prose(shares: pd.DataFrame) -> dict[str, str]:
+    """Each tier's share of the summed tier norms on exception tokens (``share_<tier>``) and the largest tier."""
+    out = {f"share_{r.tier}": f"{_num(r.share_of_norms_pct, '.1f')} %" for r in shares.itertuples()}
+    out["share_largest"] = str(shares.loc[shares.share_of_norms_pct.idxmax(), "tier"]) if len(shares) else "n/a"
+    return out
+
+
+def ablation_prose(ablation: pd.DataFrame, H: Harvest, trained: pd.DataFrame | None) -> dict[str, str]:
+    """Baseline perplexity, corpus, each ablation's change with its CI (``abl_<variant>``), how many CIs exclude 0,
+    and whether the train-split repeat ran."""
+    out = {"ppl_base": _num(ablation.ppl_base.iloc[0] if len(ablation) else np.nan, ".2f"),
+           "corpus_origin": str(H.meta["corpus"].get("origin", "not recorded")),
+           "train_status": "run on the train split" if trained is not None else "not run (hub unreachable)"}
+    for r in ablation.itertuples():
+        out[f"abl_{r.variant}"] = f"{_num(r.delta_pct, '+.2f')} % [{_num(r.ci_low, '+.2f')}, {_num(r.ci_high, '+.2f')}]"
+    excludes = int(((ablation.ci_low > 0) | (ablation.ci_high < 0)).sum())
+    out["abl_n_exclude"] = f"{excludes} of {len(ablation)}"
+    return out
+
+
+def simpson_prose(table: pd.DataFrame, low: str = "3/7", high: str = "7/7") -> dict[str, str]:
+    """The ablation's perplexity change overall, at a low and a high consensus level (:func:`simpson_table`), and
+    whether the two levels' changes have opposite signs (the paper's Simpson's paradox) on this run."""
+    d = table.set_index("level").delta_pct
+    lo, hi = float(d.get(low, np.nan)), float(d.get(high, np.nan))
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        flip = "cannot be told (a level has no tokens on this run)"
+    elif lo * hi < 0:
+        flip = "have opposite signs, as the paper reports"
+    else:
+        flip = "have the same sign, unlike the paper's +2.4 % and −0.4 %"
+    return {"simpson_all": f"{_num(d.get('all', np.nan), '+.2f')} %", "simpson_low": f"{_num(lo, '+.2f')} %",
+            "simpson_high": f"{_num(hi, '+.2f')} %", "simpson_flip": flip}
+
+
+def enrichment_prose(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Significant neurons after Bonferroni under each list mode (``n_sig_<mode>``)."""
+    return {f"n_sig_{mode}": str(int(t.significant.sum())) for mode, t in tables.items()}
+
+
+def toy_prose(toy: Any, found: Any, scores: pd.DataFrame) -> dict[str, str]:
+    """One planted model (:func:`darkness_visible.discovery.planted_random.build_random_planted`): its shape, layer and gate,
+    and what the discovery named (``found``: a :class:`darkness_visible.discovery.discover.Discovery`; ``scores``:
+    :func:`darkness_visible.discovery.discover.score_roles`)."""
+    hit = bool(scores.set_index("role").hits.get("indicator", 0))
+    return {"toy_model": f"{toy.draw.shape.n_layers}-layer, {toy.draw.shape.d_mlp}-neuron",
+            "toy_layer": str(toy.key.layer), "toy_mechanism": toy.draw.mechanism.replace("_", " "),
+            "toy_found": ("no handler" if not found.found else "the planted indicator" if hit
+                          else f"N{found.indicator}, not the planted indicator"),
+            "toy_share": _num(found.indicator_share, ".0%") if found.found else "n/a"}
+
+
+def suite_prose(suite: pd.DataFrame, bar: float = 0.2) -> dict[str, str]:
+    """The planted-model suite (:func:`darkness_visible.discovery.planted_random.recovery_suite`): counts, failure rate and
+    whether it is within ``bar``, indicator and handler recovery."""
+    n = len(suite)
+    fail = 1 - float(suite.passed.mean()) if n else np.nan
+    return {"suite_n": str(n), "suite_pass": str(int(suite.passed.sum())), "suite_fail": _num(fail, ".0%"),
+            "suite_vs_bar": ("within" if np.isfinite(fail) and fail <= bar else "above") + f" the {bar:.0%} bar",
+            "suite_indicator": _num(suite.indicator_ok.mean(), ".0%"), "suite_found": str(int(suite.found.sum())),
+            "suite_core_p": _num(suite.core_precision.mean(), ".2f"),
+            "suite_core_r": _num(suite.core_recall.mean(), ".2f"),
+            "suite_handler_p": _num(suite.handler_precision.mean(), ".2f")}
+
+
+def null_prose(reference: dict[str, Any], found: Any, label: str) -> dict[str, str]:
+    """The random-weight null: the strongest covering partner's bound against the bar, and the answer."""
+    lower, bar = float(reference["max_lower"]), float(reference["bar"])
+    return {"null_lower": _num(lower, ".2f"), "null_bar": f"{bar:g}",
+            "null_vs_bar": _compare(lower, bar, 0.0, ("above", "below", "at")),
+            "null_answer": "no handler" if not found.found else f"N{found.indicator} (a false positive)",
+            "null_label": label}
+
+
+def discovery_prose(found: Any, scores: pd.DataFrame, auto_indicator: int) -> dict[str, str]:
+    """The discovery on this run's last layer against the paper's lists, and the paper's automatic choice."""
+    s = scores.set_index("role")
+    return {"disc_answer": "no handler" if not found.found else (
+                f"N{found.indicator} (fires on {found.indicator_rate:.1%} of tokens, chosen in "
+                f"{found.indicator_share:.0%} of window resamples, a Core of {len(found.core)})"),
+            "disc_core_recall": _num(s.recall.get("core", np.nan), ".2f"),
+            "disc_handler_precision": "none found" if not found.found else _num(s.precision.get("handler"), ".2f"),
+            "auto_indicator": f"N{auto_indicator}"}

@@ -1,0 +1,1 @@
+"""Settings: which model, size preset, device and folders a run uses (``_config.yml`` and ``DV_*``)."""

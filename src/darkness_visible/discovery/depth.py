@@ -1,0 +1,277 @@
+"""Discovery on a model: one layer (the ``discover`` command) or every layer (the depth page).
+
+:func:`discover_layer` runs the one traced pass of :func:`darkness_visible.tracing.harvest.harvest` at a layer
+(cached like every harvest) and hands its two firing masks to :func:`darkness_visible.discovery.discover.discover`.
+:func:`discover_layers` reads every layer's masks in one pass (:func:`darkness_visible.tracing.layers.layer_masks`)
+and runs the discovery at each: the paper's question "where does the exception handler sit?" asked of any
+GPT-2-family checkpoint, with :func:`depth_table` and :func:`depth_figure` to read the answer.
+
+From the shell::
+
+    python -m darkness_visible discover --model openai-community/gpt2-medium --layer -1 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+# Only light imports at module level: the CLI imports this module to register its command.
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from darkness_visible.data.corpus import CorpusSpec
+    from darkness_visible.discovery.discover import DiscoverConfig, HandlerReport
+    from darkness_visible.models.loading import Subject
+
+
+@dataclass(frozen=True)
+class LayerRun:
+    """The discovery at one layer of one model, with where the numbers come from."""
+
+    report: HandlerReport
+    layer: int
+    model: str
+    label: str
+    is_pretrained: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {"model": self.model, "layer": self.layer, "pretrained": self.is_pretrained, "source": self.label,
+                **self.report.to_json()}
+
+
+def _subject(model: str | Subject | None) -> Subject:
+    from darkness_visible.models.loading import Subject, load_model
+
+    return model if isinstance(model, Subject) else load_model(model)
+
+
+def _corpus(subject: Subject, corpus: CorpusSpec | None, windows: int | None = None) -> CorpusSpec:
+    from darkness_visible.data.corpus import CorpusSpec, corpus_spec
+
+    base = corpus or corpus_spec(windows, window=min(1024, subject.n_ctx))
+    if base.window > subject.n_ctx:
+        base = CorpusSpec(base.split, base.n_windows, subject.n_ctx, base.source, base.construction)
+    return base
+
+
+def discover_layer(model: str | Subject | None = None, corpus: CorpusSpec | None = None, layer: int | None = None,
+                   config: DiscoverConfig | None = None, *, cache: str | Path | bool | None = None,
+                   progress: bool = False) -> LayerRun:
+    """Discovery at one layer (default: the last) of a model (a setting, e.g. ``"standin"``, or a subject).
+
+    The masks come from one cached harvest pass at that layer recording both firing rules and nothing
+    else; the bootstrap resamples whole windows of ``corpus`` (default: the settings' windows).
+    """
+    from darkness_visible.discovery.discover import DiscoverConfig, discover
+    from darkness_visible.tracing.firing import FIRE_ABS, FIRE_POS
+    from darkness_visible.tracing.harvest import HarvestConfig, harvest
+
+    subject = _subject(model)
+    corpus = _corpus(subject, corpus)
+    L = subject.layer_index(layer)
+    H = harvest(subject, corpus, HarvestConfig(layer=L, rules=(FIRE_ABS, FIRE_POS), record=(), tiers=(), variants=()),
+                cache=cache, progress=progress)
+    report = discover(H.mask(FIRE_POS), H.mask(FIRE_ABS), H.window_index, config or DiscoverConfig())
+    return LayerRun(report, L, subject.spec.describe(), H.label, H.is_pretrained)
+
+
+@dataclass(frozen=True)
+class DepthResult:
+    """Discovery at every layer: one :class:`HandlerReport` per layer and the table of :func:`depth_table`."""
+
+    model: str
+    label: str
+    is_pretrained: bool
+    reports: tuple[HandlerReport, ...] = field(repr=False)
+    table: pd.DataFrame = field(repr=False, compare=False, default=None)
+
+    @property
+    def layers_with_handler(self) -> list[int]:
+        return [int(r.layer) for r in self.table.itertuples() if r.found]
+
+
+def depth_table(reports: list[HandlerReport] | tuple[HandlerReport, ...]) -> pd.DataFrame:
+    """One row per layer: ``layer, found, indicator, indicator_rate, indicator_share`` (bootstrap stability),
+    ``core_size, core_stability`` (mean over the Core), ``n_differentiators, n_specialists, n_consensus,
+    margin, runner_up, n_warnings, warnings``."""
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for L, r in enumerate(reports):
+        core_stab = [r.stability.get(n, np.nan) for n in r.core[1:]]
+        rows.append({
+            "layer": L, "found": r.found, "indicator": r.indicator if r.found else None,
+            "indicator_rate": r.indicator_rate, "indicator_share": r.indicator_share,
+            "core_size": len(r.core), "core_stability": float(np.nanmean(core_stab)) if core_stab else np.nan,
+            "n_differentiators": len(r.differentiators), "n_specialists": len(r.specialists),
+            "n_consensus": len(r.consensus), "margin": r.margin, "runner_up": r.runner_up,
+            "n_warnings": len(r.warnings), "warnings": " | ".join(r.warnings)})
+    return pd.DataFrame(rows)
+
+
+def discover_layers(model: str | Subject | None = None, corpus: CorpusSpec | None = None,
+                    config: DiscoverConfig | None = None, *, cache: str | Path | bool | None = None,
+                    progress: bool = False) -> DepthResult:
+    """Discovery at every layer from one all-layer pass (both firing rules); see :func:`depth_table`.
+
+    ``model``: a setting (``"standin"``, a hub id, a folder) or a loaded subject; ``corpus``: default the
+    settings' windows, shortened to the model's context if needed.
+    """
+    from tqdm import tqdm
+
+    from darkness_visible.discovery.discover import DiscoverConfig, discover
+    from darkness_visible.tracing.firing import FIRE_ABS, FIRE_POS
+    from darkness_visible.tracing.layers import CrossLayerConfig, layer_masks
+
+    config = config or DiscoverConfig()
+    subject = _subject(model)
+    corpus = _corpus(subject, corpus)
+    masks = layer_masks(subject, corpus, CrossLayerConfig(rules=(FIRE_POS, FIRE_ABS)), cache=cache, progress=progress)
+    from dataclasses import asdict
+
+    from darkness_visible.discovery import discover as discover_module
+    from darkness_visible.discovery.discover import HandlerReport
+    from darkness_visible.io.cache import cached_json, source_digest
+    from darkness_visible.tracing import firing
+
+    fixed = {"what": "discovery per layer", "model": subject.spec.key(), "corpus": asdict(corpus),
+             "config": asdict(config), "code": source_digest(discover_module, firing)}
+    reports = tuple(
+        HandlerReport.from_state(cached_json(
+            cache, {**fixed, "layer": L}, "depth",
+            lambda L=L: discover(masks.mask(L, FIRE_POS), masks.mask(L, FIRE_ABS), corpus.window, config).to_state()))
+        for L in tqdm(range(masks.n_layers), desc="discover", disable=not progress))
+    return DepthResult(subject.spec.describe(), masks.label, masks.is_pretrained, reports, depth_table(reports))
+
+
+def depth_figure(table: pd.DataFrame, label: str, ax: Any = None):
+    """Where a handler appears: per layer, the indicator's bootstrap stability (share of window resamples that
+    pick it; a cross where no handler is found; the dashed line is the stability a handler needs) and the Core
+    size. Drawn at the book's content width (7.3 in), legend below the panels. Returns the matplotlib figure."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import seaborn as sns
+
+    from darkness_visible.discovery.discover import DiscoverConfig
+
+    if ax is None:
+        fig, axes = plt.subplots(1, 2, figsize=(7.3, 3.8))
+    else:
+        axes, fig = ax, ax[0].figure
+    t = table.assign(status=np.where(table.found, "handler found", "no handler"),
+                     share=table.indicator_share.where(table.found, 0.0))
+    sns.scatterplot(data=t, x="layer", y="share", hue="status", style="status",
+                    hue_order=["handler found", "no handler"], style_order=["handler found", "no handler"],
+                    markers={"handler found": "o", "no handler": "X"}, s=80, ax=axes[0])
+    stable = DiscoverConfig().stable_share
+    axes[0].axhline(stable, color="grey", lw=1, ls="--", label=f"stability needed ({stable:g})")
+    axes[0].set(ylim=(-0.05, 1.05), ylabel="indicator stability\n(share of resamples)",
+                title="where an exception indicator is found")
+    handles, labels = axes[0].get_legend_handles_labels()
+    if axes[0].get_legend() is not None:
+        axes[0].get_legend().remove()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
+    axes[0].set_xticks(list(t.layer))
+    sns.barplot(data=t, x="layer", y="core_size", color="C0", ax=axes[1])
+    axes[1].set(ylabel="Core size (indicator included)", title="size of the Core")
+    for ax in axes[:2]:
+        ax.title.set_fontsize(10)
+    fig.suptitle(label, fontsize=9)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
+
+
+def describe(run: LayerRun) -> str:
+    """A few lines for the terminal: the answer, the margins and the warnings."""
+    import numpy as np
+
+    r = run.report
+    lines = [f"model: {run.model}", f"source: {run.label}", f"layer: {run.layer}"]
+    if not r.found:
+        lines.append("no handler: " + "; ".join(r.warnings))
+        return "\n".join(lines)
+
+    def names(ns: tuple[int, ...]) -> str:
+        return ", ".join(f"N{n} ({r.stability.get(n, float('nan')):.2f})" for n in ns) or "none"
+
+    lines += [f"indicator: N{r.indicator} (fires on {r.indicator_rate:.1%}; chosen in {r.indicator_share:.0%} "
+              f"of window resamples; runner-up {('N' + str(r.runner_up)) if r.runner_up is not None else 'none'}, "
+              f"margin {r.margin:.1%})",
+              "core (stability): " + names(r.core), "differentiators: " + names(r.differentiators),
+              "specialists: " + names(r.specialists), "consensus: " + names(r.consensus),
+              "cuts: " + ", ".join(f"{k} {v:.3g}" for k, v in r.cuts.items() if np.isfinite(v))]
+    lines += [f"warning: {w}" for w in r.warnings]
+    if not run.is_pretrained:
+        lines.append("NOTE: random-weight model; these numbers are not GPT-2's.")
+    return "\n".join(lines)
+
+
+def add_command(sub: Any, common: Any) -> None:
+    """Register ``discover`` on the CLI's subparsers (``common`` adds the shared model/corpus flags)."""
+    p = sub.add_parser("discover", help="find an exception handler at one layer from firing statistics alone",
+                       description="Discover an exception indicator, its Core, Differentiators, Specialists and "
+                                   "consensus group at one layer of any GPT-2-family model, with bootstrap "
+                                   "stability over windows (issue 16).")
+    common(p)
+    p.add_argument("--layer", type=int, default=None, help="layer (default: the last; negative counts from the end)")
+    p.add_argument("--boot", type=int, default=None, help="window resamples for the stability scores (default 50)")
+    p.add_argument("--all-layers", action="store_true", help="run every layer from one pass (the depth table)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """The ``discover`` command: text or ``--json`` on stdout; exit code 0 whether or not a handler is found.
+
+    Windows: ``--windows``, else the size preset's (``windows`` for one layer, ``survey_windows`` for
+    ``--all-layers``). Settings, model and layer are checked before any pass, as by the other commands.
+    """
+    from darkness_visible.config.sizes import resolve_size
+    from darkness_visible.data.corpus import corpus_spec
+    from darkness_visible.discovery.discover import DiscoverConfig
+    from darkness_visible.errors import SettingError
+    from darkness_visible.models.checks import check_layer_arg, default_window
+    from darkness_visible.models.loading import load_model
+    from darkness_visible.models.preflight import preflight
+
+    if args.boot is not None and args.boot < 0:
+        raise SettingError(f"--boot must be 0 or more, got {args.boot}")
+    size = resolve_size(args.size, args.windows)
+    windows = size.survey_windows if args.all_layers else size.windows
+    checked = preflight(args.model, windows=windows, split=args.split, source=args.corpus_source, cache=args.cache)
+    check_layer_arg(args.layer, checked.info)
+    subject = load_model(checked.spec, device=args.device)
+    corpus = corpus_spec(windows, split=args.split, window=default_window(subject.n_ctx), source=args.corpus_source)
+    config = DiscoverConfig() if args.boot is None else DiscoverConfig(n_boot=args.boot)
+    progress = not (args.quiet or args.json)
+    if args.all_layers:
+        result = discover_layers(subject, corpus, config, cache=args.cache, progress=progress)
+        if args.json:
+            print(json.dumps({"model": result.model, "pretrained": result.is_pretrained, "source": result.label,
+                              "layers": [{"layer": L, **r.to_json()} for L, r in enumerate(result.reports)]}, indent=1))
+        else:
+            cols = ["layer", "found", "indicator", "indicator_rate", "indicator_share", "core_size",
+                    "n_differentiators", "n_specialists", "n_consensus", "margin"]
+            print(result.label)
+            print(result.table[cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+            print("layers with a handler:", result.layers_with_handler or "none")
+        return 0
+    run = discover_layer(subject, corpus, args.layer, config, cache=args.cache, progress=progress)
+    print(json.dumps(run.to_json(), indent=1) if args.json else describe(run))
+    return 0
+
+
+def command(model: str, windows: int = 20, all_layers: bool = True) -> str:
+    """The shell command that runs the discovery on ``model`` (every layer by default)."""
+    return f"python -m darkness_visible discover --model {model} --windows {windows}" + (
+        " --all-layers" if all_layers else "")
+
+
+__all__ = ["DepthResult", "LayerRun", "add_command", "command", "depth_figure", "depth_table", "describe",
+           "discover_layer", "discover_layers", "run_command"]

@@ -1,0 +1,1 @@
+"""Result rows, tolerances and the scorecard that compares them with the paper."""

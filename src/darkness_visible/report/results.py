@@ -1,0 +1,142 @@
+"""Scorecard rows: a claim of the paper, this run's value, and the verdict, never typed by hand.
+
+Each chapter's analysis returns :class:`ResultRow` objects built from computed values; the scorecard
+page gathers them. The verdict rule (:data:`darkness_visible.report.tolerances.VERDICT_RULE`):
+
+* only a model identified as GPT-2 Small at the pinned revision (:mod:`darkness_visible.models.identity`) earns a
+  verdict; any other model's rows say ``"other model"`` (rows that need no model are ``model_free``);
+* a row whose corpus or procedure differs from the paper's says how in ``comparison`` and is
+  ``"not comparable"``;
+* otherwise ``"replicated"`` when ``|value - paper| <= tolerance`` and ``"differs"`` when not. The
+  tolerance comes from :mod:`darkness_visible.report.tolerances` (the specification, or the paper's printed
+  precision); the confidence interval decides only :attr:`ResultRow.consistent_ci`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from darkness_visible.report.tolerances import ToleranceError
+from darkness_visible.report.tolerances import check as check_tolerance
+
+Verdict = Literal["replicated", "differs", "other model", "not comparable", "no paper number", "not run"]
+VERDICTS: tuple[str, ...] = ("replicated", "differs", "other model", "not comparable", "no paper number", "not run")
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One quantitative claim compared with this run.
+
+    ``claim``: an id from ``paper-claims.md`` (e.g. ``"E3.level4.mean"``); ``tolerance``: ``None`` (the
+    specification's, :func:`darkness_visible.report.tolerances.allowed`) or a tighter one; a wider one raises
+    :class:`~darkness_visible.report.tolerances.ToleranceError`. ``ci``: this run's 95 % interval, if any (shown, and
+    used only for :attr:`consistent_ci`); ``model``: one-line description of the model and corpus;
+    ``pretrained``: a trained checkpoint (informative only); ``gpt2_small``: the model was identified as GPT-2
+    Small (stamped by :func:`save_rows` from the run's model; False by default, so an unstamped row never
+    claims a replication); ``comparison``: empty when corpus and procedure are the paper's, else what differs
+    (e.g. ``"different corpus: ..."``); ``model_free``: the value needs no model (e.g. a power analysis);
+    ``relation``: ``"="`` (the paper reports a value) or ``"<="``/``">="`` (the paper states a bound, e.g. an
+    error below 6e-5: replicated when ``value <= paper + tolerance``).
+    """
+
+    chapter: str
+    claim: str
+    description: str
+    paper: float | None
+    value: float | None
+    tolerance: float | None
+    model: str
+    pretrained: bool
+    ci: tuple[float, float] | None = None
+    unit: str = ""
+    note: str = ""
+    preset: str = ""
+    comparison: str = ""
+    model_free: bool = False
+    gpt2_small: bool = False
+    identity: str = ""
+    relation: Literal["=", "<=", ">="] = "="
+    tolerance_source: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        tol, source = check_tolerance(self.claim, self.paper, self.tolerance)
+        object.__setattr__(self, "tolerance", tol)
+        object.__setattr__(self, "tolerance_source", source)
+
+    @property
+    def consistent_ci(self) -> bool | None:
+        """Whether the paper's number lies inside this run's interval (``None`` without an interval)."""
+        if self.ci is None or self.paper is None or not all(math.isfinite(c) for c in self.ci):
+            return None
+        return bool(self.ci[0] <= self.paper <= self.ci[1])
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.value is None or (isinstance(self.value, float) and math.isnan(self.value)):
+            return "not run"
+        if self.paper is None:
+            return "no paper number"
+        if not (self.gpt2_small or self.model_free):
+            return "other model"
+        if self.comparison:
+            return "not comparable"
+        assert self.tolerance is not None  # set in __post_init__
+        if self.relation == "<=":
+            ok = self.value <= self.paper + self.tolerance
+        elif self.relation == ">=":
+            ok = self.value >= self.paper - self.tolerance
+        else:
+            ok = abs(self.value - self.paper) <= self.tolerance
+        return "replicated" if ok else "differs"
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["verdict"] = self.verdict
+        data["consistent_ci"] = self.consistent_ci
+        return data
+
+
+def stamp(rows: list[ResultRow], spec: Any = None, size: Any = None) -> list[ResultRow]:
+    """Rows with the run's model identity (``spec``, a :class:`~darkness_visible.models.loading.ModelSpec`) and size
+    preset written into them; ``None`` leaves that part as it is."""
+    changes: dict[str, Any] = {}
+    if spec is not None:
+        ident = spec.identity
+        changes.update(gpt2_small=ident.gpt2_small, identity=ident.label)
+    if size is not None:
+        changes["preset"] = size.describe()
+    return [replace(r, **changes) for r in rows] if changes else list(rows)
+
+
+def save_rows(rows: list[ResultRow], path: str | Path, size: Any = None, spec: Any = None) -> Path:
+    """Write rows as JSON (atomically) and return the path; ``size`` (a :class:`~darkness_visible.config.sizes.Size`)
+    and ``spec`` (the run's :class:`~darkness_visible.models.loading.ModelSpec`) stamp every row with the preset it
+    ran at and the identity of the model (see :func:`stamp`)."""
+    from darkness_visible.io.cache import atomic_write
+
+    rows = stamp(rows, spec, size)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda h: h.write(json.dumps([r.as_dict() for r in rows], indent=1).encode()))
+    return path
+
+
+def load_rows(path: str | Path) -> list[ResultRow]:
+    """Read rows written by :func:`save_rows`."""
+    rows = []
+    for item in json.loads(Path(path).read_text()):
+        item.pop("verdict", None)
+        item.pop("consistent_ci", None)
+        item.pop("tolerance_source", None)
+        if item.get("ci") is not None:
+            item["ci"] = tuple(item["ci"])
+        try:
+            rows.append(ResultRow(**item))
+        except (ToleranceError, TypeError) as error:
+            raise ToleranceError(f"{path} was written by an older version of the book ({error}): re-run the "
+                                 f"chapter {item.get('chapter', '')} to rewrite it") from error
+    return rows

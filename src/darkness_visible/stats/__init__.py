@@ -1,0 +1,1 @@
+"""Statistics: bootstrap resampling and confidence intervals."""

@@ -1,0 +1,2 @@
+"""nnsight passes: firing rules, the harvest, every-layer masks and attention, decomposition,
+a plain-PyTorch reference."""

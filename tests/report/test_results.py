@@ -1,0 +1,75 @@
+"""The one verdict rule: only GPT-2 Small gets one; the point estimate decides; the CI is a separate column."""
+
+import pytest
+
+from darkness_visible.models.loading import ModelSpec
+from darkness_visible.report.results import ResultRow, load_rows, save_rows, stamp
+from darkness_visible.report.tolerances import ToleranceError
+
+
+def _row(**kw):
+    base = dict(chapter="c", claim="E3.level4.mean", description="d", paper=0.01383, value=0.0145,
+                tolerance=None, model="m", pretrained=True, gpt2_small=True)
+    base.update(kw)
+    return ResultRow(**base)
+
+
+def test_the_point_estimate_decides():
+    assert _row().tolerance == 0.002 and _row().verdict == "replicated"
+    assert _row(value=0.01383 + 0.0021).verdict == "differs"
+
+
+def test_a_wide_interval_never_makes_a_replication():
+    # the issue's case: crossover 1.72 with CI 0.86-4.12 against the paper's 4.5
+    row = _row(claim="E3.crossover", paper=4.5, value=1.72, ci=(0.86, 4.12))
+    assert row.verdict == "differs" and row.consistent_ci is False
+    row = _row(value=0.02, ci=(0.0, 0.03))
+    assert row.verdict == "differs" and row.consistent_ci is True
+
+
+def test_only_gpt2_small_gets_a_verdict():
+    assert _row(gpt2_small=False).verdict == "other model"
+    assert _row(gpt2_small=False, pretrained=False).verdict == "other model"
+    assert ResultRow("c", "E3.level4.mean", "d", 0.01383, 0.01383, None, "m", True).verdict == "other model", \
+        "an unstamped row is never a replication"
+
+
+def test_model_free_rows_keep_their_verdict_on_any_model():
+    row = _row(claim="E9.power.min_d", paper=0.78, value=0.7801, gpt2_small=False, model_free=True)
+    assert row.verdict == "replicated"
+
+
+def test_rows_on_another_corpus_are_not_comparable():
+    assert _row(comparison="different corpus: test split").verdict == "not comparable"
+
+
+def test_missing_values():
+    assert _row(value=None).verdict == "not run"
+    assert _row(paper=None).verdict == "no paper number"
+
+
+def test_a_tolerance_wider_than_the_spec_fails():
+    with pytest.raises(ToleranceError):
+        _row(tolerance=0.5)
+
+
+def test_stamp_writes_the_models_identity():
+    rows = stamp([_row(gpt2_small=True)], ModelSpec.parse("standin"))
+    assert rows[0].gpt2_small is False and "not verified as GPT-2" in rows[0].identity
+    assert rows[0].verdict == "other model"
+    rows = stamp([_row(gpt2_small=False)], ModelSpec.parse("openai-community/gpt2"))
+    assert rows[0].gpt2_small and rows[0].verdict == "replicated"
+
+
+def test_round_trip(tmp_path):
+    rows = [_row(), _row(claim="E3.level5.mean", ci=(0.9, 1.2))]
+    path = save_rows(rows, tmp_path / "r" / "c.json")
+    assert load_rows(path) == rows
+    assert not list(path.parent.glob(".tmp-*"))
+
+
+def test_a_gpt2_shaped_folder_with_other_weights_gets_no_verdict(save_gpt2):
+    folder = save_gpt2()
+    rows = stamp([_row(), _row(claim="E3.crossover", paper=4.5, value=4.5)], ModelSpec.parse(str(folder)))
+    assert {r.verdict for r in rows} == {"other model"}
+    assert all(str(folder) in r.identity and "not verified as GPT-2" in r.identity for r in rows)

@@ -1,0 +1,83 @@
+import json
+
+import pytest
+
+from darkness_visible.models.loading import ModelSpec
+from darkness_visible.report.results import VERDICTS, ResultRow, save_rows
+from darkness_visible.report.scorecard import (
+    EXPERIMENTS,
+    HEADLINES,
+    collect,
+    details_html,
+    headline_table,
+    save,
+    summary_sentence,
+    verdict_counts,
+)
+from darkness_visible.report.tolerances import VERDICT_RULE_VERSION
+
+
+def _rows():
+    return [ResultRow("03", "E3.level4.mean", "mean ΔP at 4/7", 0.01383, 0.0139, None, "gpt2", True),
+            ResultRow("03", "E3.level5.mean", "mean ΔP at 5/7", -0.00439, 0.01, None, "gpt2", True),
+            ResultRow("03", "E3.crossover", "crossover", 4.5, 1.72, None, "gpt2", True, ci=(0.86, 4.12)),
+            ResultRow("03", "E2.level7.share", "7/7 share", 40.3, 40.3, None, "gpt2", True,
+                      comparison="different corpus: test split"),
+            ResultRow("05", "E9.power.min_d", "power", 0.78, 0.7801, None, "statsmodels", True, model_free=True)]
+
+
+def test_collect_merges_chapter_rows_and_lists_what_did_not_run(tmp_path):
+    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("openai-community/gpt2"))
+    table = collect(tmp_path)
+    e3 = table[table.experiment == "E3"].set_index("claim")
+    assert e3.verdict.to_dict() == {"E3.crossover": "differs", "E3.level4.mean": "replicated",
+                                    "E3.level5.mean": "differs"}
+    assert e3.loc["E3.crossover", "consistent_ci"] == False  # noqa: E712 - the paper's 4.5 is outside the CI
+    assert table.set_index("claim").loc["E2.level7.share", "verdict"] == "not comparable"
+    others = table[~table.experiment.isin(["E2", "E3", "E9"])]
+    assert len(others) == len(EXPERIMENTS) - 3 and set(others.verdict) == {"not run"}
+    assert list(table.experiment[:2]) == ["E0", "E1"], "ordered as in the specification"
+    json_path, csv_path = save(table, tmp_path)
+    assert len(collect(tmp_path)) == len(table), "the scorecard's own files are not read back as chapters"
+    record = json.loads(json_path.read_text())[0]
+    assert {"identity", "preset", "verdict_rule", "gpt2_small"} <= set(record)
+    assert record["verdict_rule"] == VERDICT_RULE_VERSION
+    assert "verdict_rule" in csv_path.read_text().splitlines()[0]
+
+
+def test_on_the_standin_nothing_is_replicated_but_model_free_rows(tmp_path):
+    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("standin"))
+    table = collect(tmp_path)
+    replicated = table[table.verdict == "replicated"]
+    assert list(replicated.claim) == ["E9.power.min_d"] and replicated.model_free.all()
+    assert set(table[table.experiment == "E3"].verdict) == {"other model"}
+    assert table.identity.str.contains("not verified as GPT-2").any()
+
+
+def test_headline_table_has_one_line_per_claim_and_its_rows_verdict(tmp_path):
+    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("openai-community/gpt2"))
+    heads = headline_table(collect(tmp_path))
+    assert len(heads) == len(HEADLINES) >= 25
+    assert list(heads.columns[:5]) == ["experiment", "claim", "paper", "this run", "verdict"]
+    by_row = heads.set_index("row")
+    assert by_row.loc["E3.crossover", "verdict"] == "differs" and by_row.loc["E3.crossover", "this run"] == "1.72"
+    assert by_row.loc["E18.gradient_pp", "verdict"] == "not run"
+    assert {h.experiment for h in HEADLINES} >= {"E0", "E7", "E17", "E18"}
+
+
+def test_counts_add_up_and_the_sentence_lists_every_verdict(tmp_path):
+    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("openai-community/gpt2"))
+    table = collect(tmp_path)
+    counts = verdict_counts(table)
+    assert sum(counts[v] for v in VERDICTS) == counts["total"] == len(table)
+    sentence = summary_sentence(counts)
+    assert sentence.startswith(f"Of {len(table)} rows") and all(v in sentence for v in VERDICTS)
+    with pytest.raises(ValueError, match="unknown verdicts"):
+        verdict_counts(table.assign(verdict="not run on GPT-2"))
+
+
+def test_details_are_grouped_by_chapter_and_collapsed(tmp_path):
+    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("openai-community/gpt2"))
+    html = details_html(collect(tmp_path))
+    assert html.count("<details>") == len(collect(tmp_path).chapter.unique())
+    assert '<td class="dv-v-ok">replicated</td>' in html

@@ -1,0 +1,199 @@
+"""Student and instructor copies from one chapter source: solutions out of the student copy, MyST turned into
+plain markdown, every solution checked, and a student copy filled with the solutions runs top to bottom."""
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from darkness_visible.tools import make_notebooks as mk
+
+ROOT = Path(__file__).resolve().parents[2]
+BIB = ROOT / "book" / "references.bib"
+
+EXERCISE_MD = """## Exercises
+
+(ex-anchor)=
+:::{exercise}
+:label: ex-fires
+
+**(easy, 10 min)** Write `fires(a, threshold, signed)`; see {doc}`02_other` and {term}`GELU`.
+The rate was {glue:text}`rate_value` as {cite:t}`balogh2026darkness` report {cite:p}`dai2022knowledge`.
+:::
+
+:::{solution} ex-fires
+:class: dropdown
+
+```python
+SECRET_MARKDOWN_SOLUTION = abs(a) > threshold
+```
+:::
+"""
+SOLUTION_CODE = """import numpy as np
+from darkness_visible.exercises.tracing import check_fires
+
+def fires(a, threshold, signed):
+    return np.asarray(a > threshold) if signed else np.asarray(np.abs(a) > threshold)
+
+check_fires(fires)
+"""
+
+
+def _chapter(folder: Path, solution: str = SOLUTION_CODE, name: str = "01_chapter") -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cells = [
+        nbformat.v4.new_markdown_cell("# A chapter\n\n:::{note}\nRead {doc}`02_other` first.\n:::"),
+        nbformat.v4.new_code_cell("x = 1 + 1"),
+        nbformat.v4.new_markdown_cell(EXERCISE_MD, metadata={"tags": ["exercise"]}),
+        nbformat.v4.new_markdown_cell("Compare `signed` with `abs`.", metadata={"tags": ["hint"]}),
+        nbformat.v4.new_code_cell(solution, metadata={"tags": ["solution"]}),
+        nbformat.v4.new_markdown_cell("Because the negative GELU band dips below zero, hidden reason here.",
+                                      metadata={"tags": ["solution"]}),
+        nbformat.v4.new_markdown_cell("Teach this in 10 minutes.", metadata={"tags": ["instructor"]}),
+        nbformat.v4.new_code_cell("assert x == 2"),
+    ]
+    for i, cell in enumerate(cells):
+        cell["id"] = f"cell-{i}"
+    nb.cells = cells
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    other = nbformat.v4.new_notebook()
+    other.cells = [nbformat.v4.new_markdown_cell("# Other")]
+    other.cells[0]["id"] = "other-0"
+    nbformat.write(other, folder / "02_other.ipynb")
+    return path
+
+
+def _write(folder: Path) -> dict[Path, str]:
+    if not (folder / "01_chapter.ipynb").exists():
+        _chapter(folder)
+    written = mk.build(folder, BIB)
+    for path, text in written.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return written
+
+
+def _text(nb) -> str:
+    return "\n".join(c.source for c in nb.cells)
+
+
+def test_student_copy_has_no_solution_and_keeps_the_check_call(tmp_path):
+    _write(tmp_path)
+    student = nbformat.read(tmp_path / "student" / "01_chapter.ipynb", as_version=4)
+    text = _text(student)
+    assert "np.abs(a) > threshold" not in text and "SECRET_MARKDOWN_SOLUTION" not in text
+    assert "hidden reason" not in text and "Teach this" not in text
+    [answer] = [c for c in student.cells if "answer" in c.metadata.get("tags", [])]
+    assert answer.source.splitlines()[0] == mk.ANSWER_HEADER
+    assert "from darkness_visible.exercises.tracing import check_fires" in answer.source
+    assert "check_fires(fires)" in answer.source and "def fires" not in answer.source
+    assert "<details><summary>Hint</summary>" in text  # hints stay, folded
+    assert mk.solution_leaks(nbformat.read(tmp_path / "01_chapter.ipynb", as_version=4), student) == []
+
+
+def test_instructor_copy_has_everything_and_no_myst_syntax(tmp_path):
+    _write(tmp_path)
+    instructor = nbformat.read(tmp_path / "instructor" / "01_chapter.ipynb", as_version=4)
+    text = _text(instructor)
+    assert "np.abs(a) > threshold" in text and "SECRET_MARKDOWN_SOLUTION" in text and "Teach this" in text
+    assert "<summary>Solution to exercise 1</summary>" in text and "**Exercise 1**" in text
+    for kind in ("student", "instructor"):
+        nb = nbformat.read(tmp_path / kind / "01_chapter.ipynb", as_version=4)
+        markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        for myst in ("{glue", "{doc}", "{cite", "{term}", ":::", "(ex-anchor)=", ":label:"):
+            assert myst not in markdown, (kind, myst)
+        assert "[02_other](02_other.ipynb)" in markdown and "*GELU*" in markdown and "`rate_value`" in markdown
+        assert "Balogh (2026a) report (Dai et al., 2022)" in markdown
+        assert "> **Note:** Read [02_other](02_other.ipynb) first." in markdown
+        assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+def test_filled_student_copy_runs_top_to_bottom_and_empty_one_does_not(tmp_path):
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    _write(tmp_path)
+    student = nbformat.read(tmp_path / "student" / "01_chapter.ipynb", as_version=4)
+    instructor = nbformat.read(tmp_path / "instructor" / "01_chapter.ipynb", as_version=4)
+    filled = mk.fill_answers(student, instructor)
+    run = {"timeout": 120, "kernel_name": "python3", "resources": {"metadata": {"path": str(tmp_path)}}}
+    NotebookClient(filled, **run).execute()
+    assert any("check_fires(fires)" in c.source and not any(o.get("output_type") == "error" for o in c.outputs)
+               for c in filled.cells if c.cell_type == "code")
+    with pytest.raises(CellExecutionError, match="NameError"):  # unanswered: the check call finds no `fires`
+        NotebookClient(student, **run).execute()
+
+
+def test_a_wrong_solution_fails_its_check_when_run(tmp_path):
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    wrong = SOLUTION_CODE.replace("np.abs(a) > threshold", "a > threshold")
+    _chapter(tmp_path, solution=wrong)
+    _write(tmp_path)
+    instructor = nbformat.read(tmp_path / "instructor" / "01_chapter.ipynb", as_version=4)
+    with pytest.raises(CellExecutionError, match="AssertionError"):
+        NotebookClient(instructor, timeout=120, kernel_name="python3").execute()
+
+
+def test_solution_without_a_check_call_is_refused(tmp_path):
+    _chapter(tmp_path, solution="def fires(a, threshold, signed):\n    return a > threshold\n")
+    with pytest.raises(mk.NotebookError, match="calls no check_"):
+        mk.build(tmp_path, BIB)
+
+
+def test_unknown_citation_is_refused(tmp_path):
+    _chapter(tmp_path)
+    path = tmp_path / "01_chapter.ipynb"
+    path.write_text(path.read_text().replace("dai2022knowledge", "nobody1999"))
+    with pytest.raises(mk.NotebookError, match="nobody1999"):
+        mk.build(tmp_path, BIB)
+
+
+def test_check_finds_stale_and_leaking_copies_and_passes_fresh_ones(tmp_path, capsys):
+    _chapter(tmp_path)
+    assert any("missing" in p for p in mk.check(tmp_path, BIB))
+    _write(tmp_path)
+    assert mk.check(tmp_path, BIB) == []
+    assert mk.main(["--notebooks", str(tmp_path), "--bib", str(BIB), "--check"]) == 0
+    student = tmp_path / "student" / "01_chapter.ipynb"
+    leak = "    return np.asarray(a > threshold) if signed else np.asarray(np.abs(a) > threshold)"
+    nb = nbformat.read(student, as_version=4)
+    nb.cells[-1].source += "\n" + leak
+    nbformat.write(nb, student)
+    problems = mk.check(tmp_path, BIB)
+    assert any("out of date" in p for p in problems) and any("contains solutions" in p for p in problems)
+    assert mk.main(["--notebooks", str(tmp_path), "--bib", str(BIB), "--check"]) == 1
+
+
+def test_no_chapters_is_a_clear_error(tmp_path, capsys):
+    assert mk.main(["--notebooks", str(tmp_path), "--check"]) == 2
+    assert "no chapter notebooks" in capsys.readouterr().err
+
+
+def test_the_committed_copies_are_up_to_date():
+    assert mk.check(ROOT / "notebooks", BIB) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", ["01_tracing", "03_consensus_crossover", "05_garden_path"])
+def test_a_real_student_copy_filled_with_the_solutions_runs_top_to_bottom(chapter, monkeypatch, tmp_path):
+    """What a student does: open the student copy in plain Jupyter, answer, run all. Here the answers are the
+    solutions, on the stand-in at the quick size (the three chapters that run in about a minute each; the
+    book build runs every chapter's solutions through their checks)."""
+    from nbclient import NotebookClient
+
+    for name, value in {"DV_MODEL": "standin", "DV_SIZE": "quick", "DV_WINDOWS": "2", "DV_CORPUS_SOURCE": "local",
+                        "DV_RESULTS": str(tmp_path / "results")}.items():
+        monkeypatch.setenv(name, value)
+    student = nbformat.read(ROOT / "notebooks" / "student" / f"{chapter}.ipynb", as_version=4)
+    instructor = nbformat.read(ROOT / "notebooks" / "instructor" / f"{chapter}.ipynb", as_version=4)
+    filled = mk.fill_answers(student, instructor)
+    assert any("answer" in mk.tags(c) for c in student.cells), "the student copy has answer cells"
+    NotebookClient(filled, timeout=1200, kernel_name="python3",
+                   resources={"metadata": {"path": str(ROOT / "notebooks" / "student")}}).execute()
+    checks = [c for c in filled.cells if c.cell_type == "code" and "check" in c.source]
+    assert checks and not any(o.get("output_type") == "error" for c in filled.cells for o in c.get("outputs", []))
