@@ -12,13 +12,12 @@ from darkness_visible.discovery.legacy import (
     cross_layer_auto,
     discover_handler,
     most_specific,
-    pairwise_fisher_greater,
     point_biserial,
     recovery_table,
     subsample_rows,
-    within_jaccard,
 )
 from darkness_visible.discovery.planted import PlantConfig, build_planted, planted_harvest_config
+from darkness_visible.stats.cofiring import fisher_greater, jaccard_matrix
 from darkness_visible.tracing.firing import FIRE_POS
 from darkness_visible.tracing.harvest import harvest
 
@@ -73,7 +72,7 @@ def test_pairwise_fisher_equals_scipy_fisher_exact() -> None:
         joint = int(rng.integers(max(0, row + col - n), min(row, col) + 1))
         table = [[joint, row - joint], [col - joint, n - row - col + joint]]
         want = st.fisher_exact(table, alternative="greater")[1]
-        assert pairwise_fisher_greater(np.array(joint), row, col, n) == pytest.approx(want, rel=1e-9, abs=1e-300)
+        assert fisher_greater(np.array(joint), row, col, n) == pytest.approx(want, rel=1e-9, abs=1e-300)
 
 
 def test_point_biserial_equals_pearsonr() -> None:
@@ -87,16 +86,16 @@ def test_point_biserial_equals_pearsonr() -> None:
     assert np.isnan(point_biserial(B, y)[3])
 
 
-def test_within_jaccard_equals_direct_sets() -> None:
+def test_jaccard_matrix_equals_direct_sets() -> None:
     rng = np.random.default_rng(4)
     B = rng.random((200, 5)) < 0.3
-    J = within_jaccard(B)
+    J = jaccard_matrix(B)
     for i in range(5):
         for j in range(5):
             a, b = set(np.flatnonzero(B[:, i])), set(np.flatnonzero(B[:, j]))
             assert J[i, j] == pytest.approx(len(a & b) / len(a | b))
     B[:, 2] = False
-    assert np.isnan(within_jaccard(B)[2, 2])
+    assert np.isnan(jaccard_matrix(B)[2, 2])
 
 
 def test_most_specific_is_the_nested_innermost() -> None:

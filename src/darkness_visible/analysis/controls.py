@@ -30,9 +30,9 @@ import numpy as np
 
 from darkness_visible.data.corpus import CorpusSpec, hub_corpus_available
 from darkness_visible.data.neurons import CONSENSUS, CORE, EXCEPTION_NEURON, ROUTING
-from darkness_visible.discovery.legacy import within_jaccard
 from darkness_visible.models.loading import ModelSpec, Subject, load_model
 from darkness_visible.report.results import ResultRow
+from darkness_visible.stats.cofiring import jaccard_matrix
 from darkness_visible.tracing.firing import FIRE_ABS, FiringRule
 from darkness_visible.tracing.harvest import Harvest, HarvestConfig, harvest
 
@@ -74,7 +74,7 @@ def pairwise_jaccard(fires: np.ndarray) -> np.ndarray:
     """Jaccard of every pair of columns of ``bool [N, k]``, in ``itertools.combinations`` order: ``[k(k-1)/2]``
     (NaN where neither fires)."""
     k = fires.shape[1]
-    return within_jaccard(fires)[np.triu_indices(k, 1)]
+    return jaccard_matrix(fires)[np.triu_indices(k, 1)]
 
 
 def rate_by_level(exc: np.ndarray, level: np.ndarray, n_levels: int) -> np.ndarray:

@@ -104,11 +104,11 @@ class SurveyConfig:
 def handler_pairs(mask: np.ndarray, handler: tuple[int, ...], threshold: float = 0.5) -> tuple[float, int]:
     """Max pairwise Jaccard (over all tokens) among ``handler``'s neurons and the number of pairs above
     ``threshold``; ``mask`` is ``bool [N, F]``. ``(nan, 0)`` for fewer than two neurons."""
-    from darkness_visible.discovery.legacy import within_jaccard
+    from darkness_visible.stats.cofiring import jaccard_matrix
 
     if len(handler) < 2:
         return float("nan"), 0
-    sim = within_jaccard(mask[:, list(handler)])
+    sim = jaccard_matrix(mask[:, list(handler)])
     upper = sim[np.triu_indices(len(handler), 1)]
     if not np.isfinite(upper).any():
         return float("nan"), 0

@@ -31,10 +31,10 @@ from darkness_visible.data.neurons import (
     NAMED_NEURONS,
     SPECIALISTS,
 )
-from darkness_visible.discovery.legacy import within_jaccard
 from darkness_visible.io import hub
 from darkness_visible.report.results import ResultRow
 from darkness_visible.stats.bootstrap import resample_weights
+from darkness_visible.stats.cofiring import jaccard_matrix
 from darkness_visible.tracing.firing import FIRE_ABS, FIRE_POS, FiringRule
 
 if TYPE_CHECKING:
@@ -162,8 +162,7 @@ def rates_table(H: Harvest, exception: np.ndarray, rule: FiringRule = FIRE_POS,
 
 def jaccard(fires: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """Pairwise Jaccard between the columns of ``bool [N, k]`` (restricted to ``rows`` if given): ``[k, k]``."""
-    X = np.asarray(fires, dtype=bool)
-    return within_jaccard(X if rows is None else X[np.asarray(rows, dtype=bool)])
+    return jaccard_matrix(fires, rows)
 
 
 def jaccard_frames(H: Harvest, exception: np.ndarray, rule: FiringRule = FIRE_POS,

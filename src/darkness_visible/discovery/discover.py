@@ -67,6 +67,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from darkness_visible.stats.cofiring import cofire_counts
+
 # ----------------------------------------------------------------------------------------------
 # Settings and result
 # ----------------------------------------------------------------------------------------------
@@ -373,14 +375,9 @@ def window_ids(n_tokens: int, windows: np.ndarray | int | None) -> np.ndarray:
 
 
 def cofire(mask: np.ndarray, rows: np.ndarray, columns: np.ndarray, chunk: int = 8192) -> np.ndarray:
-    """``#(column c fires and neuron n fires)`` over ``rows`` for each of ``columns``: ``float64 [k, F]``."""
-    B = np.asarray(mask, dtype=bool)
-    cols = np.asarray(columns, dtype=np.int64)
-    joint = np.zeros((len(cols), B.shape[1]))
-    for lo in range(0, len(rows), chunk):
-        part = B[rows[lo:lo + chunk]]
-        joint += part[:, cols].T.astype(np.float32) @ part.astype(np.float32)
-    return joint
+    """``#(column c fires and neuron n fires)`` over ``rows`` for each of ``columns``: ``float64 [k, F]``
+    (:func:`darkness_visible.stats.cofiring.cofire_counts`, in this module's argument order)."""
+    return cofire_counts(mask, columns, rows, chunk)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from darkness_visible.stats.cofiring import cofire_counts, fisher_greater, jaccard_matrix, jaccard_with
+
 
 def _as_float(mask: np.ndarray) -> np.ndarray:
     return np.asarray(mask, dtype=np.float32)
@@ -197,63 +199,11 @@ class Discovery:
         return self.core + self.differentiators + self.specialists
 
 
-def pairwise_fisher_greater(joint: np.ndarray, row_counts: np.ndarray, col_counts: np.ndarray,
-                            n: int) -> np.ndarray:
-    """One-sided (``greater``) Fisher exact p-values for many 2×2 tables at once.
-
-    Table for (i, j): ``[[joint, row - joint], [col - joint, n - row - col + joint]]``. Fisher's one-sided
-    test is the hypergeometric upper tail, ``scipy.stats.hypergeom.sf(joint - 1, n, col, row)``, which is
-    what ``scipy.stats.fisher_exact(..., alternative="greater")`` computes (the tests check it is).
-    Shapes broadcast: ``joint [k, F]``, ``row_counts [k, 1]``, ``col_counts [1, F]``.
-    """
-    from scipy.stats import hypergeom
-
-    return hypergeom.sf(joint - 1, n, col_counts, row_counts)
-
-
-def within_jaccard(fires: np.ndarray) -> np.ndarray:
-    """Jaccard similarity between the columns of ``bool [N, k]``: ``[k, k]`` (scipy ``pdist``), NaN if both empty."""
-    from scipy.spatial.distance import pdist, squareform
-
-    X = np.asarray(fires, dtype=bool).T
-    k = X.shape[0]
-    if k < 2:
-        return np.ones((k, k))
-    sim = 1.0 - squareform(pdist(X, metric="jaccard"))
-    empty = ~X.any(1)
-    sim[np.ix_(empty, empty)] = np.nan
-    np.fill_diagonal(sim, np.where(empty, np.nan, 1.0))
-    return sim
-
-
-def cofire_counts(mask: np.ndarray, columns: np.ndarray, chunk: int = 8192) -> np.ndarray:
-    """``#(column c fires and neuron n fires)`` for each of ``columns`` and every neuron: ``float64 [k, F]``.
-
-    Accumulated over row chunks (float32 matmuls of 0/1 values, exact below 2**24 tokens per chunk).
-    """
-    B = np.asarray(mask, dtype=bool)
-    cols = np.asarray(columns, dtype=np.int64)
-    joint = np.zeros((len(cols), B.shape[1]), dtype=np.float64)
-    for lo in range(0, B.shape[0], chunk):
-        part = B[lo:lo + chunk]
-        joint += (part[:, cols].T.astype(np.float32) @ part.astype(np.float32)).astype(np.float64)
-    return joint
-
-
 def subsample_rows(n_tokens: int, max_tokens: int | None) -> np.ndarray:
     """Evenly spaced row indices, at most ``max_tokens`` of ``n_tokens`` (all rows if ``None`` or enough)."""
     if max_tokens is None or n_tokens <= max_tokens:
         return np.arange(n_tokens)
     return np.linspace(0, n_tokens - 1, max_tokens).round().astype(np.int64)
-
-
-def _jaccard_with(mask: np.ndarray, neuron: int) -> np.ndarray:
-    """Jaccard over all tokens between one column and every column of ``bool [N, F]``: ``[F]``."""
-    e = mask[:, neuron]
-    joint = mask[e].sum(0).astype(np.float64)
-    union = e.sum() + mask.sum(0) - joint
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union > 0, joint / union, 0.0)
 
 
 def indicator_scores(mask: np.ndarray, config: DiscoveryConfig = DiscoveryConfig()) -> pd.Series:
@@ -280,7 +230,7 @@ def indicator_scores(mask: np.ndarray, config: DiscoveryConfig = DiscoveryConfig
     test = (enrich >= config.min_enrichment) & (cond >= config.min_cond)
     test[np.arange(len(cand)), cand] = False  # a neuron is not associated with itself
     i, j = np.nonzero(test)
-    p[i, j] = pairwise_fisher_greater(joint[i, j], row[i, 0], col[0, j], N)
+    p[i, j] = fisher_greater(joint[i, j], row[i, 0], col[0, j], N)
     reject = multipletests(p.ravel(), alpha=config.alpha, method="bonferroni")[0].reshape(p.shape)
     assoc = reject & (enrich >= config.min_enrichment) & (cond >= config.min_cond)
     jac = joint / (row + col - joint)
@@ -325,7 +275,7 @@ def discover_handler(mask: np.ndarray, config: DiscoveryConfig = DiscoveryConfig
             raise ValueError("no neuron in the rate window has any significantly co-firing partner; "
                              "widen rate_window or lower min_enrichment")
         hub = int(scores.index[0])
-        fused = [hub] + [int(n) for n in np.flatnonzero(_jaccard_with(B, hub) >= config.fuse_jaccard) if n != hub]
+        fused = [hub] + [int(n) for n in np.flatnonzero(jaccard_with(B, B[:, hub], empty=0.0) >= config.fuse_jaccard) if n != hub]
         indicator = most_specific(B, fused)
     e = B[:, indicator]
     n_e = int(e.sum())
@@ -334,7 +284,7 @@ def discover_handler(mask: np.ndarray, config: DiscoveryConfig = DiscoveryConfig
     cond = joint / max(n_e, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         enrich = np.where(rates > 0, cond / rates, 0.0)
-    p = pairwise_fisher_greater(joint, n_e, B.sum(0), N)
+    p = fisher_greater(joint, n_e, B.sum(0), N)
     p[indicator] = 1.0
     reject = multipletests(p, alpha=config.alpha, method="bonferroni")[0]
     assoc = reject & (enrich >= config.min_enrichment) & (cond >= config.min_cond)
@@ -349,7 +299,7 @@ def discover_handler(mask: np.ndarray, config: DiscoveryConfig = DiscoveryConfig
     groups: tuple[tuple[int, ...], ...] = ()
     others = [int(n) for n in members if n != indicator]
     if len(others) >= 2:
-        sim = within_jaccard(B[e][:, others])
+        sim = jaccard_matrix(B[e][:, others])
         dist = 1.0 - np.nan_to_num(sim, nan=0.0)
         np.fill_diagonal(dist, 0.0)
         labels = fcluster(linkage(squareform(dist, checks=False), method="average"),
