@@ -78,12 +78,12 @@ def test_per_layer_reports_are_cached_exactly(planted_last, tmp_path, monkeypatc
 
     corpus, config = discovery_corpus(planted_last), DiscoverConfig(n_boot=10)
     fresh = discover_layers(planted_last.subject, corpus, config, cache=tmp_path)
-    assert len(list(tmp_path.glob("depth-*.json"))) == 3
+    assert len(list(tmp_path.glob("discover-*.json"))) == 3  # one report per layer, keyed by its masks
 
     def refuse(*args, **kwargs):
         raise AssertionError("discovery ran although the cache holds the report")
 
-    monkeypatch.setattr("darkness_visible.discovery.discover.discover", refuse)
+    monkeypatch.setattr("darkness_visible.discovery.discover.window_ids", refuse)  # the first step of a discovery
     warm = handler_depth.discover_layers(planted_last.subject, corpus, config, cache=tmp_path)
     pd.testing.assert_frame_equal(warm.table, fresh.table)
     found = fresh.reports[planted_last.key.layer]

@@ -199,14 +199,14 @@ def null_model(corpus: CorpusSpec, config: NullModelConfig | None = None, *, pro
     import torch
     import transformers
 
-    from darkness_visible.discovery import legacy as discovery
     from darkness_visible.io.cache import cached_json, source_digest
     from darkness_visible.models import loading as model_module
+    from darkness_visible.stats import cofiring
     from darkness_visible.tracing import firing
     from darkness_visible.tracing import harvest as harvest_module
 
     config = config or NullModelConfig()
-    code = source_digest(sys.modules[__name__], harvest_module, firing, discovery, model_module)
+    code = source_digest(sys.modules[__name__], harvest_module, firing, cofiring, model_module)
     rows = []
     for seed in config.seeds:
         spec = ModelSpec("standin", "standin", None, seed)

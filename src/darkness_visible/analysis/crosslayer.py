@@ -9,7 +9,7 @@ pass per layer; the masks are the same.
 **Per layer** :func:`characterize_layers` applies the automatic procedure of the paper's cross-layer
 survey (E10 steps 2-6: top-7 consensus candidates, the exception neuron as the most anti-correlated
 neuron with fire rate in [0.02, 0.98], max Jaccard and enrichment over the 200 most frequent neurons, the
-count above 0.5) through :mod:`darkness_visible.discovery.legacy`, and adds the *like-for-like* measure the paper's
+count above 0.5) through :mod:`darkness_visible.discovery.paper_auto`, and adds the *like-for-like* measure the paper's
 "0.998" needs: the same candidates' Jaccard computed **within the exception neuron's tokens** (which equals
 their conditional fire rate). At the last layer :func:`known_exception_comparison` puts side by side the
 automatic neuron (N3066 in the paper's data) and the known N2123, over all tokens and within exception
@@ -92,7 +92,8 @@ class SurveyConfig:
 
     ``rule``: the firing rule of the masks (the survey's FIRE-ABS); ``n_candidates``: E10's 200 most active
     neurons; ``high_jaccard``: the 0.5 cut of "pairs above 0.5"; ``discovery``: run the book's handler
-    discovery (:func:`darkness_visible.discovery.legacy.discover_handler`) as well as the paper's E10 procedure.
+    discovery (:func:`darkness_visible.discovery.discover.discover`, the one procedure the depth sweep also
+    runs) as well as the paper's E10 procedure.
     """
 
     rule: FiringRule = FIRE_ABS
@@ -115,19 +116,20 @@ def handler_pairs(mask: np.ndarray, handler: tuple[int, ...], threshold: float =
     return float(np.nanmax(upper)), int(np.nansum(upper > threshold))
 
 
-def characterize_layer(mask: np.ndarray, config: SurveyConfig | None = None) -> dict[str, Any]:
+def characterize_layer(mask: np.ndarray, config: SurveyConfig | None = None, report: Any = None) -> dict[str, Any]:
     """One layer's row of the survey from its firing mask ``bool [N, F]``.
 
-    E10 (the paper's automatic procedure, :func:`darkness_visible.discovery.legacy.cross_layer_auto`):
+    E10 (the paper's automatic procedure, :func:`darkness_visible.discovery.paper_auto.cross_layer_auto`):
     ``exception_neuron``, ``exception_fire_rate``, ``exception_corr``, ``max_jaccard`` (over all tokens),
     ``high_jaccard_count``, ``max_enrichment``, ``consensus_mean_rate``, ``consensus_neurons``.
     Like-for-like with the paper's "0.998": ``max_jaccard_within`` and ``n_above_within`` (same neuron and
-    candidates, Jaccard within its exception tokens). With ``config.discovery``: the book's discovered
-    ``indicator``, its fire rate, handler size, and the max pairwise Jaccard / pairs above 0.5 among the
+    candidates, Jaccard within its exception tokens). With ``report`` (the layer's
+    :class:`~darkness_visible.discovery.discover.HandlerReport`): the book's discovered
+    ``indicator`` (-1 where it found no handler), its fire rate, handler size, and the max pairwise Jaccard / pairs above 0.5 among the
     handler candidates (``handler_max_jaccard``, ``handler_pairs_above``), the legibility measure of
     :mod:`darkness_visible.analysis.prediction`.
     """
-    from darkness_visible.discovery.legacy import cross_layer_auto, discover_handler
+    from darkness_visible.discovery.paper_auto import cross_layer_auto
 
     config = config or SurveyConfig()
     auto = cross_layer_auto(mask, n_candidates=config.n_candidates, high_jaccard=config.high_jaccard)
@@ -139,16 +141,14 @@ def characterize_layer(mask: np.ndarray, config: SurveyConfig | None = None) -> 
         "consensus_mean_rate": auto.consensus_mean_rate, "consensus_neurons": auto.consensus_neurons,
         "max_jaccard_within": prof["max_jaccard_within"], "n_above_within": prof["n_above_within"],
     }
-    if config.discovery:
-        try:
-            found = discover_handler(mask)
-            mx, n_above = handler_pairs(mask, found.handler, config.high_jaccard)
-            row.update(indicator=found.indicator, indicator_rate=float(mask[:, found.indicator].mean()),
-                       handler_size=len(found.handler), core=found.core, handler_max_jaccard=mx,
-                       handler_pairs_above=n_above)
-        except ValueError:  # no candidate has a significant partner: nothing legible at this layer
-            row.update(indicator=-1, indicator_rate=float("nan"), handler_size=0, core=(),
-                       handler_max_jaccard=float("nan"), handler_pairs_above=0)
+    if report is not None and report.indicator is not None:
+        mx, n_above = handler_pairs(mask, report.handler, config.high_jaccard)
+        row.update(indicator=int(report.indicator), indicator_rate=float(mask[:, report.indicator].mean()),
+                   handler_size=len(report.handler), core=tuple(report.core), handler_max_jaccard=mx,
+                   handler_pairs_above=n_above)
+    elif report is not None:  # no handler at this layer: nothing legible
+        row.update(indicator=-1, indicator_rate=float("nan"), handler_size=0, core=(),
+                   handler_max_jaccard=float("nan"), handler_pairs_above=0)
     return row
 
 
@@ -165,21 +165,30 @@ def characterize_layers(masks: LayerMasks, config: SurveyConfig | None = None, *
     import pandas as pd
     from tqdm import tqdm
 
-    from darkness_visible.discovery import legacy as discovery
+    from darkness_visible.discovery import discover as discover_module
+    from darkness_visible.discovery import paper_auto
     from darkness_visible.io.cache import array_digest, cached_json, source_digest
 
     config = config or SurveyConfig()
-    code = source_digest(sys.modules[__name__], discovery) if cache is not False else ""
+    code = source_digest(sys.modules[__name__], paper_auto, discover_module) if cache is not False else ""
+    window = int(masks.meta["corpus"]["window"])
     rows = []
     for L in tqdm(range(masks.n_layers), desc="survey", disable=not progress):
         def compute(L: int = L) -> dict[str, Any]:
-            return characterize_layer(masks.mask(L, config.rule), config)
+            report = None
+            if config.discovery:  # the one discovery procedure, cached by the masks' contents like the sweep's
+                report = discover_module.discover(masks.mask(L, FIRE_POS), masks.mask(L, FIRE_ABS), window,
+                                                  cache=cache)
+            return characterize_layer(masks.mask(L, config.rule), config, report)
 
         if cache is False:
             row = compute()
         else:
             material = {"what": "survey row", "mask": array_digest(masks.arrays[f"L{L}/{config.rule.name}"]),
                         "d_mlp": masks.d_mlp, "config": asdict(config), "code": code}
+            if config.discovery:  # the discovery reads both rules' masks and the window length
+                material.update(pos=array_digest(masks.arrays[f"L{L}/{FIRE_POS.name}"]),
+                                abs=array_digest(masks.arrays[f"L{L}/{FIRE_ABS.name}"]), window=window)
             row = {k: tuple(v) if isinstance(v, list) else v
                    for k, v in cached_json(cache, material, "survey", compute).items()}
         rows.append({"layer": L, **row})

@@ -7,7 +7,7 @@ and does not test it. :func:`locate_crystallization` runs the same automatic pro
 GPT-2-family checkpoint and names the layer where routing is most legible:
 
 1. one nnsight pass records every layer's FIRE-ABS masks (:func:`darkness_visible.tracing.layers.layer_masks`);
-2. at each layer the book's discovery procedure (:func:`darkness_visible.discovery.legacy.discover_handler`)
+2. at each layer the book's discovery procedure (:func:`darkness_visible.discovery.discover.discover`)
    finds an exception indicator and the neurons that co-fire with it (the *handler candidates*), and the
    paper's E10 procedure runs alongside (:func:`darkness_visible.analysis.crosslayer.characterize_layer`);
 3. legibility of a layer = the max pairwise Jaccard (over all tokens) among its handler candidates, the

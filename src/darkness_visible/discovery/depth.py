@@ -132,20 +132,8 @@ def discover_layers(model: str | Subject | None = None, corpus: CorpusSpec | Non
     subject = _subject(model)
     corpus = _corpus(subject, corpus)
     masks = layer_masks(subject, corpus, CrossLayerConfig(rules=(FIRE_POS, FIRE_ABS)), cache=cache, progress=progress)
-    from dataclasses import asdict
-
-    from darkness_visible.discovery import discover as discover_module
-    from darkness_visible.discovery.discover import HandlerReport
-    from darkness_visible.io.cache import cached_json, source_digest
-    from darkness_visible.tracing import firing
-
-    fixed = {"what": "discovery per layer", "model": subject.spec.key(), "corpus": asdict(corpus),
-             "config": asdict(config), "code": source_digest(discover_module, firing)}
-    reports = tuple(
-        HandlerReport.from_state(cached_json(
-            cache, {**fixed, "layer": L}, "depth",
-            lambda L=L: discover(masks.mask(L, FIRE_POS), masks.mask(L, FIRE_ABS), corpus.window, config).to_state()))
-        for L in tqdm(range(masks.n_layers), desc="discover", disable=not progress))
+    reports = tuple(discover(masks.mask(L, FIRE_POS), masks.mask(L, FIRE_ABS), corpus.window, config, cache=cache)
+                    for L in tqdm(range(masks.n_layers), desc="discover", disable=not progress))
     return DepthResult(subject.spec.describe(), masks.label, masks.is_pretrained, reports, depth_table(reports))
 
 

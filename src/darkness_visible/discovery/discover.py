@@ -707,13 +707,14 @@ def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.nd
         from dataclasses import asdict
 
         from darkness_visible.io.cache import array_digest, cached_json, source_digest
+        from darkness_visible.stats import cofiring
         from darkness_visible.tracing import firing
 
         win = windows if windows is None or isinstance(windows, int) else np.asarray(windows)
         material = {"what": "discover", "masks": array_digest(np.asarray(pos, dtype=bool),
                                                              None if abs_mask is None else np.asarray(abs_mask, bool)),
                     "windows": win if win is None or isinstance(win, int) else array_digest(win),
-                    "config": asdict(config), "code": source_digest(sys.modules[__name__], firing)}
+                    "config": asdict(config), "code": source_digest(sys.modules[__name__], firing, cofiring)}
         return HandlerReport.from_state(cached_json(
             cache, material, "discover", lambda: discover(pos, abs_mask, windows, config).to_state()))
     B = np.asarray(pos, dtype=bool)

@@ -6,62 +6,12 @@ import numpy as np
 import pytest
 import scipy.stats as st
 
-from darkness_visible.data.corpus import CorpusSpec
-from darkness_visible.discovery.legacy import (
-    DiscoveryConfig,
+from darkness_visible.discovery.paper_auto import (
     cross_layer_auto,
-    discover_handler,
-    most_specific,
     point_biserial,
-    recovery_table,
     subsample_rows,
 )
-from darkness_visible.discovery.planted import PlantConfig, build_planted, planted_harvest_config
 from darkness_visible.stats.cofiring import fisher_greater, jaccard_matrix
-from darkness_visible.tracing.firing import FIRE_POS
-from darkness_visible.tracing.harvest import harvest
-
-
-@pytest.mark.parametrize(("n_layers", "layer", "seed"), [(2, 1, 0), (4, 2, 2)])
-def test_discovery_recovers_exactly_the_planted_handler(n_layers: int, layer: int, seed: int) -> None:
-    planted = build_planted(PlantConfig(n_layers=n_layers, layer=layer, calibration_windows=6, seed=seed))
-    H = harvest(planted.subject, CorpusSpec("test", 6, 128, "local"), planted_harvest_config(planted),
-                cache=False, progress=False)
-    found = discover_handler(H.mask(FIRE_POS))
-    truth = planted.truth
-    assert found.indicator == truth.indicator
-    assert set(found.core) == set(truth.core)
-    assert set(found.differentiators) == set(truth.differentiators)
-    assert set(found.specialists) == set(truth.specialists)
-    table = recovery_table(found.tiers, truth.tiers).set_index("tier")
-    assert table.loc["all", "found_same_tier"] == len(truth.handler)
-    assert table.loc["all", "extra"] == 0
-    # the specialists have private directions: none of them shares a co-firing group with another
-    for group in found.groups:
-        assert len(set(group) & set(truth.specialists)) <= 1
-
-
-def test_discovery_finds_nothing_in_independent_noise() -> None:
-    rng = np.random.default_rng(0)
-    noise = rng.random((3000, 60)) < rng.uniform(0.05, 0.4, 60)
-    with pytest.raises(ValueError, match="no neuron"):
-        discover_handler(noise)
-
-
-def test_given_indicator_tiers_follow_conditional_rates() -> None:
-    rng = np.random.default_rng(3)
-    n = 4000
-    e = rng.random(n) < 0.1
-    cols = [e]
-    for p_in in (0.97, 0.6, 0.2):  # core, differentiator, specialist
-        cols.append(np.where(e, rng.random(n) < p_in, rng.random(n) < 0.01))
-    cols += [rng.random(n) < 0.3 for _ in range(10)]
-    B = np.stack(cols, 1)
-    found = discover_handler(B, DiscoveryConfig(), indicator=0)
-    assert found.core == (0, 1) and found.differentiators == (2,) and found.specialists == (3,)
-    row = found.members.set_index("neuron").loc[2]
-    assert row.cond_rate == pytest.approx(B[e, 2].mean())
-    assert row.enrichment == pytest.approx(B[e, 2].mean() / B[:, 2].mean())
 
 
 def test_pairwise_fisher_equals_scipy_fisher_exact() -> None:
@@ -96,13 +46,6 @@ def test_jaccard_matrix_equals_direct_sets() -> None:
             assert J[i, j] == pytest.approx(len(a & b) / len(a | b))
     B[:, 2] = False
     assert np.isnan(jaccard_matrix(B)[2, 2])
-
-
-def test_most_specific_is_the_nested_innermost() -> None:
-    rng = np.random.default_rng(5)
-    s = rng.normal(size=1000)
-    B = np.stack([s > 0.5, s > 1.2, s > 0.9, s > 0.0], 1)
-    assert most_specific(B, [0, 1, 2, 3]) == 1
 
 
 def _direct_cross_layer(B: np.ndarray) -> dict:
