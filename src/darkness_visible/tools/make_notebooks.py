@@ -28,7 +28,8 @@ after it. The MyST-only syntax of the book is turned into markdown that plain Ju
 the same parser MyST uses (``markdown-it-py`` and its colon-fence plugin): ``:::{exercise}`` becomes
 "**Exercise N**", ``:::{solution}`` blocks are removed from student copies (folded in instructor copies),
 admonitions become quotes, ``dropdown``/``toggle`` become ``<details>``; roles: ``{glue:text}`x``` → ```x```
-(the value is computed by the code above it), ``{doc}`` → a link to the sibling notebook, ``{cite:t}``/
+(the code above it computes the value and, outside a book build, shows ``x = value`` under its cell:
+:func:`darkness_visible.book.glue`), ``{doc}`` → a link to the sibling notebook, ``{cite:t}``/
 ``{cite:p}`` → "Author (year)" / "(Author, year)" from ``book/references.bib``, ``{term}`` → *italic*,
 ``{math}`` → ``$…$``; ``(label)=`` targets and ``%`` comments are dropped. Outputs are not kept.
 """
@@ -50,7 +51,8 @@ TAG_EXERCISE, TAG_HINT, TAG_SOLUTION, TAG_CHECK, TAG_INSTRUCTOR = "exercise", "h
 ANSWER_HEADER = "# Your answer: write the code the exercise above asks for, then run this cell (the check is below)."
 PLAIN_NOTE = ("*Generated from the book's chapter by `python -m darkness_visible.tools.make_notebooks` "
               "({kind} copy); do not edit. Names in `code` in the text stand for numbers the code cells "
-              "compute (the book shows their values).*")
+              "compute: run the cells and each one shows `name = value` under it (the book puts the values "
+              "into the text).*")
 ADMONITIONS = {"note", "warning", "tip", "important", "caution", "attention", "danger", "error", "hint", "seealso",
                "admonition", "margin", "sidebar", "topic"}
 FOLDED = {"dropdown", "toggle", "details"}
