@@ -33,5 +33,7 @@ def _check(app) -> None:
 
 
 def setup(app):
+    # the chapters' kernels inherit this: darkness_visible.book.glue shows no plain-text copy of glued values
+    os.environ["DV_BOOK_BUILD"] = "1"
     app.connect("builder-inited", _check)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -140,13 +140,52 @@ def start(model: str | None = None, windows: int | None = None, *, size: str | N
     return run
 
 
+#: Set (to "1") in the Sphinx process by ``book/_ext/preflight.py``; the kernels myst-nb starts inherit it.
+BOOK_BUILD_ENV = "DV_BOOK_BUILD"
+
+
+def building_book() -> bool:
+    """True inside a Jupyter Book build (``DV_BOOK_BUILD=1``), where ``{glue:text}`` roles show glued values."""
+    import os
+
+    return os.environ.get(BOOK_BUILD_ENV, "") == "1"
+
+
+def glue_text(name: str, value: Any) -> str:
+    """The plain form of a glued value shown outside the book: ``name = value`` in markdown."""
+    return f"`{name}` = {value}"
+
+
+def _show_plain(values: dict[str, Any]) -> None:
+    """Outside a book build, show glued values as text/markdown (plain Jupyter and Colab render nothing for
+    myst-nb's ``application/papermill.record`` outputs, so the prose's names would have no numbers)."""
+    if building_book() or not values:
+        return
+    try:
+        from IPython import get_ipython
+        from IPython.display import Markdown, display
+    except ImportError:  # pragma: no cover - IPython comes with Jupyter
+        return
+    if get_ipython() is None:  # a plain script: nothing to show
+        return
+    display(Markdown("  \n".join(glue_text(k, v) for k, v in values.items())))
+
+
 def glue(name: str, value: Any, display: bool = False) -> Any:
-    """``myst_nb.glue`` when available (inside a book build), a no-op elsewhere; returns ``value``."""
+    """``myst_nb.glue`` when available, and outside a book build also the value as text; returns ``value``.
+
+    In the book the ``{glue:text}`` role puts the value into the prose. A student copy (or any notebook run in
+    plain Jupyter or Colab) has no such role, so the value is also displayed under the cell as
+    ``name = value`` (markdown), the number this run computed, beside the name the prose shows.
+    """
     try:
         from myst_nb import glue as _glue
     except ImportError:  # pragma: no cover - myst-nb is in requirements.txt
-        return value
-    _glue(name, value, display=display)
+        _glue = None
+    if _glue is not None:
+        _glue(name, value, display=display)
+    if not display:
+        _show_plain({name: value})
     return value
 
 
@@ -177,8 +216,14 @@ def glue_all(values: dict[str, Any]) -> dict[str, Any]:
     The values are usually the formatted strings of a module's ``*_prose`` function, so the wording of a
     sentence, not only its number, follows the run.
     """
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:  # pragma: no cover - myst-nb is in requirements.txt
+        _glue = None
     for name, value in values.items():
-        glue(name, value)
+        if _glue is not None:
+            _glue(name, value, display=False)
+    _show_plain(values)  # one markdown output for the section, outside a book build
     return values
 
 

@@ -253,17 +253,18 @@ def test_gpt2_output_cosines_match_the_paper(gpt2) -> None:
 
 def test_exercise_checks_accept_the_reference_and_reject_mistakes() -> None:
     from darkness_visible.exercises import consensus as X
+    from darkness_visible.exercises.solutions import consensus as S
     from darkness_visible.tracing.firing import FIRE_POS
 
-    assert X.check_consensus_levels(X.reference_levels)
+    assert X.check_consensus_levels(S.reference_levels)
     with pytest.raises(AssertionError, match="signed rule"):
         X.check_consensus_levels(lambda a: FIRE_POS(a).sum(axis=1))
     with pytest.raises(AssertionError, match="strict"):
         X.check_consensus_levels(lambda a: (np.abs(a) >= 0.1).sum(axis=1))
-    assert X.check_crossover(X.reference_crossover)
+    assert X.check_crossover(S.reference_crossover)
     with pytest.raises(AssertionError):
         X.check_crossover(lambda m: float(np.nanargmax(np.asarray(m) < 0)))
-    assert X.check_sequence_bootstrap(X.reference_sequence_ci)
+    assert X.check_sequence_bootstrap(S.reference_sequence_ci)
 
     def token_level(values, seq, n_resamples, seed):
         rng = np.random.default_rng(seed)

@@ -184,8 +184,8 @@ def test_exercise_checks_accept_the_reference_and_reject_wrong_answers():
         check_first_lockin,
         check_negative_band,
         check_within_jaccard,
-        fire_abs_band,
     )
+    from darkness_visible.exercises.solutions.crosslayer import reference_band as fire_abs_band
     from darkness_visible.lens.lenses import first_lockin
     from darkness_visible.tracing.firing import gelu_new
 

@@ -15,6 +15,7 @@ from darkness_visible.analysis import knowledge as kn
 from darkness_visible.data import prompts
 from darkness_visible.data.neurons import CONSENSUS, ROUTING
 from darkness_visible.exercises import knowledge as ex
+from darkness_visible.exercises.solutions import knowledge as answers
 from darkness_visible.models.loading import load_model
 from darkness_visible.tracing.reference import logits_with_mlp_neurons_zeroed
 
@@ -263,10 +264,10 @@ def test_exercise_checks_accept_the_reference_and_reject_wrong_answers(tiny):
     assert "correct" in ex.check_enrichment(7.3 / (20 * 27 / 3072))
     with pytest.raises(AssertionError):
         ex.check_enrichment(36.5)
-    assert "correct" in ex.check_upper_median(ex.reference_upper_median)
+    assert "correct" in ex.check_upper_median(answers.reference_upper_median)
     with pytest.raises(AssertionError):
         ex.check_upper_median(lambda v: float(np.median(v)))
-    answer = ex.analytic_ig(tiny, PROMPT, TARGET)
+    answer = answers.reference_analytic_ig(tiny, PROMPT, TARGET)
     assert "correct" in ex.check_analytic_ig(tiny, PROMPT, TARGET, answer)
     with pytest.raises(AssertionError):
         ex.check_analytic_ig(tiny, PROMPT, TARGET, 2 * answer)
@@ -367,7 +368,7 @@ def test_matched_sensitivity_check_accepts_the_reference_and_names_a_wrong_entry
     for i in range(6):
         act, grad = rng.normal(size=3072).astype(np.float32), rng.normal(size=3072).astype(np.float32)
         attrs.append(kn.Attribution(f"p{i}", " t", 1, "logit", "act", 4, act, grad, act * grad, np.zeros(5)))
-    answer = ex.reference_matched_sensitivity(attrs)
+    answer = answers.reference_matched_sensitivity(attrs)
     assert set(answer) == {10, 50, 200, ex.ACTIVATION_ONLY}
     assert "correct" in ex.check_matched_sensitivity(answer, attrs)
     with pytest.raises(AssertionError, match="activation only"):

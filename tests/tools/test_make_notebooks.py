@@ -111,9 +111,8 @@ def test_instructor_copy_has_everything_and_no_myst_syntax(tmp_path):
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
 
-def test_filled_student_copy_runs_top_to_bottom_and_empty_one_does_not(tmp_path):
+def test_filled_student_copy_runs_top_to_bottom_and_so_does_an_unanswered_one(tmp_path):
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
 
     _write(tmp_path)
     student = nbformat.read(tmp_path / "student" / "01_chapter.ipynb", as_version=4)
@@ -123,8 +122,22 @@ def test_filled_student_copy_runs_top_to_bottom_and_empty_one_does_not(tmp_path)
     NotebookClient(filled, **run).execute()
     assert any("check_fires(fires)" in c.source and not any(o.get("output_type") == "error" for o in c.outputs)
                for c in filled.cells if c.cell_type == "code")
-    with pytest.raises(CellExecutionError, match="NameError"):  # unanswered: the check call finds no `fires`
-        NotebookClient(student, **run).execute()
+    NotebookClient(student, **run).execute()  # unanswered: "Run all" goes on, the check says so, no NameError
+    outputs = [o for c in student.cells if c.cell_type == "code" for o in c.outputs]
+    assert not any(o.get("output_type") == "error" for o in outputs)
+    assert any("Not answered yet: `fires` is not defined" in o.get("text", "") for o in outputs)
+
+
+def test_guard_keeps_the_cell_and_its_last_expression():
+    code = "ex.check_x(f)\nprint(f(1))\nf(2) + 1\n"
+    guarded = mk.guard(code, ["f"])
+    assert guarded.startswith(mk.GUARD_IMPORT) and "if answered('f'):\n    ex.check_x(f)\n" in guarded
+    assert "    display(f(2) + 1)" in guarded and "from IPython.display import display" in guarded
+    assert mk.guard(code, []) == code
+    ns = {}
+    exec(mk.guard("y = f(2)", ["f"]), ns)  # undefined f: no NameError, y never set
+    assert "y" not in ns
+    assert mk.defined_names("import numpy as np\ndef f(x):\n    return x\na, b = 1, 2\n") == {"f", "a", "b"}
 
 
 def test_a_wrong_solution_fails_its_check_when_run(tmp_path):

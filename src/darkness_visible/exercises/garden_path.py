@@ -29,7 +29,34 @@ TRICKY_CASES: tuple[tuple[str, str, str], ...] = (
     (REDUCED_RELATIVE_PAIRS[2].garden, "fainted", "pushed"),  # " f|ainted"
     ("The dog the dog chased ran.", "dog", "the"),  # the word also occurs before the anchor
     ("Fell the horse, and the horse fell.", "fell", "horse"),  # case and punctuation
+    ("The singer performed a song within the hall in June.", "in", "performed"),  # "in" hides in "within"
+    ("The sled in the snow led us in the end.", "in", "led"),  # the anchor "led" hides in "sled": whole words only
 )
+
+#: Unambiguous past participles (a control anchor must be one of these, or end in "-en"/"-wn"/"-rn").
+IRREGULAR_PARTICIPLES = frozenset({
+    "begun", "done", "drunk", "gone", "rung", "run", "shrunk", "sprung", "sung", "sunk", "swum", "stung", "struck",
+    "slung", "spun", "strung", "stunk", "swung", "wrung", "hung",
+})
+#: Irregular verbs whose past tense is also their participle (ambiguous, like "-ed" verbs).
+AMBIGUOUS_IRREGULAR = frozenset({
+    "bent", "bought", "brought", "built", "caught", "dealt", "fed", "felt", "fought", "found", "had", "heard",
+    "held", "kept", "laid", "led", "left", "lent", "lost", "made", "meant", "met", "paid", "said", "sent",
+    "shot", "sold", "spent", "stood", "taught", "told", "thought", "won", "wound", "read", "put", "set", "cut",
+    "hit", "hurt", "let", "shut", "spread", "bred", "fled", "sped",
+})
+
+
+def is_unambiguous_participle(word: str) -> bool:
+    """A past participle that is not also a past tense ("taken", "thrown", "sung"), so it cannot start a main clause."""
+    w = word.lower()
+    return (w in IRREGULAR_PARTICIPLES or w.endswith(("en", "wn", "rn"))) and w not in AMBIGUOUS_IRREGULAR
+
+
+def is_ambiguous_verb(word: str) -> bool:
+    """A verb whose past tense and participle are the same form ("raced", "led", "sent")."""
+    w = word.lower()
+    return (w.endswith("ed") or w in AMBIGUOUS_IRREGULAR) and not is_unambiguous_participle(w)
 
 
 def check_disambiguation_finder(finder: Finder, tokenizer: PreTrainedTokenizerBase) -> bool:
@@ -92,6 +119,21 @@ def check_new_pairs(pairs: Sequence[GardenPathPair], tokenizer: PreTrainedTokeni
         if p.id in taken or p.id in seen:
             raise AssertionError(f"pair id {p.id!r} is already used")
         seen.add(p.id)
+        if p.family != "reduced_relative":
+            raise AssertionError(f"{p.id}: the family must be 'reduced_relative', got {p.family!r}")
+        if is_unambiguous_participle(p.anchor_garden) and is_ambiguous_verb(p.anchor_control):
+            raise AssertionError(f"{p.id}: garden and control are swapped: the garden sentence has the ambiguous "
+                                 f"verb ({p.anchor_control!r}), the control the unambiguous participle "
+                                 f"({p.anchor_garden!r})")
+        if not is_ambiguous_verb(p.anchor_garden):
+            raise AssertionError(f"{p.id}: the garden anchor {p.anchor_garden!r} must be an ambiguous verb, past "
+                                 "tense and participle alike ('raced', 'led'), so the sentence can be misread")
+        if not is_unambiguous_participle(p.anchor_control):
+            raise AssertionError(f"{p.id}: the control anchor {p.anchor_control!r} must be an unambiguous past "
+                                 "participle ('ridden', 'taken', 'thrown'), so the control cannot be misread")
+        if p.paper_word != p.main_verb:
+            raise AssertionError(f"{p.id}: in a reduced relative the disambiguating word is the main verb: "
+                                 f"paper_word {p.paper_word!r} and main_verb {p.main_verb!r} must be the same")
         g_words, c_words = p.garden.split(), p.control.split()
         if len(g_words) != len(c_words):
             raise AssertionError(f"{p.id}: the sentences must have the same number of words")

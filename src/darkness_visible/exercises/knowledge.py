@@ -2,7 +2,8 @@
 
 Each ``check_*`` takes the learner's answer, compares it with this package's reference computation
 and returns a short message; it raises ``AssertionError`` saying what is off when the answer is wrong.
-The reference solutions (``analytic_ig``, ``reference_upper_median``) are what pytest feeds the checks.
+The model answers are in :mod:`darkness_visible.exercises.solutions.knowledge`, not here; pytest feeds them to
+the checks.
 """
 
 from __future__ import annotations
@@ -13,19 +14,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from darkness_visible.analysis.knowledge import (
-    PAPER_STEPS,
-    Attribution,
-    IGConfig,
-    integrated_gradients,
-    matched_baseline,
-    target_id,
-    upper_median,
-)
-from darkness_visible.data.corpus import encode
+from darkness_visible.analysis import knowledge as _kn
+from darkness_visible.analysis.knowledge import PAPER_STEPS, Attribution
 from darkness_visible.data.neurons import ROUTING
 from darkness_visible.models.loading import Subject
-from darkness_visible.tracing.harvest import trace_batch
 
 # --- Exercise 1: exact vs rounded chance -------------------------------------------------------------
 
@@ -43,30 +35,10 @@ def check_enrichment(answer: float, mean_overlap: float = 7.3, k: int = 20, set_
 # --- Exercise 2: IG through ln_f, without a second forward ------------------------------------------------
 
 
-def analytic_ig(subject: Subject, prompt: str, target: str, steps: int = PAPER_STEPS) -> np.ndarray:
-    """Reference solution: logit IG at the last block from one cached trace, ``[d_mlp]``.
-
-    ``s(α) = ln_f(r + α a* W_out + b_out) · W_U[t]`` at the last position; plain autograd over a
-    ``[steps, d_mlp]`` batch of α-scaled activations (left Riemann sum, α = k/steps).
-    """
-    ids = torch.tensor([encode(subject.tokenizer, prompt, subject.n_ctx)])
-    tid = target_id(subject, target)
-    with torch.inference_mode():
-        traced = trace_batch(subject, ids)
-    r, a = traced.resid_mid[0, -1].clone(), traced.act[0, -1].clone()
-    w, b = subject.w_out().clone(), subject.b_out().clone()
-    alphas = torch.arange(steps, dtype=torch.float32)[:, None] / steps
-    x = (alphas * a).requires_grad_(True)
-    with torch.enable_grad():
-        s = (subject.hf.transformer.ln_f(r + x @ w + b) @ subject.w_u[tid].clone()).sum()
-        (grad,) = torch.autograd.grad(s, x)
-    return (a * grad.mean(0)).cpu().numpy()
-
-
 def check_analytic_ig(subject: Subject, prompt: str, target: str, answer: np.ndarray | torch.Tensor,
                       steps: int = PAPER_STEPS) -> str:
     """Your ``[d_mlp]`` logit attributions vs the batched nnsight IG (same steps, left Riemann sum)."""
-    ref = integrated_gradients(subject, prompt, target, IGConfig(steps=steps, scores=("logit",)))["logit"]
+    ref = _kn.integrated_gradients(subject, prompt, target, _kn.IGConfig(steps=steps, scores=("logit",)))["logit"]
     got = np.asarray(answer.detach() if isinstance(answer, torch.Tensor) else answer, dtype=np.float64)
     if got.shape != ref.attribution.shape:
         raise AssertionError(f"expected shape {ref.attribution.shape}, got {got.shape}")
@@ -82,16 +54,11 @@ def check_analytic_ig(subject: Subject, prompt: str, target: str, answer: np.nda
 # --- Exercise 3: which median? ----------------------------------------------------------------------------
 
 
-def reference_upper_median(values: Sequence[float]) -> float:
-    """Reference solution: the paper's median, ``sorted(values)[n // 2]``."""
-    return upper_median(values)
-
-
 def check_upper_median(fn: Callable[[Sequence[float]], float]) -> str:
     """Your ``fn(values)`` must return ``sorted(values)[len(values)//2]`` on odd and even inputs."""
     cases = [[5, 1, 3], [4, 1, 3, 2], [1905, 1812, 10, 7, 14960, 2], [7.0]]
     for case in cases:
-        expected = upper_median(case)
+        expected = _kn.upper_median(case)
         got = fn(case)
         if got != expected:
             raise AssertionError(f"for {case}: expected {expected}, got {got} (np.median gives {np.median(case)})")
@@ -105,18 +72,19 @@ SENSITIVITY_NEIGHBOURS = (10, 50, 200)
 ACTIVATION_ONLY = "activation only"
 
 
-def reference_matched_sensitivity(attrs: Sequence[Attribution]) -> dict[int | str, float]:
-    """Reference solution: the matched enrichment ratio for each neighbourhood size, and matched on the
+def _expected_sensitivity(attrs: Sequence[Attribution]) -> dict[int | str, float]:
+    """The matched enrichment ratio for each neighbourhood size, and matched on the
     activation alone (attributions whose mean gradient is constant)."""
-    ratios: dict[int | str, float] = {n: matched_baseline(attrs, n_neighbours=n).ratio for n in SENSITIVITY_NEIGHBOURS}
+    ratios: dict[int | str, float] = {n: _kn.matched_baseline(attrs, n_neighbours=n).ratio
+                                      for n in SENSITIVITY_NEIGHBOURS}
     flat = [dataclasses.replace(a, mean_grad=np.ones_like(a.mean_grad)) for a in attrs]
-    ratios[ACTIVATION_ONLY] = matched_baseline(flat).ratio
+    ratios[ACTIVATION_ONLY] = _kn.matched_baseline(flat).ratio
     return ratios
 
 
 def check_matched_sensitivity(answer: dict[int | str, float], attrs: Sequence[Attribution]) -> str:
     """Your ``{10: r, 50: r, 200: r, "activation only": r}`` against the reference on the same attributions."""
-    expected = reference_matched_sensitivity(attrs)
+    expected = _expected_sensitivity(attrs)
     if set(answer) != set(expected):
         raise AssertionError(f"expected the keys {sorted(map(str, expected))}, got {sorted(map(str, answer))}")
     for key, value in expected.items():

@@ -23,12 +23,18 @@ tag            cell type    student copy / instructor copy
 ``instructor`` any          instructor copy only (teaching notes, timings).
 =============  ===========  =====================================================================================
 
+In a student copy every ``check`` cell, and the check calls kept in an answer cell, run under
+``if answered("name", ...):`` (:func:`darkness_visible.exercises.answered`) for the names the chapter's
+solutions define and the cell reads: an unanswered exercise prints "Not answered yet" and "Run all" goes on,
+instead of stopping at a ``NameError``.
+
 A ``solution`` code cell must call a checker (``check_...(...)``), in itself or in the ``check`` cell right
 after it. The MyST-only syntax of the book is turned into markdown that plain Jupyter and Colab render, with
 the same parser MyST uses (``markdown-it-py`` and its colon-fence plugin): ``:::{exercise}`` becomes
 "**Exercise N**", ``:::{solution}`` blocks are removed from student copies (folded in instructor copies),
 admonitions become quotes, ``dropdown``/``toggle`` become ``<details>``; roles: ``{glue:text}`x``` → ```x```
-(the value is computed by the code above it), ``{doc}`` → a link to the sibling notebook, ``{cite:t}``/
+(the code above it computes the value and, outside a book build, shows ``x = value`` under its cell:
+:func:`darkness_visible.book.glue`), ``{doc}`` → a link to the sibling notebook, ``{cite:t}``/
 ``{cite:p}`` → "Author (year)" / "(Author, year)" from ``book/references.bib``, ``{term}`` → *italic*,
 ``{math}`` → ``$…$``; ``(label)=`` targets and ``%`` comments are dropped. Outputs are not kept.
 """
@@ -50,7 +56,8 @@ TAG_EXERCISE, TAG_HINT, TAG_SOLUTION, TAG_CHECK, TAG_INSTRUCTOR = "exercise", "h
 ANSWER_HEADER = "# Your answer: write the code the exercise above asks for, then run this cell (the check is below)."
 PLAIN_NOTE = ("*Generated from the book's chapter by `python -m darkness_visible.tools.make_notebooks` "
               "({kind} copy); do not edit. Names in `code` in the text stand for numbers the code cells "
-              "compute (the book shows their values).*")
+              "compute: run the cells and each one shows `name = value` under it (the book puts the values "
+              "into the text).*")
 ADMONITIONS = {"note", "warning", "tip", "important", "caution", "attention", "danger", "error", "hint", "seealso",
                "admonition", "margin", "sidebar", "topic"}
 FOLDED = {"dropdown", "toggle", "details"}
@@ -251,6 +258,67 @@ def kept_lines(source: str) -> list[str]:
     return kept
 
 
+GUARD_IMPORT = "from darkness_visible.exercises import answered"
+
+
+def defined_names(source: str) -> set[str]:
+    """Names a solution cell defines at top level (functions, classes, assignments), not its imports."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.For | ast.With):
+            targets = node.targets if isinstance(node, ast.Assign) else [
+                getattr(node, "target", None), *[i.optional_vars for i in getattr(node, "items", [])]]
+            for target in targets:
+                if target is not None:
+                    names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
+def used_names(source: str) -> list[str]:
+    """Names a cell reads, in order of first use."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    seen: dict[str, None] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            seen.setdefault(node.id, None)
+    return sorted(seen, key=lambda n: min(getattr(x, "lineno", 0) * 10000 + getattr(x, "col_offset", 0)
+                                          for x in ast.walk(tree) if isinstance(x, ast.Name) and x.id == n))
+
+
+def guard(source: str, names: Iterable[str]) -> str:
+    """``source`` run only when the exercise's ``names`` are defined (:func:`darkness_visible.exercises.answered`):
+    an unanswered exercise prints "not answered yet" instead of stopping "Run all" with a ``NameError``. A
+    trailing expression is passed to ``display`` so the cell still shows it."""
+    names = list(dict.fromkeys(names))
+    if not names:
+        return source
+    lines = source.rstrip("\n").split("\n")
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    last = tree.body[-1] if tree.body else None
+    if isinstance(last, ast.Expr) and not (isinstance(last.value, ast.Call) and isinstance(last.value.func, ast.Name)
+                                           and last.value.func.id in ("print", "display")):
+        segment = ast.get_source_segment(source, last) or ""
+        lines[last.lineno - 1:last.end_lineno] = f"display({segment})".split("\n")
+    imports = [GUARD_IMPORT]
+    if any(line.startswith("display(") for line in lines):
+        imports.append("from IPython.display import display")
+    body = "\n".join("    " + line if line.strip() else "" for line in lines)
+    call = ", ".join(repr(n) for n in names)
+    return "\n".join(imports) + f"\n\nif answered({call}):\n" + body + "\n"
+
+
 def _clean(cell: Any, source: str) -> Any:
     out = nbformat.from_dict(dict(cell))
     out["source"] = source
@@ -273,6 +341,7 @@ def make_copy(source_nb: Any, kind: str, ctx: Context) -> Any:
     note["id"] = f"generated-{kind}-note"
     nb.cells.append(note)
     cells = source_nb.cells
+    answers: set[str] = set()  # names the chapter's solutions define so far (a student's answers must)
     for i, cell in enumerate(cells):
         t = tags(cell)
         text = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
@@ -298,11 +367,18 @@ def make_copy(source_nb: Any, kind: str, ctx: Context) -> Any:
                 raise NotebookError(f"cell {i} is tagged 'solution' but calls no check_*(...) and no 'check' cell "
                                     "follows it: add the exercise's check call")
             if student:
-                answer = _clean(cell, "\n\n".join([ANSWER_HEADER, *kept]) + "\n")
+                answers |= defined_names(text)
+                imports = [k for k in kept if not CHECK_CALL.search(k)]
+                calls = "\n".join(k for k in kept if CHECK_CALL.search(k))
+                if calls:
+                    imports.append(guard(calls, [n for n in used_names(calls) if n in answers]).rstrip("\n"))
+                answer = _clean(cell, "\n\n".join([ANSWER_HEADER, *imports]) + "\n")
                 answer["id"] = f"{cell.get('id', i)}-answer"[:64]
                 answer["metadata"] = {"tags": ["answer"]}
                 nb.cells.append(answer)
                 continue
+        if student and cell["cell_type"] == "code" and TAG_CHECK in t:
+            text = guard(text, [n for n in used_names(text) if n in answers and n not in defined_names(text)])
         nb.cells.append(_clean(cell, text))
     return nb
 
