@@ -257,3 +257,21 @@ def test_integrated_gradients_key_holds_every_input(tiny, key_of):
     calls |= {name: (prompts, c) for name, c in _bumped(config)}
     for name, args in calls.items():
         assert key_of(lambda args=args: attribute_prompts(tiny, *args)) != base, name
+
+
+def test_depth_sweep_key_holds_every_input(tiny, tiny_corpus, key_of, monkeypatch):
+    from types import SimpleNamespace
+
+    from darkness_visible.discovery.depth import discover_layers
+    from darkness_visible.discovery.discover import DiscoverConfig
+    from darkness_visible.tracing import layers
+
+    monkeypatch.setattr(layers, "layer_masks", lambda *a, **k: SimpleNamespace(
+        n_layers=2, label="tiny", is_pretrained=False, mask=lambda L, rule: np.zeros((4, 4), bool)))
+    config = DiscoverConfig()
+    base = key_of(lambda: discover_layers(tiny, tiny_corpus, config))
+    calls = {"corpus": (dataclasses.replace(tiny_corpus, n_windows=2), config)}
+    calls |= {name: (tiny_corpus, c) for name, c in _bumped(config)}
+    for name, (corpus, c) in calls.items():
+        assert key_of(lambda corpus=corpus, c=c: discover_layers(tiny, corpus, c)) != base, name
+    assert base["layer"] == 0, "one entry per layer"
