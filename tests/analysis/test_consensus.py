@@ -355,3 +355,50 @@ def test_a_seeded_crossover_is_cached_exactly_and_an_unseeded_one_never(H: Harve
     assert len(list(tmp_path.glob("crossover-*.npz"))) == 2
     C.crossover(lv, dp, H.window_index, C.FAITHFUL.seeded(None), cache=tmp_path)
     assert len(list(tmp_path.glob("crossover-*.npz"))) == 2, "an unseeded bootstrap draws afresh every run"
+
+
+def _small_crossover_inputs(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n = 400
+    levels = rng.integers(0, 4, size=n)
+    values = np.array([0.3, 0.1, -0.05, -0.2])[levels] + rng.normal(0, 0.01, size=n)
+    windows = np.repeat(np.arange(20), n // 20)
+    return levels, values, windows
+
+
+@pytest.mark.parametrize("changed", ["levels", "values", "windows"])
+def test_crossover_cache_key_holds_every_input_array(changed: str, tmp_path) -> None:
+    """Issue 22 mutation: a crossover key without the input arrays read back another input's result."""
+    from dataclasses import replace
+
+    procedure = replace(C.STATED, bootstrap=replace(C.STATED.bootstrap, n_resamples=200, seed=0))
+    inputs = dict(zip(("levels", "values", "windows"), _small_crossover_inputs(), strict=True))
+    C.crossover(inputs["levels"], inputs["values"], inputs["windows"], procedure, 3, cache=tmp_path)
+    new = dict(inputs)
+    if changed == "levels":
+        new["levels"] = np.where(inputs["levels"] == 2, 1, inputs["levels"])  # level 2 merged into 1
+    elif changed == "values":
+        new["values"] = inputs["values"] + 0.04  # moves the crossing
+    else:
+        new["windows"] = inputs["windows"] // 2  # coarser sequences for the bootstrap
+    fresh = C.crossover(new["levels"], new["values"], new["windows"], procedure, 3)
+    cached = C.crossover(new["levels"], new["values"], new["windows"], procedure, 3, cache=tmp_path)
+    assert len(list(tmp_path.glob("crossover-*.npz"))) == 2, f"changing {changed} must change the key"
+    pd.testing.assert_frame_equal(cached.table, fresh.table)
+    np.testing.assert_array_equal(cached.distribution, fresh.distribution)
+    assert cached.point == fresh.point or (np.isnan(cached.point) and np.isnan(fresh.point))
+
+
+def test_crossover_is_the_first_crossing_not_the_last() -> None:
+    """Issue 22 mutation: with two crossings (+ → − at 0.75, again at 2.5) the first one is the crossover."""
+    means = np.array([0.3, -0.1, 0.2, -0.2])
+    assert C.crossover_point(means) == pytest.approx(0.3 / 0.4)
+    rows = C.crossover_point(np.stack([means, -means[::-1]]))  # second row: crossings at 0.5 and 2.25
+    np.testing.assert_allclose(rows, [0.75, 0.5])
+    # and through crossover(): constant ΔP per level, so the table's means are exactly ``means``
+    levels = np.repeat(np.arange(4), 25)
+    values = means[levels]
+    windows = np.arange(levels.size) // 5
+    result = C.crossover(levels, values, windows, C.STATED.seeded(0), 3)
+    np.testing.assert_allclose(result.table["mean"], means)
+    assert result.point == pytest.approx(0.75) and result.bracket == (0, 1)

@@ -402,3 +402,23 @@ def test_position_table_puts_the_raw_effect_beside_the_position_adjusted_one():
 def test_holm_matches_the_textbook_values_and_skips_nan():
     adjusted = gp.holm([0.01, 0.04, 0.03, np.nan])
     assert adjusted[:3] == pytest.approx([0.03, 0.06, 0.06]) and np.isnan(adjusted[3])
+
+
+def test_compare_all_wilcoxon_column_is_holm_adjusted(monkeypatch):
+    """Issue 22 mutation: ``wilcoxon_p_holm`` equal to the raw ``wilcoxon_p`` passed every test."""
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(0)
+    shifts = {(d, m): 0.1 * (i + 1) for i, (d, m) in enumerate((d, m) for d in gp.DEFINITIONS for m in gp.METRICS)}
+
+    def paired(table, metric, definition):  # 15 pairs, garden above control by a growing shift
+        control = rng.normal(0, 1, size=15)
+        return control + shifts[(definition, metric)] + rng.normal(0, 0.5, size=15), control
+
+    monkeypatch.setattr(gp, "paired_arrays", paired)
+    family = gp.compare_all(None)
+    raw = family["wilcoxon_p"].to_numpy()
+    assert np.isfinite(raw).all()
+    np.testing.assert_allclose(family["wilcoxon_p_holm"], multipletests(raw, method="holm")[1])
+    assert not np.allclose(family["wilcoxon_p_holm"], raw), "on this family Holm changes the p-values"
+    np.testing.assert_allclose(family["p_t_holm"], multipletests(family["p_t"].to_numpy(), method="holm")[1])

@@ -214,3 +214,18 @@ def test_agreement_wording_follows_the_gap():
     got = agreement_prose("p", {"act": 0.0, "logits": 0.5})
     assert got == {"p_gap": "0.5", "p_verdict": agreement_phrase(0.5)}
     assert agreement_prose("p", math.nan)["p_verdict"].startswith("differ")
+
+
+def test_harvest_cache_key_includes_the_firing_rules(tiny, tiny_corpus, tmp_path):
+    """Issue 22 mutation: a key without ``rules`` served one harvest's masks to a harvest with other rules."""
+    import dataclasses
+
+    base = _tiny_config()
+    other = dataclasses.replace(base, rules=(FIRE_ABS,))
+    assert base.key() != other.key(), "configs differing only in firing rules must have different keys"
+    first = harvest(tiny, tiny_corpus, base, cache=tmp_path, progress=False)
+    second = harvest(tiny, tiny_corpus, other, cache=tmp_path, progress=False)
+    assert len(list(tmp_path.glob("harvest-*/manifest.json"))) == 2, "the second harvest reused the first's cache"
+    assert np.array_equal(second.mask(FIRE_ABS), first.mask(FIRE_ABS))
+    with pytest.raises(KeyError, match="no firing mask"):
+        second.mask(FiringRule(0.5, True))

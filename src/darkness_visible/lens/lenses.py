@@ -251,6 +251,8 @@ def train_tuned_lens(subject: Subject, corpus: CorpusSpec, config: TunedLensConf
     config = config or TunedLensConfig()
     material = {"model": subject.spec.key(), "split": corpus.split, "source": corpus.source,
                 "eval_windows": corpus.n_windows, "config": config.key()}
+    if corpus.construction != "DS-A":  # the training tokens follow the construction; DS-A keys stay as they were
+        material["construction"] = corpus.construction
     digest = hashlib.sha256(json.dumps(material, sort_keys=True, default=str).encode()).hexdigest()[:16]
     folder = cache_folder(cache)
     path = None if folder is None else folder / f"tuned-lens-{digest}.pt"
