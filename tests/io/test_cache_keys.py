@@ -203,16 +203,22 @@ def test_survey_row_key_holds_mask_width_and_config(key_of):
     from types import SimpleNamespace
 
     from darkness_visible.analysis.crosslayer import SurveyConfig, characterize_layers
+    from darkness_visible.tracing.firing import FIRE_ABS, FIRE_POS
 
     config = SurveyConfig()
     mask = np.arange(16, dtype=np.uint8)
 
-    def masks(m=mask, d_mlp=64):
-        return SimpleNamespace(n_layers=1, d_mlp=d_mlp, arrays={f"L0/{config.rule.name}": m}, mask=None)
+    def masks(m=mask, d_mlp=64, pos=mask, window=4):
+        return SimpleNamespace(n_layers=1, d_mlp=d_mlp, arrays={f"L0/{FIRE_ABS.name}": m, f"L0/{FIRE_POS.name}": pos},
+                               mask=None, meta={"corpus": {"window": window}})
 
     base = key_of(lambda: characterize_layers(masks(), config, cache=True))
-    assert key_of(lambda: characterize_layers(masks(mask[::-1].copy()), config, cache=True)) != base
+    flipped = mask[::-1].copy()
+    assert key_of(lambda: characterize_layers(masks(flipped), config, cache=True)) != base
     assert key_of(lambda: characterize_layers(masks(d_mlp=128), config, cache=True)) != base
+    # the discovery columns read the signed rule's mask and the window length too
+    assert key_of(lambda: characterize_layers(masks(pos=flipped), config, cache=True)) != base
+    assert key_of(lambda: characterize_layers(masks(window=8), config, cache=True)) != base
     for name, c in _bumped(config):
         assert key_of(lambda c=c: characterize_layers(masks(), c, cache=True)) != base, name
 
@@ -259,19 +265,24 @@ def test_integrated_gradients_key_holds_every_input(tiny, key_of):
         assert key_of(lambda args=args: attribute_prompts(tiny, *args)) != base, name
 
 
-def test_depth_sweep_key_holds_every_input(tiny, tiny_corpus, key_of, monkeypatch):
+def test_depth_sweep_caches_through_discover_with_each_layers_masks(tiny, tiny_corpus, key_of, monkeypatch):
+    """The sweep keeps no key of its own: each layer's report is discover()'s cache entry, keyed by that
+    layer's masks, the corpus's window length and the config (tested above), so changing any of them
+    changes the key; the survey shares these entries."""
     from types import SimpleNamespace
 
     from darkness_visible.discovery.depth import discover_layers
     from darkness_visible.discovery.discover import DiscoverConfig
     from darkness_visible.tracing import layers
 
+    rng = np.random.default_rng(0)
+    masks = {L: rng.random((8, 4)) < 0.5 for L in range(2)}
     monkeypatch.setattr(layers, "layer_masks", lambda *a, **k: SimpleNamespace(
-        n_layers=2, label="tiny", is_pretrained=False, mask=lambda L, rule: np.zeros((4, 4), bool)))
+        n_layers=2, label="tiny", is_pretrained=False, mask=lambda L, rule: masks[L]))
     config = DiscoverConfig()
-    base = key_of(lambda: discover_layers(tiny, tiny_corpus, config))
-    calls = {"corpus": (dataclasses.replace(tiny_corpus, n_windows=2), config)}
-    calls |= {name: (tiny_corpus, c) for name, c in _bumped(config)}
-    for name, (corpus, c) in calls.items():
-        assert key_of(lambda corpus=corpus, c=c: discover_layers(tiny, corpus, c)) != base, name
-    assert base["layer"] == 0, "one entry per layer"
+    base = key_of(lambda: discover_layers(tiny, tiny_corpus, config, cache=True))
+    assert base["what"] == "discover" and base["windows"] == tiny_corpus.window
+    other = dataclasses.replace(tiny_corpus, window=tiny_corpus.window // 2)
+    assert key_of(lambda: discover_layers(tiny, other, config, cache=True)) != base
+    masks[0] = ~masks[0]
+    assert key_of(lambda: discover_layers(tiny, tiny_corpus, config, cache=True))["masks"] != base["masks"]
