@@ -74,8 +74,10 @@ class Run:
     corpus: CorpusSpec
     size: Size = field(default_factory=resolve_size)
     device: str | None = None
+    layer: int | None = None
     _subject: Subject | None = field(default=None, repr=False)
     _harvests: dict[Any, Harvest] = field(default_factory=dict, repr=False)
+    _study: Any = field(default=None, repr=False)
 
     @property
     def subject(self) -> Subject:
@@ -93,8 +95,23 @@ class Run:
         """True only when the model is verified as GPT-2 Small (:mod:`darkness_visible.models.identity`)."""
         return self.spec.is_gpt2_small
 
+    @property
+    def study(self):
+        """The neurons under study (:class:`darkness_visible.analysis.study.Study`), resolved once per run: the
+        paper's lists on verified GPT-2 Small at layer 11, else what discovery finds at the layer under study
+        (``DV_LAYER``, default the last block) on this run's corpus."""
+        if self._study is None:
+            from darkness_visible.analysis.study import resolve
+
+            self._study = resolve(self.subject, self.corpus, self.layer)
+        return self._study
+
     def harvest(self, config: HarvestConfig | None = None, corpus: CorpusSpec | None = None) -> Harvest:
-        """The (cached) traced pass over this run's corpus slice; same object on repeated calls."""
+        """The (cached) traced pass over this run's corpus slice; same object on repeated calls.
+
+        ``config=None``: the neurons under study at their layer (:meth:`Study.harvest_config`)."""
+        if config is None:
+            config = self.study.harvest_config(self.subject)
         key = (config, corpus or self.corpus)
         if key not in self._harvests:
             self._harvests[key] = harvest(self.subject, corpus or self.corpus, config)
@@ -118,13 +135,14 @@ class Run:
 
 
 def start(model: str | None = None, windows: int | None = None, *, size: str | None = None,
-          device: str | None = None, show: bool = True) -> Run:
+          device: str | None = None, layer: int | None = None, show: bool = True) -> Run:
     """Resolve the model, size preset, corpus and device settings for a chapter and show the banner.
 
     ``size``: a preset name (``DV_SIZE``; default ``paper``); ``windows`` overrides its window count
     (``DV_WINDOWS``). The size never depends on the model: a stand-in at ``paper`` size runs what GPT-2 would.
     The model is checked first (:func:`darkness_visible.models.loading.check_checkpoint`); the corpus windows are
-    ``min(1024, n_ctx)`` tokens long.
+    ``min(1024, n_ctx)`` tokens long. ``layer``: the layer under study (``DV_LAYER``; default the last block),
+    whose neurons :attr:`Run.study` resolves.
     """
     from darkness_visible.models.checks import PAPER_WINDOW
     from darkness_visible.models.loading import check_checkpoint
@@ -134,10 +152,57 @@ def start(model: str | None = None, windows: int | None = None, *, size: str | N
     chosen = resolve_size(size, windows)
     # windows of the paper's 1,024 tokens, or the model's context if shorter (None: hub model not cached yet)
     window = PAPER_WINDOW if info is None else info.window
-    run = Run(spec, corpus_spec(chosen.windows, window=window), chosen, device)
+    from darkness_visible.analysis.study import layer_setting
+
+    run = Run(spec, corpus_spec(chosen.windows, window=window), chosen, device, layer_setting(layer))
     if show:
         run.banner()
+    _register_magics(run)
     return run
+
+
+#: What ``%%needs_handler [consensus|paper]`` asks of the run's neurons under study.
+NEEDS: dict[str, str] = {
+    "": "the sections that need an exception handler",
+    "consensus": "the sections that need a consensus",
+    "paper": "the sections that compare with the paper's named GPT-2 Small neurons",
+}
+
+
+def needs(run: Run, what: str = "") -> bool:
+    """Whether a section needing ``what`` (see :data:`NEEDS`) runs: a handler (``""``), a handler with a
+    consensus (``"consensus"``), or the paper's lists themselves (``"paper"``)."""
+    study = run.study
+    what = what.strip()
+    if what not in NEEDS:
+        raise ValueError(f"%%needs_handler takes one of {sorted(k for k in NEEDS if k)} or nothing, got {what!r}")
+    if what == "paper":
+        return study.is_paper
+    return study.found and (what != "consensus" or study.has_consensus)
+
+
+def _register_magics(run: Run) -> None:
+    """The ``%%needs_handler`` cell magic: run the cell only when the run's neurons under study have what the
+    section needs (:func:`needs`); otherwise the cell is skipped, silently (the chapter's first cell said why,
+    in one sentence: :meth:`darkness_visible.analysis.study.Study.missing`). Errors inside the cell still fail it."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def needs_handler(line: str, cell: str) -> None:
+        if not needs(run, line):
+            return None
+        result = shell.run_cell(cell)
+        error = result.error_before_exec or result.error_in_exec
+        if error is not None:
+            raise error
+        return None
+
+    shell.register_magic_function(needs_handler, "cell", "needs_handler")
 
 
 def glue(name: str, value: Any, display: bool = False) -> Any:
