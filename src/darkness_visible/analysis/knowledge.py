@@ -452,9 +452,11 @@ def knockout(subject: Subject, prompt: str, target: str, conditions: dict[str, C
 
 
 def knockout_table(subject: Subject, attrs: Sequence[Attribution], k: int = PAPER_TOP_K,
-                   layer: int | None = None) -> pd.DataFrame:
-    """The paper's four knockouts for each attributed prompt: its own top-k, the 7 consensus, the 27
-    routing neurons, and all attention heads of the layer.
+                   layer: int | None = None, routing: Sequence[int] = ROUTING,
+                   consensus: Sequence[int] = CONSENSUS) -> pd.DataFrame:
+    """The paper's four knockouts for each attributed prompt: its own top-k, the consensus (the paper's 7), the
+    routing neurons (the paper's 27; pass a run's :class:`~darkness_visible.analysis.study.Study` lists on
+    another model), and all attention heads of the layer.
 
     Columns: ``prompt, target, baseline`` and, per condition, the probability after knockout and
     ``Δ <condition>`` = after − baseline (positive = the probability *rose*; the paper's "+8.0 pp").
@@ -462,7 +464,7 @@ def knockout_table(subject: Subject, attrs: Sequence[Attribution], k: int = PAPE
     n_head = subject.hf.config.n_head
     rows = []
     for a in attrs:
-        conds = {"top-20": a.top(k), "consensus": tuple(CONSENSUS), "routing": tuple(ROUTING),
+        conds = {"top-20": a.top(k), "consensus": tuple(consensus), "routing": tuple(routing),
                  "all heads": heads(*range(n_head))}
         p = knockout(subject, a.prompt, a.target, conds, layer)
         row = {"prompt": a.prompt, "target": a.target, "baseline": p["baseline"]}
