@@ -731,8 +731,12 @@ STAGES: tuple[str, ...] = ("no MLP", "+Core (+b_out)", "+Differentiators", "+Spe
 
 
 def progressive_predictions(subject: Subject, texts: Sequence[str], targets: Sequence[str | None] | None = None,
-                            top: int = 5, layer: int | None = None) -> dict[str, pd.DataFrame]:
+                            top: int = 5, layer: int | None = None,
+                            tiers: dict[str, Sequence[int]] | None = None) -> dict[str, pd.DataFrame]:
     """Logits at each text's last position as the tiers of the last MLP are added (paper-claims E16).
+
+    ``tiers``: ``core``, ``differentiator`` and ``specialist`` lists (default: the paper's; pass a run's
+    ``study.tiers`` on another model).
 
     Stages: ``resid_mid``; + T_core + b_out; + T_diff; + T_spec; + T_residual (the 3,052 other neurons,
     consensus included), which is the full model. Each stage is ``ln_f(·) @ W_U.T``; the texts share
@@ -743,14 +747,15 @@ def progressive_predictions(subject: Subject, texts: Sequence[str], targets: Seq
     L = subject.layer_index(layer)
     if L != subject.n_layers - 1:
         raise ValueError("progressive prediction re-unembeds the residual: it is exact only at the last block")
-    for tier_members in HANDLER_TIERS.values():
+    tiers = {k: tuple(v) for k, v in (tiers or HANDLER_TIERS).items()}
+    for tier_members in tiers.values():
         check_indices(tier_members, subject.d_mlp)
     targets = list(targets) if targets is not None else [None] * len(texts)
     mids, acts, finals = last_position(subject, texts, L)
     out: dict[str, pd.DataFrame] = {}
     with torch.inference_mode():
         parts = decompose(acts, subject.w_out(L), subject.b_out(L),
-                          {"core": CORE, "differentiator": DIFFERENTIATORS, "specialist": SPECIALISTS})
+                          {name: tiers[name] for name in ("core", "differentiator", "specialist")})
         stages = [mids, mids + parts["core"] + parts["bias"]]
         for name in ("differentiator", "specialist", "residual"):
             stages.append(stages[-1] + parts[name])
