@@ -38,11 +38,8 @@ import torch
 from darkness_visible.data.corpus import encode
 from darkness_visible.data.neurons import (
     CONSENSUS,
-    CORE,
-    DIFFERENTIATORS,
     HANDLER_TIERS,
     ROUTING,
-    SPECIALISTS,
     check_indices,
     neuron,
 )
