@@ -7,6 +7,7 @@ the model and the cached harvest lazily.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,6 +196,7 @@ def _register_magics(run: Run) -> None:
 
     def needs_handler(line: str, cell: str) -> None:
         if not needs(run, line):
+            _SKIPPED.append(line.strip())
             return None
         result = shell.run_cell(cell)
         error = result.error_before_exec or result.error_in_exec
@@ -205,8 +207,14 @@ def _register_magics(run: Run) -> None:
     shell.register_magic_function(needs_handler, "cell", "needs_handler")
 
 
+#: Names glued so far in this kernel, and whether a ``%%needs_handler`` cell was skipped (see :func:`glue_missing`).
+_GLUED: set[str] = set()
+_SKIPPED: list[str] = []
+
+
 def glue(name: str, value: Any, display: bool = False) -> Any:
     """``myst_nb.glue`` when available (inside a book build), a no-op elsewhere; returns ``value``."""
+    _GLUED.add(name)
     try:
         from myst_nb import glue as _glue
     except ImportError:  # pragma: no cover - myst-nb is in requirements.txt
@@ -255,6 +263,7 @@ def glue_figure(name: str, fig: Any) -> None:
     directive puts it, numbered and captioned. Returns nothing, so that a cell ending with this call does
     not display the figure a second time. Without myst-nb the figure is left open (the backend shows it).
     """
+    _GLUED.add(name)
     try:
         from myst_nb import glue as _glue
     except ImportError:  # pragma: no cover - myst-nb is in requirements.txt
@@ -263,3 +272,52 @@ def glue_figure(name: str, fig: Any) -> None:
 
     _glue(name, fig, display=True)
     plt.close(fig)
+
+
+GLUE_TEXT = re.compile(r"\{glue(?::text)?\}`([^`:]+)(?::[^`]*)?`")
+GLUE_FIGURE = re.compile(r"\{glue:figure\}\s+([^\s`]+)")
+#: What a skipped section's numbers read as in the prose.
+NOT_COMPUTED = "(not computed on this model)"
+
+
+def glue_references(notebook: dict) -> tuple[list[str], list[str]]:
+    """``(text keys, figure keys)`` the markdown cells of a notebook (its JSON) refer to, in order."""
+    text: list[str] = []
+    figures: list[str] = []
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            source = "".join(cell.get("source", []))
+            text += [k for k in GLUE_TEXT.findall(source) if k not in text]
+            figures += [k for k in GLUE_FIGURE.findall(source) if k not in figures]
+    return text, figures
+
+
+def glue_missing(chapter: str) -> list[str]:
+    """After a chapter skipped sections (``%%needs_handler``), glue a placeholder for every number and figure its
+    prose refers to that no cell glued, so the book builds (``-W``) on a model without a handler. Does nothing
+    when no section was skipped (always on GPT-2 Small). Returns the names given a placeholder."""
+    if not _SKIPPED:
+        return []
+    import json
+
+    from darkness_visible.cli import book_root
+
+    root = book_root()
+    path = None if root is None else root / "notebooks" / f"{chapter}.ipynb"
+    if path is None or not path.is_file():
+        return []
+    text, figures = glue_references(json.loads(path.read_text()))
+    missing = [k for k in text if k not in _GLUED]
+    for key in missing:
+        glue(key, NOT_COMPUTED)
+    missing_figures = [k for k in figures if k not in _GLUED]
+    if missing_figures:
+        import matplotlib.pyplot as plt
+
+        for key in missing_figures:
+            fig, ax = plt.subplots(figsize=(6, 1.2))
+            ax.axis("off")
+            ax.text(0.5, 0.5, "Not computed on this model: discovery found no exception handler at the layer under "
+                    "study.", ha="center", va="center", wrap=True)
+            glue_figure(key, fig)
+    return missing + missing_figures

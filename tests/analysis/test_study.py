@@ -53,3 +53,20 @@ def test_needs():
     assert book.needs(SimpleNamespace(study=S.paper_study()), "paper")
     with pytest.raises(ValueError):
         book.needs(run, "handlers")
+
+
+def test_glue_references_and_placeholders(monkeypatch):
+    nb = {"cells": [{"cell_type": "markdown", "source": ["N is {glue:text}`a` and {glue}`b:.2f`.\n",
+                                                         "```{glue:figure} fig-x\n", ":name: x\n```"]},
+                    {"cell_type": "code", "source": ["book.glue('c', 1)"]}]}
+    assert book.glue_references(nb) == (["a", "b"], ["fig-x"])
+    monkeypatch.setattr(book, "_SKIPPED", [])
+    assert book.glue_missing("02_exception_handler") == []  # nothing skipped: nothing glued
+
+
+def test_glue_missing_fills_only_what_was_not_glued(monkeypatch):
+    monkeypatch.setattr(book, "_SKIPPED", ["consensus"])
+    monkeypatch.setattr(book, "_GLUED", {"rate_abs"})
+    monkeypatch.setattr(book, "glue_figure", lambda name, fig: book._GLUED.add(name))
+    filled = book.glue_missing("02_exception_handler")
+    assert "rate_abs" not in filled and "rate_pos" in filled and "fig-handler-regimes" in filled
