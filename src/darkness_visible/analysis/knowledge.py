@@ -647,7 +647,8 @@ def extraction(subject: Subject, prompts: Sequence[ExtractionPrompt],
         tables = []
         for m in methods:
             pool = torch.nonzero(keep_residual if m.residual_only else torch.ones(d, dtype=torch.bool))[:, 0]
-            ks = sorted({min(k, len(pool)) for k in checkpoints})
+            # the whole pool is always a checkpoint ("final"): on a model wider than the paper's 3,072 too
+            ks = sorted({min(k, len(pool)) for k in checkpoints} | {len(pool)})
             at = torch.tensor(ks) - 1
             shared = not m.weighted and m.order == "norm"  # static: the same vector for every prompt
             partial = []
