@@ -7,6 +7,7 @@ the model and the cached harvest lazily.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,8 +75,10 @@ class Run:
     corpus: CorpusSpec
     size: Size = field(default_factory=resolve_size)
     device: str | None = None
+    layer: int | None = None
     _subject: Subject | None = field(default=None, repr=False)
     _harvests: dict[Any, Harvest] = field(default_factory=dict, repr=False)
+    _study: Any = field(default=None, repr=False)
 
     @property
     def subject(self) -> Subject:
@@ -93,8 +96,23 @@ class Run:
         """True only when the model is verified as GPT-2 Small (:mod:`darkness_visible.models.identity`)."""
         return self.spec.is_gpt2_small
 
+    @property
+    def study(self):
+        """The neurons under study (:class:`darkness_visible.analysis.study.Study`), resolved once per run: the
+        paper's lists on verified GPT-2 Small at layer 11, else what discovery finds at the layer under study
+        (``DV_LAYER``, default the last block) on this run's corpus."""
+        if self._study is None:
+            from darkness_visible.analysis.study import resolve
+
+            self._study = resolve(self.subject, self.corpus, self.layer)
+        return self._study
+
     def harvest(self, config: HarvestConfig | None = None, corpus: CorpusSpec | None = None) -> Harvest:
-        """The (cached) traced pass over this run's corpus slice; same object on repeated calls."""
+        """The (cached) traced pass over this run's corpus slice; same object on repeated calls.
+
+        ``config=None``: the neurons under study at their layer (:meth:`Study.harvest_config`)."""
+        if config is None:
+            config = self.study.harvest_config(self.subject)
         key = (config, corpus or self.corpus)
         if key not in self._harvests:
             self._harvests[key] = harvest(self.subject, corpus or self.corpus, config)
@@ -118,13 +136,14 @@ class Run:
 
 
 def start(model: str | None = None, windows: int | None = None, *, size: str | None = None,
-          device: str | None = None, show: bool = True) -> Run:
+          device: str | None = None, layer: int | None = None, show: bool = True) -> Run:
     """Resolve the model, size preset, corpus and device settings for a chapter and show the banner.
 
     ``size``: a preset name (``DV_SIZE``; default ``paper``); ``windows`` overrides its window count
     (``DV_WINDOWS``). The size never depends on the model: a stand-in at ``paper`` size runs what GPT-2 would.
     The model is checked first (:func:`darkness_visible.models.loading.check_checkpoint`); the corpus windows are
-    ``min(1024, n_ctx)`` tokens long.
+    ``min(1024, n_ctx)`` tokens long. ``layer``: the layer under study (``DV_LAYER``; default the last block),
+    whose neurons :attr:`Run.study` resolves.
     """
     from darkness_visible.models.checks import PAPER_WINDOW
     from darkness_visible.models.loading import check_checkpoint
@@ -134,10 +153,63 @@ def start(model: str | None = None, windows: int | None = None, *, size: str | N
     chosen = resolve_size(size, windows)
     # windows of the paper's 1,024 tokens, or the model's context if shorter (None: hub model not cached yet)
     window = PAPER_WINDOW if info is None else info.window
-    run = Run(spec, corpus_spec(chosen.windows, window=window), chosen, device)
+    from darkness_visible.analysis.study import layer_setting
+
+    run = Run(spec, corpus_spec(chosen.windows, window=window), chosen, device, layer_setting(layer))
     if show:
         run.banner()
+    _register_magics(run)
     return run
+
+
+#: What ``%%needs_handler [consensus|paper]`` asks of the run's neurons under study.
+NEEDS: dict[str, str] = {
+    "": "the sections that need an exception handler",
+    "consensus": "the sections that need a consensus",
+    "paper": "the sections that compare with the paper's named GPT-2 Small neurons",
+}
+
+
+def needs(run: Run, what: str = "") -> bool:
+    """Whether a section needing ``what`` (see :data:`NEEDS`) runs: a handler (``""``), a handler with a
+    consensus (``"consensus"``), or the paper's lists themselves (``"paper"``)."""
+    study = run.study
+    what = what.strip()
+    if what not in NEEDS:
+        raise ValueError(f"%%needs_handler takes one of {sorted(k for k in NEEDS if k)} or nothing, got {what!r}")
+    if what == "paper":
+        return study.is_paper
+    return study.found and (what != "consensus" or study.has_consensus)
+
+
+def _register_magics(run: Run) -> None:
+    """The ``%%needs_handler`` cell magic: run the cell only when the run's neurons under study have what the
+    section needs (:func:`needs`); otherwise the cell is skipped, silently (the chapter's first cell said why,
+    in one sentence: :meth:`darkness_visible.analysis.study.Study.missing`). Errors inside the cell still fail it."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def needs_handler(line: str, cell: str) -> None:
+        if not needs(run, line):
+            _SKIPPED.append(line.strip())
+            return None
+        result = shell.run_cell(cell)
+        error = result.error_before_exec or result.error_in_exec
+        if error is not None:
+            raise error
+        return None
+
+    shell.register_magic_function(needs_handler, "cell", "needs_handler")
+
+
+#: Names glued so far in this kernel, and whether a ``%%needs_handler`` cell was skipped (see :func:`glue_missing`).
+_GLUED: set[str] = set()
+_SKIPPED: list[str] = []
 
 
 #: Set (to "1") in the Sphinx process by ``book/_ext/preflight.py``; the kernels myst-nb starts inherit it.
@@ -178,6 +250,7 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
     plain Jupyter or Colab) has no such role, so the value is also displayed under the cell as
     ``name = value`` (markdown), the number this run computed, beside the name the prose shows.
     """
+    _GLUED.add(name)
     try:
         from myst_nb import glue as _glue
     except ImportError:  # pragma: no cover - myst-nb is in requirements.txt
@@ -216,6 +289,7 @@ def glue_all(values: dict[str, Any]) -> dict[str, Any]:
     The values are usually the formatted strings of a module's ``*_prose`` function, so the wording of a
     sentence, not only its number, follows the run.
     """
+    _GLUED.update(values)
     try:
         from myst_nb import glue as _glue
     except ImportError:  # pragma: no cover - myst-nb is in requirements.txt
@@ -235,6 +309,7 @@ def glue_figure(name: str, fig: Any) -> None:
     directive puts it, numbered and captioned. Returns nothing, so that a cell ending with this call does
     not display the figure a second time. Without myst-nb the figure is left open (the backend shows it).
     """
+    _GLUED.add(name)
     try:
         from myst_nb import glue as _glue
     except ImportError:  # pragma: no cover - myst-nb is in requirements.txt
@@ -243,3 +318,52 @@ def glue_figure(name: str, fig: Any) -> None:
 
     _glue(name, fig, display=True)
     plt.close(fig)
+
+
+GLUE_TEXT = re.compile(r"\{glue(?::text)?\}`([^`:]+)(?::[^`]*)?`")
+GLUE_FIGURE = re.compile(r"\{glue:figure\}\s+([^\s`]+)")
+#: What a skipped section's numbers read as in the prose.
+NOT_COMPUTED = "(not computed on this model)"
+
+
+def glue_references(notebook: dict) -> tuple[list[str], list[str]]:
+    """``(text keys, figure keys)`` the markdown cells of a notebook (its JSON) refer to, in order."""
+    text: list[str] = []
+    figures: list[str] = []
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            source = "".join(cell.get("source", []))
+            text += [k for k in GLUE_TEXT.findall(source) if k not in text]
+            figures += [k for k in GLUE_FIGURE.findall(source) if k not in figures]
+    return text, figures
+
+
+def glue_missing(chapter: str) -> list[str]:
+    """After a chapter skipped sections (``%%needs_handler``), glue a placeholder for every number and figure its
+    prose refers to that no cell glued, so the book builds (``-W``) on a model without a handler. Does nothing
+    when no section was skipped (always on GPT-2 Small). Returns the names given a placeholder."""
+    if not _SKIPPED:
+        return []
+    import json
+
+    from darkness_visible.cli import book_root
+
+    root = book_root()
+    path = None if root is None else root / "notebooks" / f"{chapter}.ipynb"
+    if path is None or not path.is_file():
+        return []
+    text, figures = glue_references(json.loads(path.read_text()))
+    missing = [k for k in text if k not in _GLUED]
+    for key in missing:
+        glue(key, NOT_COMPUTED)
+    missing_figures = [k for k in figures if k not in _GLUED]
+    if missing_figures:
+        import matplotlib.pyplot as plt
+
+        for key in missing_figures:
+            fig, ax = plt.subplots(figsize=(6, 1.2))
+            ax.axis("off")
+            ax.text(0.5, 0.5, "Not computed on this model: discovery found no exception handler at the layer under "
+                    "study.", ha="center", va="center", wrap=True)
+            glue_figure(key, fig)
+    return missing + missing_figures

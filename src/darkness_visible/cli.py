@@ -77,6 +77,8 @@ def _run_chapter(args: argparse.Namespace, path: Path) -> int:
 
     # every check before a kernel starts; relative paths are the caller's, not notebooks/'s
     os.environ.update({k: str(v) for k, v in {"DV_SIZE": args.size, "DV_DEVICE": args.device}.items() if v})
+    if getattr(args, "layer", None) is not None:
+        os.environ["DV_LAYER"] = str(args.layer)
     checked = preflight(args.model, windows=args.windows, split=args.split, source=args.corpus_source,
                         cache=_absolute(args.cache or os.environ.get("DV_CACHE")))
     build = Path(_absolute(args.build_dir) or path.parent.parent / "_build")
@@ -223,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--build-dir", default=None, help=(
             "folder for the executed notebook (executed/) and the scorecard rows (results/); default: the "
             "book's _build/"))
+        p.add_argument("--layer", type=int, default=None, help=(
+            "the layer under study (default: $DV_LAYER, then the last block; negative counts from the end). Its "
+            "neurons are the paper's lists on GPT-2 Small's last layer, else the roles discovery finds there."))
         p.set_defaults(func=func)
     return parser
 

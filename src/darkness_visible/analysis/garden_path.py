@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -141,7 +141,7 @@ class GardenPathConfig:
 
     layer: int | None = None
     consensus: tuple[int, ...] = CONSENSUS
-    exception: int = EXCEPTION_NEURON
+    exception: int | None = EXCEPTION_NEURON
     rule: FiringRule = FIRE_ABS
     batch_size: int = 16
     min_prob: float = 1e-10
@@ -152,6 +152,15 @@ class GardenPathConfig:
         if subject.d_mlp >= 3072:
             return cls(**overrides)  # type: ignore[arg-type]
         base: dict[str, object] = {"consensus": tuple(range(7)), "exception": 7}
+        base.update(overrides)
+        return cls(**base)  # type: ignore[arg-type]
+
+    @classmethod
+    def for_study(cls, study: Any, **overrides: object) -> GardenPathConfig:
+        """The run's neurons under study (:class:`darkness_visible.analysis.study.Study`): its indicator and
+        consensus (``exception=None`` and no consensus when discovery found no handler: the indicator's measures
+        are then NaN and the consensus level 0)."""
+        base: dict[str, object] = {"consensus": tuple(study.consensus), "exception": study.indicator}
         base.update(overrides)
         return cls(**base)  # type: ignore[arg-type]
 
@@ -208,7 +217,9 @@ def trace_sentences(subject: Subject, sentences: Sequence[str], config: GardenPa
             logp_none = variant_logits(subject, traced, no_mlp, layer).log_softmax(-1)
             act = traced.act
             fires = config.rule(act[..., cons]).sum(-1)
-            a_exc = act[..., config.exception]
+            # no indicator (no handler found): its measures are NaN, never a stand-in neuron's
+            a_exc = (act[..., config.exception] if config.exception is not None
+                     else torch.full(act.shape[:-1], float("nan"), device=act.device))
             norm = traced.mlp_out.norm(dim=-1)
             for b, ids in enumerate(chunk):
                 T = len(ids)
@@ -225,7 +236,8 @@ def trace_sentences(subject: Subject, sentences: Sequence[str], config: GardenPa
                     tokens=tuple(tok.decode([i]) for i in ids), surprisal=surprisal,
                     consensus=fires[b, :T].cpu().numpy().astype(np.int64),
                     n2123=a_exc[b, :T].abs().double().cpu().numpy(),
-                    n2123_fires=config.rule(a_exc[b, :T]).cpu().numpy().astype(bool),
+                    n2123_fires=(config.rule(a_exc[b, :T]).cpu().numpy().astype(bool) if config.exception is not None
+                                 else np.zeros(T, dtype=bool)),
                     mlp_norm=norm[b, :T].double().cpu().numpy(), p_full=p, p_no_mlp=p0, dp_token=dp,
                     dp_next=np.concatenate([dp[1:], [np.nan]]),
                 ))

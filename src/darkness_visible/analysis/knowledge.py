@@ -38,11 +38,8 @@ import torch
 from darkness_visible.data.corpus import encode
 from darkness_visible.data.neurons import (
     CONSENSUS,
-    CORE,
-    DIFFERENTIATORS,
     HANDLER_TIERS,
     ROUTING,
-    SPECIALISTS,
     check_indices,
     neuron,
 )
@@ -452,9 +449,11 @@ def knockout(subject: Subject, prompt: str, target: str, conditions: dict[str, C
 
 
 def knockout_table(subject: Subject, attrs: Sequence[Attribution], k: int = PAPER_TOP_K,
-                   layer: int | None = None) -> pd.DataFrame:
-    """The paper's four knockouts for each attributed prompt: its own top-k, the 7 consensus, the 27
-    routing neurons, and all attention heads of the layer.
+                   layer: int | None = None, routing: Sequence[int] = ROUTING,
+                   consensus: Sequence[int] = CONSENSUS) -> pd.DataFrame:
+    """The paper's four knockouts for each attributed prompt: its own top-k, the consensus (the paper's 7), the
+    routing neurons (the paper's 27; pass a run's :class:`~darkness_visible.analysis.study.Study` lists on
+    another model), and all attention heads of the layer.
 
     Columns: ``prompt, target, baseline`` and, per condition, the probability after knockout and
     ``Δ <condition>`` = after − baseline (positive = the probability *rose*; the paper's "+8.0 pp").
@@ -462,7 +461,7 @@ def knockout_table(subject: Subject, attrs: Sequence[Attribution], k: int = PAPE
     n_head = subject.hf.config.n_head
     rows = []
     for a in attrs:
-        conds = {"top-20": a.top(k), "consensus": tuple(CONSENSUS), "routing": tuple(ROUTING),
+        conds = {"top-20": a.top(k), "consensus": tuple(consensus), "routing": tuple(routing),
                  "all heads": heads(*range(n_head))}
         p = knockout(subject, a.prompt, a.target, conds, layer)
         row = {"prompt": a.prompt, "target": a.target, "baseline": p["baseline"]}
@@ -648,7 +647,8 @@ def extraction(subject: Subject, prompts: Sequence[ExtractionPrompt],
         tables = []
         for m in methods:
             pool = torch.nonzero(keep_residual if m.residual_only else torch.ones(d, dtype=torch.bool))[:, 0]
-            ks = sorted({min(k, len(pool)) for k in checkpoints})
+            # the whole pool is always a checkpoint ("final"): on a model wider than the paper's 3,072 too
+            ks = sorted({min(k, len(pool)) for k in checkpoints} | {len(pool)})
             at = torch.tensor(ks) - 1
             shared = not m.weighted and m.order == "norm"  # static: the same vector for every prompt
             partial = []
@@ -729,8 +729,12 @@ STAGES: tuple[str, ...] = ("no MLP", "+Core (+b_out)", "+Differentiators", "+Spe
 
 
 def progressive_predictions(subject: Subject, texts: Sequence[str], targets: Sequence[str | None] | None = None,
-                            top: int = 5, layer: int | None = None) -> dict[str, pd.DataFrame]:
+                            top: int = 5, layer: int | None = None,
+                            tiers: dict[str, Sequence[int]] | None = None) -> dict[str, pd.DataFrame]:
     """Logits at each text's last position as the tiers of the last MLP are added (paper-claims E16).
+
+    ``tiers``: ``core``, ``differentiator`` and ``specialist`` lists (default: the paper's; pass a run's
+    ``study.tiers`` on another model).
 
     Stages: ``resid_mid``; + T_core + b_out; + T_diff; + T_spec; + T_residual (the 3,052 other neurons,
     consensus included), which is the full model. Each stage is ``ln_f(·) @ W_U.T``; the texts share
@@ -741,14 +745,15 @@ def progressive_predictions(subject: Subject, texts: Sequence[str], targets: Seq
     L = subject.layer_index(layer)
     if L != subject.n_layers - 1:
         raise ValueError("progressive prediction re-unembeds the residual: it is exact only at the last block")
-    for tier_members in HANDLER_TIERS.values():
+    tiers = {k: tuple(v) for k, v in (tiers or HANDLER_TIERS).items()}
+    for tier_members in tiers.values():
         check_indices(tier_members, subject.d_mlp)
     targets = list(targets) if targets is not None else [None] * len(texts)
     mids, acts, finals = last_position(subject, texts, L)
     out: dict[str, pd.DataFrame] = {}
     with torch.inference_mode():
         parts = decompose(acts, subject.w_out(L), subject.b_out(L),
-                          {"core": CORE, "differentiator": DIFFERENTIATORS, "specialist": SPECIALISTS})
+                          {name: tiers[name] for name in ("core", "differentiator", "specialist")})
         stages = [mids, mids + parts["core"] + parts["bias"]]
         for name in ("differentiator", "specialist", "residual"):
             stages.append(stages[-1] + parts[name])

@@ -13,7 +13,11 @@ device              ``DV_DEVICE``               ``replication: {device: ...}``  
 corpus source       ``DV_CORPUS_SOURCE``        ``replication: {corpus_source: ...}``
 corpus split        ``DV_SPLIT``                ``replication: {split: ...}``
 cache folder        ``DV_CACHE``                ``replication: {cache: ...}``
+layer under study   ``DV_LAYER``                (none; default the last block; ``--layer`` on a chapter command)
 ==================  ==========================  ===========================================
+
+The layer's neurons under study are :attr:`darkness_visible.book.Run.study`
+(:mod:`darkness_visible.analysis.study`): the paper's lists on GPT-2 Small's last layer, else what discovery finds.
 """
 
 from __future__ import annotations

@@ -18,6 +18,8 @@ Tier = Literal["core", "differentiator", "specialist", "consensus"]
 PAPER_LAYER = 11
 #: The exception indicator ("the switch"); also a Core member.
 EXCEPTION_NEURON = 2123
+#: The width of GPT-2 Small's MLP (the paper's neuron indices are into it).
+PAPER_WIDTH = 3072
 
 
 @dataclass(frozen=True)
