@@ -118,7 +118,8 @@ class ModelSpec:
 
     @property
     def identity(self) -> ModelIdentity:
-        """What this model was identified as (GPT-2 Small or not, and how); see :mod:`darkness_visible.models.identity`."""
+        """What this model was identified as (GPT-2 Small or not, and how); see
+        :mod:`darkness_visible.models.identity`."""
         from darkness_visible.models.identity import identify
 
         return identify(self)
@@ -366,7 +367,7 @@ def check_checkpoint(spec: Any, min_context: int = MIN_CONTEXT) -> CheckpointInf
         return None
     where = str(folder) if spec.kind == "local" else spec.describe()
     info = check_config(read_config(folder), where, min_context)
-    check_weights(folder)
+    check_weights(folder, info)
     return info
 
 
