@@ -54,6 +54,7 @@ def test_every_chapter_has_a_command_and_offline_real_model_fails_first(capsys, 
     assert "DV_MODEL=standin" in capsys.readouterr().err
 
 
+@pytest.mark.chapter
 @pytest.mark.slow
 def test_a_chapter_runs_from_the_command_line(capsys, tmp_path):
     """It writes its executed notebook and rows under --build-dir, nothing into the checkout."""

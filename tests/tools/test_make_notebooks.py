@@ -178,6 +178,7 @@ def test_the_committed_copies_are_up_to_date():
     assert mk.check(ROOT / "notebooks", BIB) == []
 
 
+@pytest.mark.chapter
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", ["01_tracing", "03_consensus_crossover", "05_garden_path"])
 def test_a_real_student_copy_filled_with_the_solutions_runs_top_to_bottom(chapter, monkeypatch, tmp_path):
