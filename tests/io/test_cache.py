@@ -472,3 +472,43 @@ def test_array_digest_follows_content_dtype_and_shape():
     assert array_digest(a) != array_digest(b)
     assert array_digest(a, None) != array_digest(a) and array_digest(None) == array_digest(None)
     assert array_digest(np.zeros((4, 3), bool).T) == array_digest(np.ascontiguousarray(np.zeros((3, 4), bool)))
+
+
+# -- issue 27: nothing is written outside the chosen cache folder --------------------------------------------
+
+
+def test_the_file_hash_memo_lives_in_the_chosen_cache_folder(save_gpt2, tmp_path, monkeypatch, capsys):
+    """--cache X puts the weights' hash memo in X, not in ~/.cache/darkness-visible (nor DV_CACHE's folder)."""
+    from darkness_visible.cli import main
+
+    home, elsewhere, chosen = tmp_path / "home", tmp_path / "dv-cache-env", tmp_path / "chosen"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("DV_CACHE", str(elsewhere))
+    monkeypatch.chdir(tmp_path)
+    folder = save_gpt2()
+    assert main(["harvest", "--model", str(folder), "--windows", "1", "--cache", str(chosen), "--quiet"]) == 0
+    assert (chosen / "file-sha256.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chosen"], "written outside the chosen cache folder"
+
+
+def test_the_python_cache_argument_also_chooses_the_memo_folder(tmp_path):
+    chosen = tmp_path / "chosen"
+    cache.cache_folder(chosen)
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"x" * 10)
+    cache.file_sha256(weights)
+    assert (chosen / "file-sha256.json").is_file()
+
+
+@pytest.mark.parametrize("xdg", ["", "relative/cache"])
+def test_an_empty_or_relative_xdg_cache_home_is_ignored(xdg, tmp_path, monkeypatch):
+    from darkness_visible.config.settings import cache_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+    monkeypatch.delenv("DV_CACHE")
+    monkeypatch.chdir(tmp_path)
+    assert cache_dir() == tmp_path / "home" / ".cache" / "darkness-visible"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "darkness-visible"

@@ -119,11 +119,16 @@ _DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
 _MEMO_NAME = "file-sha256.json"
 
 
+#: The cache folder last chosen by an explicit ``cache=`` path or ``--cache`` (:func:`cache_folder`); the memo
+#: lives there, not in the default folder, so nothing is written outside the folder the user chose.
+_CHOSEN: list[Path] = []
+
+
 def _memo_path() -> Path | None:
     try:
         from darkness_visible.config.settings import cache_dir
 
-        return cache_dir() / _MEMO_NAME
+        return (_CHOSEN[-1] if _CHOSEN else cache_dir()) / _MEMO_NAME
     except Exception:  # noqa: BLE001 - the memo is an optimisation; a broken setting is reported elsewhere
         return None
 
@@ -146,7 +151,7 @@ def file_sha256(path: Path, *, memo: Path | None | bool = True) -> str:
     """SHA-256 of a file's content, computed once per ``(path, size, mtime_ns, ctime_ns, inode)``.
 
     The result is memoised in this process and, with ``memo=True``, in ``file-sha256.json`` of the cache
-    folder, so a multi-GB checkpoint is hashed once, not at every run; a rewritten file gets a new size,
+    folder (the one last passed as ``cache=``/``--cache``, else the setting), so a multi-GB checkpoint is hashed once, not at every run; a rewritten file gets a new size,
     modification time or inode-change time (which no tool can set back) and is hashed again. ``memo``: a
     memo file, ``True`` (the cache folder's) or ``False`` (this process only).
     """
@@ -506,7 +511,11 @@ def cache_folder(setting: str | Path | bool | None) -> Path | None:
         return None
     from darkness_visible.config.settings import cache_dir
 
-    return cache_dir(None if setting in (None, True) else setting)
+    if setting in (None, True):
+        return cache_dir()
+    folder = cache_dir(setting)
+    _CHOSEN[:] = [folder]
+    return folder
 
 
 def _entry(setting: str | Path | bool | None, material: dict[str, Any], prefix: str, suffix: str) -> Path | None:
