@@ -512,3 +512,49 @@ def test_an_empty_or_relative_xdg_cache_home_is_ignored(xdg, tmp_path, monkeypat
     assert cache_dir() == tmp_path / "home" / ".cache" / "darkness-visible"
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert cache_dir() == tmp_path / "xdg" / "darkness-visible"
+
+
+# -- issue 27: a cache reader recomputes anything it did not write ---------------------------------------------
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                                 max_size=3), max_leaves=8)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stored=_JSON)
+def test_cached_json_recomputes_arbitrary_json_it_did_not_write(stored, tmp_path):
+    import warnings
+
+    folder = tmp_path / "arbitrary"
+    cache.cached_json(folder, {"m": 1}, "demo", lambda: {"a": 1})
+    (path,) = folder.glob("demo-*.json")
+    path.write_text(json.dumps(stored))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = cache.cached_json(folder, {"m": 1}, "demo", lambda: {"a": 1},
+                                valid=lambda v: isinstance(v, dict) and set(v) == {"a"})
+    written_by_us = (isinstance(stored, dict) and set(stored) == {"format", "value"}
+                     and stored["format"] == cache.CACHE_FORMAT and isinstance(stored["value"], dict)
+                     and set(stored["value"]) == {"a"})
+    assert got == (stored["value"] if written_by_us else {"a": 1})
+
+
+@pytest.mark.parametrize("text", ["{}", "[]", "null", "3", '"x"', "{not json", ""])
+def test_cached_json_recomputes_unexpected_files_with_a_warning(text, tmp_path):
+    cache.cached_json(tmp_path, {"m": 1}, "demo", lambda: [1, 2])
+    (path,) = tmp_path.glob("demo-*.json")
+    path.write_text(text)
+    with pytest.warns(UserWarning, match="recomputing"):
+        assert cache.cached_json(tmp_path, {"m": 1}, "demo", lambda: [1, 2]) == [1, 2]
+    assert cache.cached_json(tmp_path, {"m": 1}, "demo", lambda: [9]) == [1, 2], "healed: read back now"
+
+
+def test_cached_arrays_recomputes_an_npz_with_other_keys(tmp_path):
+    cache.cached_arrays(tmp_path, {"m": 1}, "demo", lambda: {"x": np.ones(3)})
+    (path,) = tmp_path.glob("demo-*.npz")
+    np.savez(path.with_suffix(""), y=np.zeros(3))  # np.savez appends .npz
+    with pytest.warns(UserWarning, match="recomputing"):
+        out = cache.cached_arrays(tmp_path, {"m": 1}, "demo", lambda: {"x": np.ones(3)})
+    assert set(out) == {"x"}
+    assert set(cache.cached_arrays(tmp_path, {"m": 1}, "demo", lambda: {"x": np.zeros(3)})) == {"x"}

@@ -181,7 +181,8 @@ def characterize_layers(masks: LayerMasks, config: SurveyConfig | None = None, *
             material = {"what": "survey row", "mask": array_digest(masks.arrays[f"L{L}/{config.rule.name}"]),
                         "d_mlp": masks.d_mlp, "config": asdict(config), "code": code}
             row = {k: tuple(v) if isinstance(v, list) else v
-                   for k, v in cached_json(cache, material, "survey", compute).items()}
+                   for k, v in cached_json(cache, material, "survey", compute,
+                                             valid=lambda v: isinstance(v, dict) and bool(v)).items()}
         rows.append({"layer": L, **row})
     return pd.DataFrame(rows)
 
