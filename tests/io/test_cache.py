@@ -558,3 +558,46 @@ def test_cached_arrays_recomputes_an_npz_with_other_keys(tmp_path):
         out = cache.cached_arrays(tmp_path, {"m": 1}, "demo", lambda: {"x": np.ones(3)})
     assert set(out) == {"x"}
     assert set(cache.cached_arrays(tmp_path, {"m": 1}, "demo", lambda: {"x": np.zeros(3)})) == {"x"}
+
+
+def _harvest_cli(cache_folder):
+    from darkness_visible.cli import main
+
+    return main(["harvest", "--model", "tiny", "--windows", "1", "--cache", str(cache_folder), "--quiet"])
+
+
+@pytest.mark.parametrize("kind", ["file in the way", "read-only"])
+def test_an_unwritable_arrays_folder_is_one_line(kind, tmp_path, capsys):
+    import shutil
+
+    if kind == "read-only" and hasattr(os, "geteuid") and os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    assert _harvest_cli(tmp_path / "c") == 0
+    (arrays,) = (tmp_path / "c").glob("harvest-*/arrays")
+    shutil.rmtree(arrays)
+    if kind == "file in the way":
+        arrays.write_text("x")
+    else:
+        arrays.mkdir()
+        arrays.chmod(0o500)
+    capsys.readouterr()
+    try:
+        assert _harvest_cli(tmp_path / "c") == 2
+    finally:
+        if arrays.is_dir():
+            arrays.chmod(0o700)
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot write to the cache folder") and "\n" not in err, err
+    assert "arrays" in err
+
+
+@pytest.mark.parametrize("text", ["{}", "[]", "null", '{"chunks": [], "n_tokens": 1, "arrays": {"x": 3}}'])
+def test_an_arrays_index_of_another_shape_is_rebuilt(text, tmp_path, tiny):
+    corpus = CorpusSpec(n_windows=1, window=128, source="local")
+    first = harvest(tiny, corpus, HarvestConfig.for_model(tiny), cache=tmp_path, progress=False)
+    (index,) = tmp_path.glob("harvest-*/arrays/index.json")
+    index.write_text(text)
+    again = harvest(tiny, corpus, HarvestConfig.for_model(tiny), cache=tmp_path, progress=False)
+    for key in first.arrays:
+        assert np.array_equal(first[key], again[key]), key
+    assert json.loads(index.read_text())["arrays"]
