@@ -396,7 +396,15 @@ def main(argv: list[str]) -> int:
     previous = HERE / "results.json"
     results: Result = {}
     if argv and previous.exists():  # a partial run updates its rows and keeps the others
-        results = {k: tuple(v) for k, v in json.loads(previous.read_text())["results"].items()}
+        try:
+            stored = json.loads(previous.read_text())
+            results = {str(k): tuple(v) for k, v in stored["results"].items()
+                       if isinstance(v, list) and len(v) == 3}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            print(f"error: {previous} is not a results file of this script ({type(error).__name__}: "
+                  f"{' '.join(str(error).split())[:200]}): delete it, or run every benchmark (no names) to "
+                  "rewrite it", file=sys.stderr)
+            return 2
     for name in chosen:
         print(f"== {name}", flush=True)
         results.update(BENCHMARKS[name]())

@@ -25,6 +25,9 @@ def _isolated_settings(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("DV_CACHE", str(tmp_path_factory.mktemp("dv-cache")))
     monkeypatch.setenv("DV_RESULTS", str(tmp_path_factory.mktemp("dv-results")))
     monkeypatch.setenv("DV_CORPUS_SOURCE", "local")
+    from darkness_visible.io import cache
+
+    monkeypatch.setattr(cache, "_CHOSEN", [])  # the cache folder a test chose does not outlive it
 
 
 @pytest.fixture(scope="session")

@@ -39,3 +39,15 @@ def test_flop_count_of_the_paper_build(tmp_path):
     # chapter 06 traces its 200 windows once for the survey, the attention and the lens: one forward, no more
     harvest_forward = flops["harvest (forward + 3 unembeddings)"] - 3 * 2 * 768 * 50257 * 204_800 / 1e12
     assert flops["chapter 06 shared pass (forward)"] == pytest.approx(harvest_forward)
+
+
+@pytest.mark.parametrize("text", ["{not json", "[]", "null", '{"results": 3}', '{"machine": {}}'])
+def test_a_corrupt_results_file_is_one_line_before_any_benchmark_runs(text, tmp_path, monkeypatch, capsys):
+    (tmp_path / "results.json").write_text(text)
+    monkeypatch.setattr(bench, "HERE", tmp_path)
+    name = next(iter(bench.BENCHMARKS))
+    monkeypatch.setitem(bench.BENCHMARKS, name, lambda: pytest.fail("a benchmark ran"))
+    capsys.readouterr()
+    assert bench.main([name]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "results.json" in err

@@ -54,6 +54,7 @@ def test_every_chapter_has_a_command_and_offline_real_model_fails_first(capsys, 
     assert "DV_MODEL=standin" in capsys.readouterr().err
 
 
+@pytest.mark.chapter
 @pytest.mark.slow
 def test_a_chapter_runs_from_the_command_line(capsys, tmp_path):
     """It writes its executed notebook and rows under --build-dir, nothing into the checkout."""
@@ -278,3 +279,107 @@ def test_harvest_size_preset_sets_the_windows(capsys, tmp_path):
     assert main(["harvest", "--model", "tiny", "--size", "quick", "--cache", str(tmp_path), "--quiet"]) == 0
     assert "4 × 128" in capsys.readouterr().out
 
+
+
+# -- issue 27: every setting of a chapter command is checked before a kernel starts ---------------------------
+
+
+@pytest.fixture
+def no_kernel(monkeypatch):
+    """Notebook execution fails the test: every check must come before it. The settings the command exports
+    are restored afterwards."""
+    import darkness_visible.tools.run_notebook as rn
+
+    def run(*args, **kwargs):
+        raise AssertionError("a kernel started before the settings were checked")
+
+    monkeypatch.setattr(rn, "run", run)
+    for name in ("DV_SPLIT", "DV_MODEL", "DV_WINDOWS", "DV_SIZE", "DV_DEVICE", "DV_RESULTS", "DV_CACHE"):
+        monkeypatch.setenv(name, "")  # recorded, so what the command exports is undone after the test
+        monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize("device, words", [("cuda", "no CUDA"), ("bogus", "unknown device"),
+                                           ("cpu:x", "unknown device")])
+def test_a_chapter_with_a_device_not_here_fails_before_the_kernel(device, words, no_kernel, capsys, monkeypatch,
+                                                                  tmp_path):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    err = _cli_error(capsys, ["tracing", "--model", "tiny", "--windows", "1", "--device", device,
+                                   "--cache", str(tmp_path / "c"), "--build-dir", str(tmp_path / "b")])
+    assert words in err
+
+
+def test_a_chapter_with_an_unknown_size_names_the_presets(no_kernel, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("DV_SIZE", "huge")
+    err = _cli_error(capsys, ["tracing", "--model", "tiny", "--cache", str(tmp_path / "c"),
+                                   "--build-dir", str(tmp_path / "b")])
+    assert "'huge'" in err and "paper" in err and "quick" in err
+
+
+def test_a_size_number_in_config_yml_names_the_presets(no_kernel, capsys, monkeypatch, tmp_path):
+    from darkness_visible.config.sizes import resolve_size
+    from darkness_visible.errors import SettingError
+
+    (tmp_path / "_config.yml").write_text("replication:\n  size: 3\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SettingError, match="paper, quick"):
+        resolve_size()
+    err = _cli_error(capsys, ["harvest", "--model", "tiny", "--cache", str(tmp_path / "c")])
+    assert "'3'" in err and "paper, quick" in err
+
+
+@pytest.mark.parametrize("seed", ["99999999999999999999999", "-1", str(2**32)])
+def test_a_random_model_seed_out_of_range_is_one_line(seed, no_kernel, capsys, tmp_path):
+    err = _cli_error(capsys, ["tracing", "--model", f"tiny:{seed}", "--windows", "1",
+                                   "--cache", str(tmp_path / "c"), "--build-dir", str(tmp_path / "b")])
+    assert "out of range" in err or "bad seed" in err
+
+
+def test_the_largest_seed_builds_a_model():
+    from darkness_visible.models.loading import MAX_SEED, ModelSpec, random_model, tiny_config
+
+    spec = ModelSpec.parse(f"tiny:{MAX_SEED}")
+    assert spec.seed == MAX_SEED
+    random_model(tiny_config(), spec.seed)
+
+
+def _read_only(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o500)
+    return folder
+
+
+needs_permissions = pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                                       reason="root writes into read-only folders")
+
+
+@pytest.mark.parametrize("make", [
+    lambda tmp: (tmp / "afile").write_text("x") and tmp / "afile",
+    pytest.param(lambda tmp: _read_only(tmp / "ro"), marks=needs_permissions),
+])
+def test_a_chapter_with_an_unusable_build_dir_fails_before_the_kernel(make, no_kernel, capsys, tmp_path):
+    build = make(tmp_path)
+    try:
+        err = _cli_error(capsys, ["tracing", "--model", "tiny", "--windows", "1",
+                                       "--cache", str(tmp_path / "c"), "--build-dir", str(build)])
+    finally:
+        if build.is_dir():
+            build.chmod(0o700)
+    assert "--build-dir" in err and str(build) in err
+
+
+@pytest.mark.parametrize("make", [
+    lambda tmp: (tmp / "afile").write_text("x") and tmp / "afile",
+    pytest.param(lambda tmp: _read_only(tmp / "ro"), marks=needs_permissions),
+])
+def test_a_chapter_with_unwritable_dv_results_fails_before_the_kernel(make, no_kernel, capsys, monkeypatch,
+                                                                      tmp_path):
+    results = make(tmp_path)
+    monkeypatch.setenv("DV_RESULTS", str(results))
+    try:
+        err = _cli_error(capsys, ["tracing", "--model", "tiny", "--windows", "1",
+                                       "--cache", str(tmp_path / "c")])
+    finally:
+        if results.is_dir():
+            results.chmod(0o700)
+    assert "DV_RESULTS" in err and str(results) in err

@@ -45,6 +45,7 @@ def test_killed_harvest_leaves_whole_chunks_and_a_rerun_completes(tmp_path, tiny
         assert np.array_equal(resumed[key], clean[key]), key
 
 
+@pytest.mark.chapter
 @pytest.mark.slow
 def test_chapter_01_runs_twice_in_one_kernel(tmp_path, monkeypatch):
     from nbclient import NotebookClient
@@ -157,6 +158,7 @@ def test_the_sink_head_on_a_model_with_fewer_heads_is_skipped_in_one_line(capsys
     assert len(out) == 1 and out[0].startswith("skipped: head 7") and "4 heads" in out[0]
 
 
+@pytest.mark.chapter
 @pytest.mark.slow
 def test_chapter_06_runs_on_a_four_layer_gpt2_folder(save_gpt2, tmp_path, capsys):
     """Chapter 06 on a 4-layer, 4-head GPT-2 with a 256-token context (named neurons exist: 3,072 wide MLP)."""

@@ -67,7 +67,7 @@ def _missing_chapter(stem: str) -> int:
 
 def _absolute(value: str | Path | None) -> str | None:
     """A path setting made absolute against the caller's working directory (a kernel runs in ``notebooks/``)."""
-    return None if value is None else str(Path(value).expanduser().resolve())
+    return None if value is None or value == "" else str(Path(value).expanduser().resolve())
 
 
 def _run_chapter(args: argparse.Namespace, path: Path) -> int:
@@ -79,13 +79,18 @@ def _run_chapter(args: argparse.Namespace, path: Path) -> int:
     os.environ.update({k: str(v) for k, v in {"DV_SIZE": args.size, "DV_DEVICE": args.device}.items() if v})
     if getattr(args, "layer", None) is not None:
         os.environ["DV_LAYER"] = str(args.layer)
+    _at_least("--windows", args.windows)
     checked = preflight(args.model, windows=args.windows, split=args.split, source=args.corpus_source,
-                        cache=_absolute(args.cache or os.environ.get("DV_CACHE")))
+                        cache=_absolute(args.cache or os.environ.get("DV_CACHE")), device=args.device)
     build = Path(_absolute(args.build_dir) or path.parent.parent / "_build")
+    results = _absolute(os.environ.get("DV_RESULTS") or None) if args.build_dir is None else str(build / "results")
+    _writable(build / "executed", "--build-dir" if args.build_dir else "the build folder",
+              "pass --build-dir /a/writable/folder")
+    _writable(Path(results or results_dir()), "DV_RESULTS" if args.build_dir is None and results else
+              "the scorecard folder", "set DV_RESULTS (or --build-dir) to a writable folder")
     settings = {"DV_MODEL": checked.spec.setting, "DV_WINDOWS": args.windows, "DV_SPLIT": args.split,
                 "DV_CORPUS_SOURCE": args.corpus_source, "DV_CACHE": _absolute(args.cache or os.environ.get("DV_CACHE")),
-                "DV_RESULTS": _absolute(os.environ.get("DV_RESULTS")) if args.build_dir is None
-                else str(build / "results")}
+                "DV_RESULTS": results}
     os.environ.update({k: str(v) for k, v in settings.items() if v is not None})
     out = build / "executed" / path.name
     seconds = run(path, save_to=out)  # on a failing cell it raises after saving the notebook there
@@ -94,6 +99,21 @@ def _run_chapter(args: argparse.Namespace, path: Path) -> int:
     print(f"scorecard rows:        {results_dir()}")
     print(f"harvest cache:         {cache_dir()}")
     return 0
+
+
+def _writable(folder: Path, what: str, fix: str) -> None:
+    """Refuse, before a kernel starts, an output folder that cannot be created or written (a file in the way, a
+    read-only file system, no permission)."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".tmp-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SettingError(f"cannot write to {what} {folder} ({reason}): {fix}") from None
 
 
 def _at_least(flag: str, value: int | None, low: int = 1) -> None:
@@ -140,7 +160,7 @@ def _harvest(args: argparse.Namespace) -> int:
 
     windows = resolve_size(args.size, args.windows).windows
     checked = preflight(args.model, windows=windows, window=args.window, split=args.split,
-                        source=args.corpus_source, cache=args.cache)  # before the model is loaded
+                        source=args.corpus_source, cache=args.cache, device=args.device)  # before loading
     check_layer_arg(args.layer, checked.info)
     subject = load_model(checked.spec, device=args.device)
     window = default_window(subject.n_ctx) if args.window is None else args.window

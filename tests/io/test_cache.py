@@ -472,3 +472,132 @@ def test_array_digest_follows_content_dtype_and_shape():
     assert array_digest(a) != array_digest(b)
     assert array_digest(a, None) != array_digest(a) and array_digest(None) == array_digest(None)
     assert array_digest(np.zeros((4, 3), bool).T) == array_digest(np.ascontiguousarray(np.zeros((3, 4), bool)))
+
+
+# -- issue 27: nothing is written outside the chosen cache folder --------------------------------------------
+
+
+def test_the_file_hash_memo_lives_in_the_chosen_cache_folder(save_gpt2, tmp_path, monkeypatch, capsys):
+    """--cache X puts the weights' hash memo in X, not in ~/.cache/darkness-visible (nor DV_CACHE's folder)."""
+    from darkness_visible.cli import main
+
+    home, elsewhere, chosen = tmp_path / "home", tmp_path / "dv-cache-env", tmp_path / "chosen"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("DV_CACHE", str(elsewhere))
+    monkeypatch.chdir(tmp_path)
+    folder = save_gpt2()
+    assert main(["harvest", "--model", str(folder), "--windows", "1", "--cache", str(chosen), "--quiet"]) == 0
+    assert (chosen / "file-sha256.json").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chosen"], "written outside the chosen cache folder"
+
+
+def test_the_python_cache_argument_also_chooses_the_memo_folder(tmp_path):
+    chosen = tmp_path / "chosen"
+    cache.cache_folder(chosen)
+    weights = tmp_path / "w.bin"
+    weights.write_bytes(b"x" * 10)
+    cache.file_sha256(weights)
+    assert (chosen / "file-sha256.json").is_file()
+
+
+@pytest.mark.parametrize("xdg", ["", "relative/cache"])
+def test_an_empty_or_relative_xdg_cache_home_is_ignored(xdg, tmp_path, monkeypatch):
+    from darkness_visible.config.settings import cache_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+    monkeypatch.delenv("DV_CACHE")
+    monkeypatch.chdir(tmp_path)
+    assert cache_dir() == tmp_path / "home" / ".cache" / "darkness-visible"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "darkness-visible"
+
+
+# -- issue 27: a cache reader recomputes anything it did not write ---------------------------------------------
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                                 max_size=3), max_leaves=8)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stored=_JSON)
+def test_cached_json_recomputes_arbitrary_json_it_did_not_write(stored, tmp_path):
+    import warnings
+
+    folder = tmp_path / "arbitrary"
+    cache.cached_json(folder, {"m": 1}, "demo", lambda: {"a": 1})
+    (path,) = folder.glob("demo-*.json")
+    path.write_text(json.dumps(stored))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = cache.cached_json(folder, {"m": 1}, "demo", lambda: {"a": 1},
+                                valid=lambda v: isinstance(v, dict) and set(v) == {"a"})
+    written_by_us = (isinstance(stored, dict) and set(stored) == {"format", "value"}
+                     and stored["format"] == cache.CACHE_FORMAT and isinstance(stored["value"], dict)
+                     and set(stored["value"]) == {"a"})
+    assert got == (stored["value"] if written_by_us else {"a": 1})
+
+
+@pytest.mark.parametrize("text", ["{}", "[]", "null", "3", '"x"', "{not json", ""])
+def test_cached_json_recomputes_unexpected_files_with_a_warning(text, tmp_path):
+    cache.cached_json(tmp_path, {"m": 1}, "demo", lambda: [1, 2])
+    (path,) = tmp_path.glob("demo-*.json")
+    path.write_text(text)
+    with pytest.warns(UserWarning, match="recomputing"):
+        assert cache.cached_json(tmp_path, {"m": 1}, "demo", lambda: [1, 2]) == [1, 2]
+    assert cache.cached_json(tmp_path, {"m": 1}, "demo", lambda: [9]) == [1, 2], "healed: read back now"
+
+
+def test_cached_arrays_recomputes_an_npz_with_other_keys(tmp_path):
+    cache.cached_arrays(tmp_path, {"m": 1}, "demo", lambda: {"x": np.ones(3)})
+    (path,) = tmp_path.glob("demo-*.npz")
+    np.savez(path.with_suffix(""), y=np.zeros(3))  # np.savez appends .npz
+    with pytest.warns(UserWarning, match="recomputing"):
+        out = cache.cached_arrays(tmp_path, {"m": 1}, "demo", lambda: {"x": np.ones(3)})
+    assert set(out) == {"x"}
+    assert set(cache.cached_arrays(tmp_path, {"m": 1}, "demo", lambda: {"x": np.zeros(3)})) == {"x"}
+
+
+def _harvest_cli(cache_folder):
+    from darkness_visible.cli import main
+
+    return main(["harvest", "--model", "tiny", "--windows", "1", "--cache", str(cache_folder), "--quiet"])
+
+
+@pytest.mark.parametrize("kind", ["file in the way", "read-only"])
+def test_an_unwritable_arrays_folder_is_one_line(kind, tmp_path, capsys):
+    import shutil
+
+    if kind == "read-only" and hasattr(os, "geteuid") and os.geteuid() == 0:
+        pytest.skip("root writes into read-only folders")
+    assert _harvest_cli(tmp_path / "c") == 0
+    (arrays,) = (tmp_path / "c").glob("harvest-*/arrays")
+    shutil.rmtree(arrays)
+    if kind == "file in the way":
+        arrays.write_text("x")
+    else:
+        arrays.mkdir()
+        arrays.chmod(0o500)
+    capsys.readouterr()
+    try:
+        assert _harvest_cli(tmp_path / "c") == 2
+    finally:
+        if arrays.is_dir():
+            arrays.chmod(0o700)
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: cannot write to the cache folder") and "\n" not in err, err
+    assert "arrays" in err
+
+
+@pytest.mark.parametrize("text", ["{}", "[]", "null", '{"chunks": [], "n_tokens": 1, "arrays": {"x": 3}}'])
+def test_an_arrays_index_of_another_shape_is_rebuilt(text, tmp_path, tiny):
+    corpus = CorpusSpec(n_windows=1, window=128, source="local")
+    first = harvest(tiny, corpus, HarvestConfig.for_model(tiny), cache=tmp_path, progress=False)
+    (index,) = tmp_path.glob("harvest-*/arrays/index.json")
+    index.write_text(text)
+    again = harvest(tiny, corpus, HarvestConfig.for_model(tiny), cache=tmp_path, progress=False)
+    for key in first.arrays:
+        assert np.array_equal(first[key], again[key]), key
+    assert json.loads(index.read_text())["arrays"]

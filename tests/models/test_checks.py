@@ -174,3 +174,41 @@ def test_load_errors_of_a_folder_are_checkpoint_errors(save_gpt2, monkeypatch):
     with pytest.raises(CheckpointError, match="size mismatch") as info:
         load_model(str(folder))
     assert str(folder) in str(info.value) and "\n" not in str(info.value)
+
+
+def _drop_tensor(folder: Path, name: str) -> None:
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(folder / "model.safetensors")
+    del tensors[name]
+    save_file(tensors, folder / "model.safetensors", metadata={"format": "pt"})
+
+
+@pytest.mark.parametrize("edit, named", [
+    (lambda folder: _drop_tensor(folder, "transformer.h.1.mlp.c_fc.weight"), "h.1.mlp.c_fc.weight"),
+    (lambda folder: _drop_tensor(folder, "transformer.ln_f.bias"), "ln_f.bias"),
+    (lambda folder: (folder / "config.json").write_text(
+        (folder / "config.json").read_text().replace('"n_layer": 2', '"n_layer": 3')), "h.2.ln_1.weight"),
+])
+def test_weights_missing_a_parameter_are_refused_before_loading(save_gpt2, edit, named, capsys, monkeypatch,
+                                                                tmp_path):
+    """transformers would fill a missing tensor with random values and run: refuse it, naming the tensor."""
+    folder = save_gpt2()
+    edit(folder)
+    with pytest.raises(CheckpointError, match="lack") as caught:
+        check_checkpoint(ModelSpec.parse(str(folder)))
+    assert named in str(caught.value) and "\n" not in str(caught.value)
+    _never_load(monkeypatch)
+    err = _cli_error(capsys, ["harvest", "--model", str(folder), "--windows", "1", "--cache", str(tmp_path / "c")])
+    assert named in err and "re-save" in err
+
+
+def test_every_parameter_of_a_saved_gpt2_is_expected(save_gpt2):
+    """The expected names are exactly what save_pretrained writes (nothing expected that is never saved)."""
+    from safetensors import safe_open
+
+    folder = save_gpt2(n_layer=3)
+    with safe_open(folder / "model.safetensors", "pt") as handle:
+        stored = {k.removeprefix("transformer.") for k in handle.keys()}
+    info = check_checkpoint(ModelSpec.parse(str(folder)))
+    assert set(checks.expected_tensors(info)) <= stored

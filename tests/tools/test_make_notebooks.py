@@ -191,6 +191,7 @@ def test_the_committed_copies_are_up_to_date():
     assert mk.check(ROOT / "notebooks", BIB) == []
 
 
+@pytest.mark.chapter
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", ["01_tracing", "03_consensus_crossover", "05_garden_path"])
 def test_a_real_student_copy_filled_with_the_solutions_runs_top_to_bottom(chapter, monkeypatch, tmp_path):
@@ -210,3 +211,29 @@ def test_a_real_student_copy_filled_with_the_solutions_runs_top_to_bottom(chapte
                    resources={"metadata": {"path": str(ROOT / "notebooks" / "student")}}).execute()
     checks = [c for c in filled.cells if c.cell_type == "code" and "check" in c.source]
     assert checks and not any(o.get("output_type") == "error" for c in filled.cells for o in c.get("outputs", []))
+
+
+# -- issue 27 --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["student", "instructor"])
+def test_a_generated_folder_as_input_is_refused_and_nothing_is_written(kind, tmp_path, capsys):
+    import shutil
+
+    source = tmp_path / "notebooks" / kind
+    shutil.copytree(ROOT / "notebooks" / kind, source)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    capsys.readouterr()
+    assert mk.main(["--notebooks", str(source), "--bib", str(BIB)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "generated copies" in err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_malformed_bib_is_one_line(tmp_path, capsys):
+    bib = tmp_path / "bad.bib"
+    bib.write_text("@article{broken, author = {Someone, title = {unclosed}\n")
+    capsys.readouterr()
+    assert mk.main(["--notebooks", str(ROOT / "notebooks"), "--bib", str(bib), "--check"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err and "bad.bib" in err and "--bib" in err

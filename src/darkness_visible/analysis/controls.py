@@ -161,6 +161,12 @@ def model_stats(H: Harvest, rule: FiringRule = FIRE_ABS, controls: ControlSet | 
     return control_stats(acts, needed, rule, controls, fires_all)
 
 
+def _numbers(value: object) -> bool:
+    """A cached :func:`model_stats` result: a non-empty mapping of statistic names to numbers."""
+    return isinstance(value, dict) and bool(value) and "seed" not in value and all(
+        v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in value.values())
+
+
 def threshold_sweep(H: Harvest, thresholds: tuple[float, ...] = SWEEP_THRESHOLDS, signed: bool = False,
                     controls: ControlSet | None = None) -> list[dict[str, float]]:
     """One row of :func:`control_stats` per threshold, from the harvest's recorded activations (one pass)."""
@@ -219,7 +225,7 @@ def null_model(corpus: CorpusSpec, config: NullModelConfig | None = None, *, pro
         material = {"what": "null model stats", "model": spec.key(), "corpus": asdict(corpus),
                     "config": asdict(config), "harvest": asdict(controls_config()), "code": code,
                     "torch": torch.__version__, "transformers": transformers.__version__}
-        rows.append({"seed": seed, **cached_json(cache, material, "null", compute)})
+        rows.append({"seed": seed, **cached_json(cache, material, "null", compute, valid=_numbers)})
     return rows
 
 

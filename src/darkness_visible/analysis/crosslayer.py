@@ -190,7 +190,8 @@ def characterize_layers(masks: LayerMasks, config: SurveyConfig | None = None, *
                 material.update(pos=array_digest(masks.arrays[f"L{L}/{FIRE_POS.name}"]),
                                 abs=array_digest(masks.arrays[f"L{L}/{FIRE_ABS.name}"]), window=window)
             row = {k: tuple(v) if isinstance(v, list) else v
-                   for k, v in cached_json(cache, material, "survey", compute).items()}
+                   for k, v in cached_json(cache, material, "survey", compute,
+                                             valid=lambda v: isinstance(v, dict) and bool(v)).items()}
         rows.append({"layer": L, **row})
     return pd.DataFrame(rows)
 

@@ -122,7 +122,8 @@ def command(model: str, windows: int = 100) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m darkness_visible.analysis.prediction MODEL [--windows N] [--out table.csv]``."""
-    parser = argparse.ArgumentParser(prog="python -m darkness_visible.analysis.prediction", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m darkness_visible.analysis.prediction",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("model", help="checkpoint id (e.g. openai-community/gpt2-medium), folder, 'standin' or 'tiny'")
     parser.add_argument("--windows", type=int, default=100, help="corpus windows (the survey used 100)")
     parser.add_argument("--cache", default=None, help="cache folder (default: DV_CACHE)")

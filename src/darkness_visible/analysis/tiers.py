@@ -896,8 +896,9 @@ def enrichment_prose(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
 
 
 def toy_prose(toy: Any, found: Any, scores: pd.DataFrame) -> dict[str, str]:
-    """One planted model (:func:`darkness_visible.discovery.planted_random.build_random_planted`): its shape, layer and gate,
-    and what the discovery named (``found``: a :class:`darkness_visible.discovery.discover.Discovery`; ``scores``:
+    """One planted model (:func:`darkness_visible.discovery.planted_random.build_random_planted`): its shape,
+    layer and gate, and what the discovery named (``found``: a
+    :class:`darkness_visible.discovery.discover.Discovery`; ``scores``:
     :func:`darkness_visible.discovery.discover.score_roles`)."""
     hit = bool(scores.set_index("role").hits.get("indicator", 0))
     return {"toy_model": f"{toy.draw.shape.n_layers}-layer, {toy.draw.shape.d_mlp}-neuron",
@@ -908,8 +909,8 @@ def toy_prose(toy: Any, found: Any, scores: pd.DataFrame) -> dict[str, str]:
 
 
 def suite_prose(suite: pd.DataFrame, bar: float = 0.2) -> dict[str, str]:
-    """The planted-model suite (:func:`darkness_visible.discovery.planted_random.recovery_suite`): counts, failure rate and
-    whether it is within ``bar``, indicator and handler recovery."""
+    """The planted-model suite (:func:`darkness_visible.discovery.planted_random.recovery_suite`): counts, failure
+    rate and whether it is within ``bar``, indicator and handler recovery."""
     n = len(suite)
     fail = 1 - float(suite.passed.mean()) if n else np.nan
     return {"suite_n": str(n), "suite_pass": str(int(suite.passed.sum())), "suite_fail": _num(fail, ".0%"),

@@ -49,7 +49,11 @@ def resolve_device(explicit: str | torch.device | None = None) -> torch.device:
                                      "or auto (on Colab: Runtime > Change runtime type > GPU)")
     if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise DeviceUnavailableError("DV_DEVICE asks for Apple MPS but it is not available; use --device cpu or auto")
-    return torch.device(name)
+    try:
+        return torch.device(name)
+    except (RuntimeError, ValueError):
+        raise DeviceUnavailableError(f"unknown device {name!r}: use one of auto, cpu, cuda, cuda:N, mps "
+                                     "(DV_DEVICE or --device)") from None
 
 
 def free_memory_bytes(device: torch.device) -> int:

@@ -82,12 +82,14 @@ def model_setting(explicit: str | None = None) -> str:
 
 
 def cache_dir(explicit: str | Path | None = None) -> Path:
-    """Folder for harvest caches (default ``~/.cache/darkness-visible``).
+    """Folder for harvest caches (default ``$XDG_CACHE_HOME/darkness-visible``, else ``~/.cache/darkness-visible``).
 
     A relative path from ``_config.yml`` is read relative to that file's folder (the book root), so the
     chapters (run from ``notebooks/``) and the command line (run from anywhere) share one cache.
     """
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "darkness-visible"
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    # an empty or relative XDG_CACHE_HOME is ignored (the XDG spec), never the working directory
+    default = (Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache") / "darkness-visible"
     if explicit is None and not os.environ.get("DV_CACHE") and book_settings().get("cache") is not None:
         path = Path(str(book_settings()["cache"])).expanduser()
         config = find_book_config()

@@ -91,8 +91,8 @@ def size_setting(explicit: str | None = None) -> str:
     """The preset name: ``explicit`` > ``$DV_SIZE`` > ``_config.yml`` > ``paper``."""
     name = str(setting("size", "DV_SIZE", explicit, DEFAULT_SIZE)).strip().lower()
     if name not in PRESETS:
-        raise ValueError(f"unknown size {name!r}: choose one of {', '.join(PRESETS)} (DV_SIZE, --size or "
-                         "replication: size: in _config.yml)")
+        raise SettingError(f"unknown size {name!r}: choose one of {', '.join(PRESETS)} (DV_SIZE, --size or "
+                           "replication: size: in _config.yml)")
     return name
 
 

@@ -119,11 +119,16 @@ _DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
 _MEMO_NAME = "file-sha256.json"
 
 
+#: The cache folder last chosen by an explicit ``cache=`` path or ``--cache`` (:func:`cache_folder`); the memo
+#: lives there, not in the default folder, so nothing is written outside the folder the user chose.
+_CHOSEN: list[Path] = []
+
+
 def _memo_path() -> Path | None:
     try:
         from darkness_visible.config.settings import cache_dir
 
-        return cache_dir() / _MEMO_NAME
+        return (_CHOSEN[-1] if _CHOSEN else cache_dir()) / _MEMO_NAME
     except Exception:  # noqa: BLE001 - the memo is an optimisation; a broken setting is reported elsewhere
         return None
 
@@ -146,8 +151,9 @@ def file_sha256(path: Path, *, memo: Path | None | bool = True) -> str:
     """SHA-256 of a file's content, computed once per ``(path, size, mtime_ns, ctime_ns, inode)``.
 
     The result is memoised in this process and, with ``memo=True``, in ``file-sha256.json`` of the cache
-    folder, so a multi-GB checkpoint is hashed once, not at every run; a rewritten file gets a new size,
-    modification time or inode-change time (which no tool can set back) and is hashed again. ``memo``: a
+    folder (the one last passed as ``cache=``/``--cache``, else the setting), so a multi-GB checkpoint is
+    hashed once, not at every run; a rewritten file gets a new size, modification time or inode-change time
+    (which no tool can set back) and is hashed again. ``memo``: a
     memo file, ``True`` (the cache folder's) or ``False`` (this process only).
     """
     resolved = Path(path).resolve()
@@ -506,7 +512,11 @@ def cache_folder(setting: str | Path | bool | None) -> Path | None:
         return None
     from darkness_visible.config.settings import cache_dir
 
-    return cache_dir(None if setting in (None, True) else setting)
+    if setting in (None, True):
+        return cache_dir()
+    folder = cache_dir(setting)
+    _CHOSEN[:] = [folder]
+    return folder
 
 
 def _entry(setting: str | Path | bool | None, material: dict[str, Any], prefix: str, suffix: str) -> Path | None:
@@ -523,6 +533,9 @@ def _discard(path: Path, error: Exception) -> None:
     path.unlink(missing_ok=True)
 
 
+_KEYS = "__keys__"
+
+
 def cached_arrays(setting: str | Path | bool | None, material: dict[str, Any], prefix: str,
                   compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """``compute()``'s arrays, stored once as ``<prefix>-<key>.npz`` in the cache folder and read back after.
@@ -530,8 +543,9 @@ def cached_arrays(setting: str | Path | bool | None, material: dict[str, Any], p
     For small results computed in one go (integrated gradients of a prompt set, for example), where the
     chunked :class:`ChunkCache` would be overkill. ``material`` is everything the arrays depend on (model
     key with its weight digest, inputs, configuration); its JSON digest names the file, so a change of any of
-    it computes afresh. The file is written atomically (never half-written) and read without pickle; a
-    file that cannot be read is discarded with a warning and recomputed. ``setting`` as in
+    it computes afresh. The file is written atomically (never half-written) and read without pickle, with the
+    list of its arrays' names: a file that cannot be read, or whose arrays are not exactly the ones written
+    (an npz with other keys), is discarded with a warning and recomputed. ``setting`` as in
     :func:`cache_folder` (``False``: compute, store nothing).
     """
     path = _entry(setting, material, prefix, "npz")
@@ -540,11 +554,17 @@ def cached_arrays(setting: str | Path | bool | None, material: dict[str, Any], p
     if path.exists():
         try:
             with np.load(path, allow_pickle=False) as data:
-                return {name: data[name] for name in data.files}
+                names = set(data.files) - {_KEYS}
+                if _KEYS not in data.files or {str(k) for k in data[_KEYS].tolist()} != names:
+                    raise ValueError(f"its arrays {sorted(names)} are not the ones written")
+                return {name: data[name] for name in sorted(names)}
         except Exception as error:  # noqa: BLE001 - any unreadable file is recomputed, never trusted
             _discard(path, error)
     arrays = {name: np.asarray(value) for name, value in compute().items()}
-    atomic_write(path, lambda handle: np.savez(handle, **arrays))
+    if _KEYS in arrays:
+        raise ValueError(f"{_KEYS} is reserved in cached_arrays")
+    keys = np.array(sorted(arrays), dtype=np.str_) if arrays else np.zeros(0, dtype="<U1")
+    atomic_write(path, lambda handle: np.savez(handle, **arrays, **{_KEYS: keys}))
     return arrays
 
 
@@ -558,21 +578,30 @@ def _plain(value: Any) -> Any:
 
 
 def cached_json(setting: str | Path | bool | None, material: dict[str, Any], prefix: str,
-                compute: Callable[[], Any]) -> Any:
+                compute: Callable[[], Any], valid: Callable[[Any], bool] | None = None) -> Any:
     """``compute()``'s JSON-able result (numbers, strings, lists, dicts; numpy scalars are converted), stored
     once as ``<prefix>-<key>.json`` like :func:`cached_arrays`, and returned as read back from JSON (so the
-    first call and later ones return the same types)."""
+    first call and later ones return the same types).
+
+    The file holds ``{"format": CACHE_FORMAT, "value": result}``; anything else read back (``{}``, ``[]``,
+    ``null``, a file of another version, text that is not JSON), or a value ``valid`` (if given) refuses, is
+    discarded with a warning and recomputed."""
     path = _entry(setting, material, prefix, "json")
     if path is None:
         return json.loads(json.dumps(compute(), default=_plain))
     if path.exists():
         try:
-            return json.loads(path.read_text())
+            data = json.loads(path.read_text())
+            if not (isinstance(data, dict) and set(data) == {"format", "value"} and data["format"] == CACHE_FORMAT):
+                raise ValueError("not a cached result of this version")
+            if valid is not None and not valid(data["value"]):
+                raise ValueError("its value has an unexpected shape")
+            return data["value"]
         except Exception as error:  # noqa: BLE001 - any unreadable file is recomputed, never trusted
             _discard(path, error)
-    text = json.dumps(compute(), default=_plain)
+    text = json.dumps({"format": CACHE_FORMAT, "value": compute()}, default=_plain)
     atomic_write(path, lambda handle: handle.write(text.encode()))
-    return json.loads(text)
+    return json.loads(text)["value"]
 
 
 def array_digest(*arrays: Any) -> str:

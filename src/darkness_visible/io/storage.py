@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from darkness_visible.errors import CacheUnwritableError
 from darkness_visible.io.cache import ChunkCache, CorruptCacheError, atomic_write
 from darkness_visible.io.cache import _sha256 as _file_sha
 
@@ -37,6 +38,8 @@ def open_arrays(store: ChunkCache, n_tokens: int) -> tuple[dict[str, Any], dict[
         index = json.loads((folder / "index.json").read_text())
     except (OSError, ValueError) as error:
         raise CorruptCacheError(f"no consolidated arrays in {store.folder.name}: {error}") from error
+    if not _index_shaped(index):
+        raise CorruptCacheError(f"the arrays index of {store.folder.name} is not one this package wrote")
     if index.get("chunks") != manifest["sha256"] or index.get("n_tokens") != n_tokens:
         raise CorruptCacheError(f"the arrays of {store.folder.name} were built from other chunks")
     arrays = {}
@@ -51,11 +54,35 @@ def open_arrays(store: ChunkCache, n_tokens: int) -> tuple[dict[str, Any], dict[
     return manifest["meta"], arrays
 
 
+def _index_shaped(index: Any) -> bool:
+    """``index.json`` as :func:`build_arrays` writes it: chunks, a token count and each array's dtype, shape
+    and checksum (anything else, ``{}``, ``[]`` or ``null`` included, is rebuilt, never read)."""
+    if not (isinstance(index, dict) and isinstance(index.get("chunks"), list)
+            and isinstance(index.get("n_tokens"), int) and isinstance(index.get("arrays"), dict)):
+        return False
+    return all(isinstance(info, dict) and isinstance(info.get("dtype"), str) and isinstance(info.get("sha256"), str)
+               and isinstance(info.get("shape"), list) for info in index["arrays"].values())
+
+
 def build_arrays(store: ChunkCache, n_chunks: int, n_tokens: int) -> None:
     """Consolidate the entry's ``n_chunks`` chunks into one ``.npy`` per array (call as its writer).
 
-    Raises :class:`CorruptCacheError` if a chunk is unreadable or the chunks do not hold ``n_tokens`` rows.
+    Raises :class:`CorruptCacheError` if a chunk is unreadable or the chunks do not hold ``n_tokens`` rows,
+    :class:`CacheUnwritableError` (one line) if ``arrays/`` cannot be written (read-only, a file in the way).
     """
+    try:
+        _build_arrays(store, n_chunks, n_tokens)
+    except OSError as error:
+        if isinstance(error, CorruptCacheError):
+            raise
+        reason = error.strerror or type(error).__name__
+        raise CacheUnwritableError(
+            f"cannot write to the cache folder {store.folder / 'arrays'} ({reason}): make it writable (or delete "
+            "it: it is rebuilt), or point DV_CACHE (or --cache) at a writable folder"
+        ) from None
+
+
+def _build_arrays(store: ChunkCache, n_chunks: int, n_tokens: int) -> None:
     folder = store.folder / "arrays"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "index.json").unlink(missing_ok=True)

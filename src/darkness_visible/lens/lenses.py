@@ -417,7 +417,8 @@ def lens_hits(subject: Subject, states: list[torch.Tensor], targets: torch.Tenso
 @dataclass
 class LensPlan:
     """Where the lens over a corpus is cached and what it reads (``inputs``/``targets`` ``[n_windows, T]``,
-    the scored positions ``keep``); shared by :func:`run_lens` and :func:`darkness_visible.analysis.window_pass.fill`."""
+    the scored positions ``keep``); shared by :func:`run_lens` and
+    :func:`darkness_visible.analysis.window_pass.fill`."""
 
     store: Any
     inputs: np.ndarray

@@ -124,7 +124,7 @@ def check_config(config: dict[str, Any], where: str, min_context: int = MIN_CONT
     return info
 
 
-def _check_safetensors(path: Path) -> None:
+def _check_safetensors(path: Path) -> set[str]:
     size = path.stat().st_size
     fix = f"re-save or re-download the checkpoint ({path.name} must come from model.save_pretrained)"
     if size < 8:
@@ -146,6 +146,7 @@ def _check_safetensors(path: Path) -> None:
     if max(ends, default=0) != data:
         raise CheckpointError(f"{path} is {'truncated' if max(ends, default=0) > data else 'corrupt'}: its header "
                               f"describes {max(ends, default=0):,} bytes of tensors, the file holds {data:,}: {fix}")
+    return {k for k in header if k != "__metadata__"}
 
 
 def _check_bin(path: Path) -> None:
@@ -159,17 +160,46 @@ def _check_bin(path: Path) -> None:
                               "re-download the checkpoint") from None
 
 
-def check_weights(folder: Path) -> None:
+def expected_tensors(info: CheckpointInfo) -> list[str]:
+    """The parameter names a GPT-2 checkpoint of shape ``info`` must hold (without the ``transformer.`` prefix;
+    the unembedding is tied to ``wte`` and is not stored)."""
+    block = ("ln_1.weight", "ln_1.bias", "attn.c_attn.weight", "attn.c_attn.bias", "attn.c_proj.weight",
+             "attn.c_proj.bias", "ln_2.weight", "ln_2.bias", "mlp.c_fc.weight", "mlp.c_fc.bias",
+             "mlp.c_proj.weight", "mlp.c_proj.bias")
+    return (["wte.weight", "wpe.weight"] + [f"h.{i}.{name}" for i in range(info.n_layers) for name in block]
+            + ["ln_f.weight", "ln_f.bias"])
+
+
+def check_tensor_names(names: set[str], info: CheckpointInfo, where: str) -> None:
+    """Raise :class:`~darkness_visible.errors.CheckpointError` naming the parameters ``info`` implies that the
+    weight files do not hold (``from_pretrained`` would fill them with random values and run)."""
+    stored = {name.removeprefix("transformer.") for name in names}
+    missing = [name for name in expected_tensors(info) if name not in stored]
+    if not missing:
+        return
+    shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+    raise CheckpointError(
+        f"{where}: the weight files lack {len(missing)} tensor(s) its config.json implies ({shown}); loading "
+        f"would fill them with random values: re-save the checkpoint with model.save_pretrained(folder), or "
+        f"fix n_layer in config.json (it says {info.n_layers} layers)"
+    )
+
+
+def check_weights(folder: Path, info: CheckpointInfo | None = None) -> None:
     """Check the headers of a folder's weight files (``*.safetensors`` first, else ``pytorch_model.bin``).
 
     Reads a few kilobytes, not the weights: empty, truncated and corrupt-header files raise
-    :class:`~darkness_visible.errors.CheckpointError`.
+    :class:`~darkness_visible.errors.CheckpointError`; with ``info`` (the shape ``config.json`` implies),
+    so do safetensors files that lack a parameter of that shape (:func:`check_tensor_names`).
     """
     folder = Path(folder)
     safetensors = sorted(folder.glob("*.safetensors"))
     if safetensors:
+        names: set[str] = set()
         for path in safetensors:
-            _check_safetensors(path)
+            names |= _check_safetensors(path)
+        if info is not None:
+            check_tensor_names(names, info, str(folder))
     elif (folder / "pytorch_model.bin").is_file():
         _check_bin(folder / "pytorch_model.bin")
 

@@ -53,6 +53,10 @@ __all__ = ["GPT2_REVISION", "ModelSpec", "ModelUnavailableError", "Subject", "ch
 HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
 
 
+#: The largest seed of a random-weight model (``numpy`` and ``torch`` both take it; one more overflows some).
+MAX_SEED = 2**32 - 1
+
+
 def looks_like_path(text: str) -> bool:
     """True if a model setting names a folder rather than a hub id.
 
@@ -95,9 +99,13 @@ class ModelSpec:
         head, _, seed = text.partition(":")
         if head in ("standin", "tiny"):
             try:
-                return cls(head, head, None, int(seed or 0))  # type: ignore[arg-type]
+                number = int(seed or 0)
             except ValueError:
                 raise SettingError(f"bad seed in {text!r}: write e.g. '{head}:3'") from None
+            if not 0 <= number <= MAX_SEED:
+                raise SettingError(f"seed {number} in {text!r} is out of range: use a whole number from 0 to "
+                                   f"{MAX_SEED:,} (2**32 - 1), e.g. '{head}:3'")
+            return cls(head, head, None, number)  # type: ignore[arg-type]
         if looks_like_path(text):
             return cls("local", str(Path(text).expanduser().resolve()))
         name, _, revision = text.partition("@")
@@ -118,7 +126,8 @@ class ModelSpec:
 
     @property
     def identity(self) -> ModelIdentity:
-        """What this model was identified as (GPT-2 Small or not, and how); see :mod:`darkness_visible.models.identity`."""
+        """What this model was identified as (GPT-2 Small or not, and how); see
+        :mod:`darkness_visible.models.identity`."""
         from darkness_visible.models.identity import identify
 
         return identify(self)
@@ -366,7 +375,7 @@ def check_checkpoint(spec: Any, min_context: int = MIN_CONTEXT) -> CheckpointInf
         return None
     where = str(folder) if spec.kind == "local" else spec.describe()
     info = check_config(read_config(folder), where, min_context)
-    check_weights(folder)
+    check_weights(folder, info)
     return info
 
 

@@ -91,7 +91,13 @@ def load_citations(bib: Path) -> dict[str, tuple[str, str]]:
     """``key -> (authors, year)`` for each entry of a BibTeX file, with a/b suffixes for equal author-years."""
     from pybtex.database import parse_file
 
-    data = parse_file(str(bib), bib_format="bibtex")
+    try:
+        data = parse_file(str(bib), bib_format="bibtex")
+    except Exception as error:  # noqa: BLE001 - pybtex's syntax errors share no base class with its I/O errors
+        from darkness_visible.errors import one_line
+
+        raise NotebookError(f"{bib} is not a readable BibTeX file ({one_line(error, 200)}): fix that entry, or "
+                            "pass another file with --bib") from None
     raw: dict[str, tuple[str, str]] = {}
     for key, entry in data.entries.items():
         people = entry.persons.get("author", [])
@@ -398,6 +404,10 @@ def render(nb: Any) -> str:
 
 def build(folder: Path, bib: Path | None) -> dict[Path, str]:
     """Every generated file's path and text for the chapters in ``folder``."""
+    if Path(folder).resolve().name in ("student", "instructor"):
+        raise NotebookError(f"{folder} holds generated copies, and the copies would be written inside it "
+                            f"({Path(folder) / 'student'}): pass the chapters' folder, e.g. --notebooks "
+                            f"{Path(folder).parent}")
     ctx = Context(citations=load_citations(bib) if bib and bib.is_file() else {})
     sources = chapters(folder)
     if not sources:
