@@ -237,3 +237,14 @@ def test_a_malformed_bib_is_one_line(tmp_path, capsys):
     assert mk.main(["--notebooks", str(ROOT / "notebooks"), "--bib", str(bib), "--check"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err and "bad.bib" in err and "--bib" in err
+
+
+def test_a_cell_magic_stays_the_first_line_of_generated_cells():
+    from darkness_visible.tools.make_notebooks import split_magic, with_magic
+
+    assert split_magic("%%needs_handler paper\nx = 1\n") == ("%%needs_handler paper", "x = 1\n")
+    assert split_magic("x = 1\n") == ("", "x = 1\n")
+    assert with_magic(*split_magic("%%needs_handler\ny = 2")) == "%%needs_handler\ny = 2"
+    for path in (ROOT / "notebooks" / "student").glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            assert "\n%%" not in cell["source"], f"{path.name}: a cell magic below the first line"

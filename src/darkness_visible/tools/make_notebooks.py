@@ -245,6 +245,20 @@ def tags(cell: Any) -> set[str]:
     return set(cell.get("metadata", {}).get("tags", []))
 
 
+def split_magic(source: str) -> tuple[str, str]:
+    """A cell's leading cell magic (``%%needs_handler ...``: it must stay the cell's first line) and the Python
+    after it; ``("", source)`` when there is none."""
+    if source.startswith("%%"):
+        first, _, rest = source.partition("\n")
+        return first, rest
+    return "", source
+
+
+def with_magic(magic: str, source: str) -> str:
+    """``source`` with ``magic`` (from :func:`split_magic`) put back as its first line."""
+    return f"{magic}\n{source}" if magic else source
+
+
 def kept_lines(source: str) -> list[str]:
     """What a student's answer cell keeps of a solution: imports from darkness_visible and ``check_*`` calls."""
     try:
@@ -364,8 +378,9 @@ def make_copy(source_nb: Any, kind: str, ctx: Context) -> Any:
             if converted.strip():
                 nb.cells.append(_clean(cell, converted))
             continue
+        magic, body = split_magic(text) if cell["cell_type"] == "code" else ("", text)
         if cell["cell_type"] == "code" and TAG_SOLUTION in t:
-            kept = kept_lines(text)
+            kept = kept_lines(body)
             following = cells[i + 1] if i + 1 < len(cells) else None
             if not any(CHECK_CALL.search(k) for k in kept) and not (
                     following is not None and TAG_CHECK in tags(following) and CHECK_CALL.search(
@@ -373,18 +388,19 @@ def make_copy(source_nb: Any, kind: str, ctx: Context) -> Any:
                 raise NotebookError(f"cell {i} is tagged 'solution' but calls no check_*(...) and no 'check' cell "
                                     "follows it: add the exercise's check call")
             if student:
-                answers |= defined_names(text)
+                answers |= defined_names(body)
                 imports = [k for k in kept if not CHECK_CALL.search(k)]
                 calls = "\n".join(k for k in kept if CHECK_CALL.search(k))
                 if calls:
                     imports.append(guard(calls, [n for n in used_names(calls) if n in answers]).rstrip("\n"))
-                answer = _clean(cell, "\n\n".join([ANSWER_HEADER, *imports]) + "\n")
+                answer = _clean(cell, with_magic(magic, "\n\n".join([ANSWER_HEADER, *imports]) + "\n"))
                 answer["id"] = f"{cell.get('id', i)}-answer"[:64]
                 answer["metadata"] = {"tags": ["answer"]}
                 nb.cells.append(answer)
                 continue
         if student and cell["cell_type"] == "code" and TAG_CHECK in t:
-            text = guard(text, [n for n in used_names(text) if n in answers and n not in defined_names(text)])
+            text = with_magic(magic, guard(body, [n for n in used_names(body)
+                                                  if n in answers and n not in defined_names(body)]))
         nb.cells.append(_clean(cell, text))
     return nb
 
@@ -431,7 +447,8 @@ def solution_leaks(source_nb: Any, student_nb: Any) -> list[str]:
         text = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
         if TAG_SOLUTION not in tags(cell):
             continue
-        kept = "\n".join(kept_lines(text)) if cell["cell_type"] == "code" else ""
+        magic, body = split_magic(text) if cell["cell_type"] == "code" else ("", text)
+        kept = "\n".join([magic, *kept_lines(body)]) if cell["cell_type"] == "code" else ""
         secret |= {line.strip() for line in text.split("\n") if len(line.strip()) >= 12 and line.strip() not in kept}
     for match in re.finditer(r"^(:::+|```+)\{solution\}[^\n]*\n(.*?)^\1\s*$",
                              "\n".join("".join(c["source"]) for c in source_nb.cells if c["cell_type"] == "markdown"),
