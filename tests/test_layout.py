@@ -111,3 +111,9 @@ def test_the_public_api_resolves_lazily():
         assert getattr(dv, name) is not None
     with pytest.raises(AttributeError):
         dv.no_such_name  # noqa: B018
+
+
+def test_test_files_have_unique_names():
+    """pytest's default import mode needs one basename per test file across the mirrored folders."""
+    names = [p.name for p in Path(__file__).parent.rglob("test_*.py")]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
