@@ -346,7 +346,7 @@ def glue_missing(chapter: str) -> list[str]:
         return []
     import json
 
-    from darkness_visible.cli import book_root
+    from darkness_visible.config.settings import book_root
 
     root = book_root()
     path = None if root is None else root / "notebooks" / f"{chapter}.ipynb"

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from darkness_visible import __version__
+from darkness_visible.config.settings import book_root
 from darkness_visible.errors import ChapterError, DVUserError, SettingError
 
 #: ``name -> (help, function(args) -> exit code)``; filled from the book's notebooks by :func:`chapters`.
@@ -23,21 +24,6 @@ CHAPTERS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {}
 #: say where to get them).
 KNOWN_CHAPTERS: tuple[str, ...] = ("01_tracing", "02_exception_handler", "03_consensus_crossover",
                                    "04_knowledge_neurons", "05_garden_path", "06_crystallization", "99_scorecard")
-
-
-def book_root() -> Path | None:
-    """The book checkout whose chapters the commands run: the nearest folder at or above the working directory
-    holding ``_config.yml`` and ``notebooks/``, else the checkout this package is installed from (editable
-    installs), else ``None``."""
-    from darkness_visible.config.settings import find_book_config
-
-    config = find_book_config()
-    if config is not None and (config.parent / "notebooks").is_dir():
-        return config.parent
-    here = Path(__file__).resolve().parents[2]  # src/darkness_visible/cli.py -> the checkout
-    if (here / "_config.yml").is_file() and (here / "notebooks").is_dir():
-        return here
-    return None
 
 
 def _command_name(stem: str) -> str:

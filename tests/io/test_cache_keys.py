@@ -43,6 +43,9 @@ def key_of(monkeypatch):
     monkeypatch.setattr(layers, "chunk_cache", _raise)
     monkeypatch.setattr(lenses, "chunk_cache", _raise)
     monkeypatch.setattr(lenses, "cache_folder", _raise)
+    from darkness_visible.analysis import knowledge
+
+    monkeypatch.setattr(knowledge, "cached_arrays", _raise)  # imported by name there
 
     def capture(call):
         with pytest.raises(_Stop) as stop:

@@ -102,3 +102,16 @@ def results_dir(explicit: str | Path | None = None) -> Path:
     config = find_book_config()
     default = (config.parent if config else Path.cwd()) / "_build" / "results"
     return Path(setting("results", "DV_RESULTS", explicit, default)).expanduser()
+
+
+def book_root() -> Path | None:
+    """The book checkout whose chapters the commands run: the nearest folder at or above the working directory
+    holding ``_config.yml`` and ``notebooks/``, else the checkout this package is installed from (editable
+    installs), else ``None``."""
+    config = find_book_config()
+    if config is not None and (config.parent / "notebooks").is_dir():
+        return config.parent
+    here = Path(__file__).resolve().parents[3]  # src/darkness_visible/config/settings.py -> the checkout
+    if (here / "_config.yml").is_file() and (here / "notebooks").is_dir():
+        return here
+    return None
