@@ -125,9 +125,9 @@ def characterize_layer(mask: np.ndarray, config: SurveyConfig | None = None, rep
     Like-for-like with the paper's "0.998": ``max_jaccard_within`` and ``n_above_within`` (same neuron and
     candidates, Jaccard within its exception tokens). With ``report`` (the layer's
     :class:`~darkness_visible.discovery.discover.HandlerReport`): the book's discovered
-    ``indicator`` (-1 where it found no handler), its fire rate, handler size, and the max pairwise Jaccard / pairs above 0.5 among the
-    handler candidates (``handler_max_jaccard``, ``handler_pairs_above``), the legibility measure of
-    :mod:`darkness_visible.analysis.prediction`.
+    ``indicator`` (-1 where it found no handler), its fire rate, handler size, and the max pairwise Jaccard /
+    pairs above 0.5 among the handler candidates (``handler_max_jaccard``, ``handler_pairs_above``), the
+    legibility measure of :mod:`darkness_visible.analysis.prediction`.
     """
     from darkness_visible.discovery.paper_auto import cross_layer_auto
 
