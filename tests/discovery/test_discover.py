@@ -234,3 +234,37 @@ def test_a_cached_discovery_reads_back_exactly_and_is_keyed_by_the_masks(tmp_pat
     flipped[0, 0] = ~flipped[0, 0]  # one bit of one mask: another entry
     discover(flipped, ab, win, FAST, cache=tmp_path)
     assert len(list(tmp_path.glob("discover-*.json"))) == 2
+
+
+@pytest.mark.parametrize("field, value", [("core_level", float("nan")), ("alpha", float("inf")),
+                                          ("core_level", "0.9"), ("min_tokens", 0), ("n_boot", -1),
+                                          ("rate_window", (0.5, 0.1)), ("shortlist", True)])
+def test_discover_config_refuses_bad_thresholds_in_one_line(field, value):
+    from darkness_visible.errors import SettingError
+
+    with pytest.raises(SettingError, match=f"DiscoverConfig.{field}"):
+        DiscoverConfig(**{field: value})
+
+
+def test_a_window_length_of_zero_is_refused_not_one_window():
+    from darkness_visible.errors import SettingError
+
+    mask = np.zeros((10, 4), dtype=bool)
+    with pytest.raises(SettingError, match="window length"):
+        discover(mask, None, 0)
+
+
+def test_all_layers_honours_windows(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake_preflight(model, windows=None, **kwargs):
+        seen["windows"] = windows
+        raise SystemExit(0)
+
+    monkeypatch.setattr("darkness_visible.models.preflight.preflight", fake_preflight)
+    from darkness_visible.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["discover", "--model", "tiny", "--windows", "3", "--all-layers", "--size", "paper",
+              "--cache", str(tmp_path)])
+    assert seen["windows"] == 3  # not the preset's 100 survey windows

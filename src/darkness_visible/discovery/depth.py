@@ -231,7 +231,8 @@ def run_command(args: argparse.Namespace) -> int:
     if args.boot is not None and args.boot < 0:
         raise SettingError(f"--boot must be 0 or more, got {args.boot}")
     size = resolve_size(args.size, args.windows)
-    windows = size.survey_windows if args.all_layers else size.windows
+    # --windows is honoured with --all-layers too; without it the sweep reads the preset's survey windows
+    windows = args.windows if args.windows is not None else (size.survey_windows if args.all_layers else size.windows)
     checked = preflight(args.model, windows=windows, split=args.split, source=args.corpus_source, cache=args.cache)
     check_layer_arg(args.layer, checked.info)
     subject = load_model(checked.spec, device=args.device)

@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from darkness_visible.errors import SettingError
 from darkness_visible.stats.cofiring import cofire_counts
 
 # ----------------------------------------------------------------------------------------------
@@ -106,6 +108,23 @@ class DiscoverConfig:
     stable_share: float = 0.9
     alike_tolerance: float = 0.01
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        """Refuse, in one line, a threshold that is not a finite number or a count below its minimum: a NaN
+        bound compares false everywhere and would silently report "no handler"."""
+        for name in ("alpha", "strong_log_rr", "assoc_log_odds", "core_level", "sd_floor", "consensus_min_rate",
+                     "stable_share", "alike_tolerance"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise SettingError(f"DiscoverConfig.{name} must be a finite number, got {value!r}")
+        for name, least in (("min_tokens", 1), ("max_components", 1), ("n_boot", 0), ("shortlist", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise SettingError(f"DiscoverConfig.{name} must be a whole number, at least {least}, got {value!r}")
+        low, high = self.rate_window
+        if not (math.isfinite(low) and math.isfinite(high) and 0 <= low < high <= 1):
+            raise SettingError(f"DiscoverConfig.rate_window must be two rates 0 <= low < high <= 1, got "
+                               f"{self.rate_window!r}")
 
 
 #: The roles a neuron can be given, in the order of the result's fields.
@@ -367,6 +386,8 @@ def window_ids(n_tokens: int, windows: np.ndarray | int | None) -> np.ndarray:
     if windows is None:
         return np.zeros(n_tokens, dtype=np.int64)
     if np.isscalar(windows):
+        if isinstance(windows, bool) or int(windows) < 1:
+            raise SettingError(f"windows must be a window length of at least 1 token, got {windows!r}")
         return np.arange(n_tokens) // int(windows)
     ids = np.asarray(windows)
     if len(ids) != n_tokens:
