@@ -101,7 +101,8 @@ HEADLINES: tuple[Headline, ...] = (
 )
 
 COLUMNS = ["experiment", "claim", "description", "paper", "value", "ci", "tolerance", "verdict", "consistent_ci",
-           "comparison", "chapter", "model", "identity", "gpt2_small", "model_free", "preset", "tolerance_source",
+           "comparison", "scope", "chapter", "model", "identity", "gpt2_small", "model_free", "preset", "corpus",
+           "tolerance_source",
            "verdict_rule", "note"]
 
 
@@ -213,7 +214,8 @@ def details_html(table: pd.DataFrame) -> str:
     """Every detail row, grouped by chapter, each group collapsed behind a ``<details>`` with its own counts."""
     import html
 
-    columns = ["claim", "verdict", "paper", "value", "tolerance", "consistent_ci", "comparison", "description"]
+    columns = ["claim", "verdict", "paper", "value", "tolerance", "consistent_ci", "comparison", "scope",
+               "description"]
     parts = []
     for chapter, group in table.groupby("chapter", sort=True):
         counts = verdict_counts(group)

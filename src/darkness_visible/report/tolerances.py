@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: Version of the verdict rule, written into the scorecard's JSON/CSV.
-VERDICT_RULE_VERSION = "2: point estimate within the spec's tolerance; CI shown separately (issue 14)"
+VERDICT_RULE_VERSION = ("3: point estimate within the spec's tolerance; CI shown separately (issue 14); only at the "
+                        "paper's size preset and corpus (issue 25)")
 
 VERDICT_RULE = (
     "A row is **replicated** when this run's point estimate lies within the row's tolerance of the paper's "
@@ -32,9 +33,11 @@ VERDICT_RULE = (
     "(paper-claims §9) where it gives one, and otherwise half a unit in the last digit the paper printed. "
     "This run's 95 % interval is shown beside the value and decides only the separate column "
     "**consistent (CI)** (the paper's number lies inside the interval). Only GPT-2 Small at the pinned "
-    "revision earns a verdict: any other model's rows say **other model**. Rows whose corpus or procedure "
-    "differs from the paper's say so in the column **comparison** and get **not comparable** instead of a "
-    "verdict. Rows that need no model (a power analysis) are marked **model-free**."
+    "revision earns a verdict: any other model's rows say **other model**. A run at another size than the "
+    "paper's (the `quick` preset, a `DV_WINDOWS` override) or on another corpus than the paper's DS-A says so in "
+    "the column **scope**, and its rows get **not comparable**. Rows whose own corpus or procedure differs "
+    "from the paper's say so in the column **comparison** and get **not comparable** too. Rows that need no "
+    "model (a power analysis) are marked **model-free** and keep their verdict."
 )
 
 
