@@ -371,7 +371,8 @@ def test_e13_contingency_tables_hold_ds_b_exactly(synthetic) -> None:
     mask = rng.random((n, 3072)) < 0.3
     mask[:, EXCEPTION_NEURON] = rng.random(n) < 0.69
     meta = {"model": {"describe": "planted", "is_pretrained": False}, "d_mlp": 3072, "config": {"record": []},
-            "corpus": {"describe": "DS-B", "window": 256, "split": "train", "construction": "DS-B"}}
+            "corpus": {"describe": "DS-B", "window": 256, "n_windows": 195, "split": "train",
+                       "construction": "DS-B"}}
     H = Harvest(meta, {f"mask/{FIRE_ABS.name}": pack(mask), "input_ids": np.zeros(n, np.int32)})
     condition = H.fires(EXCEPTION_NEURON, FIRE_ABS)
     tables = {f"{m} lists": tiers.enrichment_table(H, condition, FIRE_ABS, m) for m in ("faithful", "corrected")}

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from darkness_visible.data.corpus import dsb_comparison
 from darkness_visible.data.neurons import (
     CONSENSUS,
     CORE,
@@ -658,11 +659,9 @@ class TierResults:
 
 
 def enrichment_comparison(corpus: dict[str, Any] | None) -> str:
-    """``""`` when E13's harvest read DS-B (its ``meta["corpus"]``), else the "different corpus" note."""
-    if corpus is not None and corpus.get("construction") == "DS-B":
-        return ""
-    what = "the chapter's corpus" if corpus is None else corpus.get("describe", "another corpus")
-    return f"different corpus: {what} vs DS-B (first 5,000 train rows, 195 x 256; needs the hub)"
+    """``""`` when E13's harvest read DS-B (its ``meta["corpus"]``), else the "different corpus" note
+    (:func:`darkness_visible.data.corpus.dsb_comparison`, the rule E11 and E12 share)."""
+    return dsb_comparison(corpus, missing="the chapter's corpus")
 
 
 def analyse(H: Harvest, exception_rule: FiringRule = FIRE_POS, indicator: int = EXCEPTION_NEURON,
