@@ -265,21 +265,26 @@ def glue(name: str, value: Any, display: bool = False) -> Any:
 def show_rows(chapter: str, rows: list, run: Run | None = None) -> Any:
     """Save a chapter's scorecard rows (JSON in :func:`settings.results_dir`) and return them as a table.
 
-    Every row is stamped with the identity of the run's model (``run.spec``, or the model setting) and the size
-    preset, so only GPT-2 Small's rows can carry a verdict (:mod:`darkness_visible.report.results`).
+    Every row is stamped with the identity of the run's model (``run.spec``, or the model setting), its size
+    preset and its corpus (``run.size``, ``run.corpus``, or the settings), so only GPT-2 Small's rows at the
+    paper's sizes on the paper's corpus can carry a verdict (:mod:`darkness_visible.report.results`).
     """
     import pandas as pd
 
     from darkness_visible.config.settings import results_dir
     from darkness_visible.report.results import save_rows
 
-    spec = run.spec if run is not None else ModelSpec.parse(model_setting(None))
-    path = save_rows(rows, results_dir() / f"{chapter}.json", size=resolve_size(), spec=spec)
+    if run is not None:
+        spec, size, corpus = run.spec, run.size, run.corpus
+    else:
+        spec, size = ModelSpec.parse(model_setting(None)), resolve_size()
+        corpus = corpus_spec(size.windows)
+    path = save_rows(rows, results_dir() / f"{chapter}.json", size=size, spec=spec, corpus=corpus)
     from darkness_visible.report.results import load_rows
 
     table = pd.DataFrame([r.as_dict() for r in load_rows(path)])
     columns = ["claim", "description", "paper", "value", "ci", "tolerance", "verdict", "consistent_ci",
-               "comparison", "note"]
+               "comparison", "scope", "note"]
     return table[[c for c in columns if c in table.columns]]
 
 

@@ -203,10 +203,13 @@ def test_scorecard_rows(pretrained: bool) -> None:
     assert {"E3.level4.mean", "E3.crossover", "E4.level7.promoted", "E2.cos_exception_mean.raw_rows"} <= set(by_id)
     assert by_id["E3.level4.mean"].value == pytest.approx(dp[lv == 4].mean())
     assert by_id["E3.crossover"].value == pytest.approx(f.point)
+    from darkness_visible.config.sizes import PRESETS
+    from darkness_visible.data.corpus import CorpusSpec
     from darkness_visible.models.loading import ModelSpec
     from darkness_visible.report.results import stamp
 
-    by_id = {r.claim: r for r in stamp(rows, ModelSpec.parse("openai-community/gpt2" if pretrained else "standin"))}
+    spec = ModelSpec.parse("openai-community/gpt2" if pretrained else "standin")
+    by_id = {r.claim: r for r in stamp(rows, spec, PRESETS["paper"], CorpusSpec())}
     if pretrained:
         # the planted crossover (4.71) lies between 4 and 5 as the paper says; planted means differ from its table
         assert by_id["E3.crossover"].verdict == "replicated"

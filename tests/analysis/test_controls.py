@@ -170,3 +170,52 @@ def test_null_model_statistics_are_cached_per_seed(tmp_path, monkeypatch):
     assert alone[0].keys() == first[1].keys()
     for key, value in alone[0].items():
         assert value == pytest.approx(first[1][key], nan_ok=True)
+
+
+def _gpt2_rows(corpus, **kw):
+    """The controls' rows as GPT-2 Small at the paper's size would stamp them."""
+    from darkness_visible.config.sizes import PRESETS
+    from darkness_visible.models.loading import ModelSpec
+    from darkness_visible.report.results import stamp
+
+    sweep = [{"threshold": t, "core_jaccard_mean": 0.86, "core_jaccard_min": 0.68, "anticorrelation_spread": 0.32,
+              "exception_fire_rate": 0.6878, "consensus_mean_fire_rate": 0.8573, "exc_at_0_consensus": 0.98,
+              "exc_at_7_consensus": 0.65} for t in SWEEP_THRESHOLDS]
+    trained = {"exception_fire_rate": 0.6878, "core_jaccard_mean": 0.8615}
+    rows = scorecard_rows(trained, {"exception_fire_rate": (0.6456, 0.01)}, sweep, "gpt2", True, corpus=corpus, **kw)
+    return stamp(rows, ModelSpec.parse("openai-community/gpt2"), PRESETS["paper"], CorpusSpec())
+
+
+def test_e11_e12_on_the_offline_fallback_are_not_comparable(monkeypatch):
+    """Issue 25: offline, the controls read 195 x 256 windows of the test split instead of DS-B; every E11 and
+    E12 row then says "not comparable" and why (the rule E13 uses, :func:`dsb_comparison`)."""
+    from darkness_visible.analysis import controls
+    from darkness_visible.analysis.tiers import enrichment_comparison
+
+    monkeypatch.setattr(controls, "hub_corpus_available", lambda source: False)
+    fallback = controls_corpus(CorpusSpec("test", 200, 1024, "local"), 195)
+    assert fallback.construction == "DS-A" and fallback.n_tokens == 195 * 256
+    rows = [r for r in _gpt2_rows(fallback) if r.claim.startswith(("E11.", "E12."))]
+    compared = [r for r in rows if r.verdict not in ("not run", "no paper number")]
+    assert len(compared) > 30 and {r.verdict for r in compared} == {"not comparable"}
+    assert all(r.comparison.startswith("different corpus") and "vs DS-B" in r.comparison for r in rows)
+    assert rows[0].comparison == enrichment_comparison(dict(vars(fallback), describe=fallback.describe())), \
+        "E11-E13 share one rule"
+
+
+def test_e11_e12_on_ds_b_get_a_verdict_and_a_missing_corpus_does_not():
+    dsb = CorpusSpec("train", 195, 256, "hub", construction="DS-B")
+    rows = {r.claim: r for r in _gpt2_rows(dsb)}
+    assert rows["E11.trained.exception_fire_rate"].verdict == "replicated"
+    assert rows["E12.theta0.1.exception_fire_rate"].verdict == "replicated"
+    small = {r.claim: r for r in _gpt2_rows(CorpusSpec("train", 8, 256, "hub", construction="DS-B"))}
+    assert small["E11.trained.exception_fire_rate"].verdict == "not comparable", "8 x 256 is not DS-B"
+    unknown = {r.claim: r for r in _gpt2_rows(None)}
+    assert unknown["E11.trained.exception_fire_rate"].verdict == "not comparable"
+
+
+def test_the_text_s_11_3_percent_is_not_compared_on_ds_b():
+    """Issue 25: the paper's "11.3 % trained" is the predecessor's FIRE-POS rate on 500K train tokens."""
+    dsb = CorpusSpec("train", 195, 256, "hub", construction="DS-B")
+    row = {r.claim: r for r in _gpt2_rows(dsb, trained_pos_rate=0.113)}["E11.text.trained_exception_pos"]
+    assert row.verdict == "not comparable" and "predecessor" in row.comparison

@@ -198,6 +198,25 @@ def test_analyse_and_scorecard(synthetic) -> None:
     by = {r.claim: r for r in rows}
     assert by["E5.delta.no_core"].value == pytest.approx(results.ablation.set_index("variant").delta_pct["no_core"])
     assert by["E1.cond.N2910"].paper == pytest.approx(99.77)
+    # issue 25: the canonical path is compared with the spec's DS-A 11.55 %, the others not with the
+    # predecessor's 11.3 % (500K train tokens); the Core minimum is the paper's bound "≥ 0.91"
+    canonical = by["E1.exception.rate[GELU > 0.1 (FIRE-POS)]"]
+    assert canonical.paper == 11.55 and canonical.comparison == ""
+    for name in ("GELU > 1.0", "top decile of GELU"):
+        row = by[f"E1.exception.rate[{name}]"]
+        assert row.paper == 11.3 and "predecessor" in row.comparison and "different corpus" in row.comparison
+    assert by["E1.jaccard.core_min"].relation == ">=" and by["E1.jaccard.core_min"].paper == 0.91
+
+
+def test_the_core_minimum_is_a_bound():
+    from dataclasses import replace
+
+    from darkness_visible.report.results import ResultRow
+
+    row = ResultRow("c", "E1.jaccard.core_min", "d", 0.91, 0.97, None, "gpt2", True, gpt2_small=True,
+                    relation=">=")
+    assert row.verdict == "replicated", "0.97 satisfies '≥ 0.91' (an equality would say 'differs')"
+    assert replace(row, value=0.9051).verdict == "replicated" and replace(row, value=0.904).verdict == "differs"
 
 
 def test_exercise_checks_accept_the_reference() -> None:
@@ -371,7 +390,8 @@ def test_e13_contingency_tables_hold_ds_b_exactly(synthetic) -> None:
     mask = rng.random((n, 3072)) < 0.3
     mask[:, EXCEPTION_NEURON] = rng.random(n) < 0.69
     meta = {"model": {"describe": "planted", "is_pretrained": False}, "d_mlp": 3072, "config": {"record": []},
-            "corpus": {"describe": "DS-B", "window": 256, "split": "train", "construction": "DS-B"}}
+            "corpus": {"describe": "DS-B", "window": 256, "n_windows": 195, "split": "train",
+                       "construction": "DS-B"}}
     H = Harvest(meta, {f"mask/{FIRE_ABS.name}": pack(mask), "input_ids": np.zeros(n, np.int32)})
     condition = H.fires(EXCEPTION_NEURON, FIRE_ABS)
     tables = {f"{m} lists": tiers.enrichment_table(H, condition, FIRE_ABS, m) for m in ("faithful", "corrected")}

@@ -58,3 +58,42 @@ def test_download_refuses_a_safetensors_file_that_is_not_the_pinned_one(tmp_path
     (tmp_path / "model.safetensors").write_bytes(b"not gpt2")
     with pytest.raises(CheckpointError, match="does not match the published checksum"):
         identity.record_download(tmp_path, GPT2_REVISION, tmp_path / "record.json")
+
+
+def _fake_snapshot(tmp_path, monkeypatch, weights: bytes):
+    """A Hugging Face cache holding ``openai-community/gpt2`` at the pinned revision with ``weights``."""
+    import huggingface_hub.constants
+
+    cache = tmp_path / "hf-cache"
+    snap = cache / "models--openai-community--gpt2" / "snapshots" / GPT2_REVISION
+    snap.mkdir(parents=True)
+    (snap / "config.json").write_text("{}")
+    (snap / "model.safetensors").write_bytes(weights)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    return snap
+
+
+def test_a_cached_snapshot_at_the_pinned_revision_with_other_weights_is_not_gpt2(tmp_path, monkeypatch):
+    """Issue 25: the pinned revision's folder in the HF cache is checked against the published SHA-256."""
+    snap = _fake_snapshot(tmp_path, monkeypatch, b"other weights in the pinned revision's folder")
+    spec = ModelSpec.parse("openai-community/gpt2")
+    assert identity.hub_snapshot(spec) == snap
+    ident = spec.identity
+    assert not ident.gpt2_small and "holds other weights" in ident.how and "not verified as GPT-2" in ident.label
+
+
+def test_a_cached_snapshot_matching_the_published_checksum_is_gpt2_and_hashed_once(tmp_path, monkeypatch):
+    from darkness_visible.io import cache
+
+    weights = b"pretend these are GPT-2's weights"
+    _fake_snapshot(tmp_path, monkeypatch, weights)
+    monkeypatch.setitem(identity.PUBLISHED_SHA256, "model.safetensors",
+                        (hashlib.sha256(weights).hexdigest(), len(weights)))
+    calls = []
+    real = cache._sha256
+    monkeypatch.setattr(cache, "_sha256", lambda path: calls.append(path) or real(path))
+    spec = ModelSpec.parse("openai-community/gpt2")
+    assert spec.identity.gpt2_small and "cached snapshot" in spec.identity.how
+    assert spec.identity.gpt2_small and len(calls) == 1, "hashed once, then remembered"
+    cache._DIGESTS.clear()
+    assert spec.identity.gpt2_small and len(calls) == 1, "remembered in the cache folder by size and mtime"

@@ -2,8 +2,10 @@
 
 import pytest
 
+from darkness_visible.config.sizes import PRESETS, resolve_size
+from darkness_visible.data.corpus import CorpusSpec
 from darkness_visible.models.loading import ModelSpec
-from darkness_visible.report.results import ResultRow, load_rows, save_rows, stamp
+from darkness_visible.report.results import ResultRow, load_rows, run_scope, save_rows, stamp
 from darkness_visible.report.tolerances import ToleranceError
 
 
@@ -57,8 +59,47 @@ def test_stamp_writes_the_models_identity():
     rows = stamp([_row(gpt2_small=True)], ModelSpec.parse("standin"))
     assert rows[0].gpt2_small is False and "not verified as GPT-2" in rows[0].identity
     assert rows[0].verdict == "other model"
+    rows = stamp([_row(gpt2_small=False)], ModelSpec.parse("openai-community/gpt2"), PRESETS["paper"], CorpusSpec())
+    assert rows[0].gpt2_small and rows[0].verdict == "replicated" and rows[0].scope == ""
+    assert "200 × 1,024" in rows[0].corpus and rows[0].preset.startswith("paper")
+
+
+def test_a_run_whose_size_or_corpus_is_not_recorded_gets_no_verdict():
     rows = stamp([_row(gpt2_small=False)], ModelSpec.parse("openai-community/gpt2"))
-    assert rows[0].gpt2_small and rows[0].verdict == "replicated"
+    assert rows[0].gpt2_small and rows[0].verdict == "not comparable"
+    assert "size preset not recorded" in rows[0].scope and "corpus not recorded" in rows[0].scope
+
+
+@pytest.mark.parametrize("size, corpus, why", [
+    (PRESETS["quick"], CorpusSpec(n_windows=4), "size quick"),
+    (resolve_size("paper", windows=50), CorpusSpec(n_windows=50), "smaller than the paper's"),
+    (PRESETS["paper"], CorpusSpec(split="train"), "split 'train'"),
+    (PRESETS["paper"], CorpusSpec(window=512), "window 512"),
+])
+def test_gpt2_rows_at_another_size_or_corpus_are_not_comparable(size, corpus, why):
+    """Issue 25: the verdict depends on the size preset and the corpus, not only on the model."""
+    assert run_scope(size, corpus) and why in run_scope(size, corpus)
+    rows = stamp([_row(), _row(claim="E3.crossover", paper=4.5, value=1.0)], ModelSpec.parse("openai-community/gpt2"),
+                 size, corpus)
+    assert {r.verdict for r in rows} == {"not comparable"}
+    assert all(why in r.scope for r in rows), "the reason is in the row"
+    free = stamp([_row(claim="E9.power.min_d", paper=0.78, value=0.7801, model_free=True)], None, size, corpus)
+    assert free[0].verdict == "replicated", "a row that needs no model keeps its verdict"
+
+
+def test_the_paper_run_is_the_paper_preset_on_ds_a():
+    assert run_scope(PRESETS["paper"], CorpusSpec()) == ""
+    assert run_scope(resolve_size("paper", windows=200), CorpusSpec()) == "", "DV_WINDOWS=200 is the paper's run"
+
+
+def test_rows_written_before_the_scope_field_get_no_verdict(tmp_path):
+    import json
+
+    path = save_rows([_row()], tmp_path / "c.json")
+    data = json.loads(path.read_text())
+    del data[0]["scope"]
+    path.write_text(json.dumps(data))
+    assert load_rows(path)[0].verdict == "not comparable"
 
 
 def test_round_trip(tmp_path):

@@ -2,6 +2,8 @@ import json
 
 import pytest
 
+from darkness_visible.config.sizes import PRESETS
+from darkness_visible.data.corpus import CorpusSpec
 from darkness_visible.models.loading import ModelSpec
 from darkness_visible.report.results import VERDICTS, ResultRow, save_rows
 from darkness_visible.report.scorecard import (
@@ -16,6 +18,9 @@ from darkness_visible.report.scorecard import (
 )
 from darkness_visible.report.tolerances import VERDICT_RULE_VERSION
 
+#: The paper's run: every size of the paper preset, DS-A.
+PAPER_RUN = {"size": PRESETS["paper"], "corpus": CorpusSpec()}
+
 
 def _rows():
     return [ResultRow("03", "E3.level4.mean", "mean ΔP at 4/7", 0.01383, 0.0139, None, "gpt2", True),
@@ -27,7 +32,7 @@ def _rows():
 
 
 def test_collect_merges_chapter_rows_and_lists_what_did_not_run(tmp_path):
-    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("openai-community/gpt2"))
+    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("openai-community/gpt2"), **PAPER_RUN)
     table = collect(tmp_path)
     e3 = table[table.experiment == "E3"].set_index("claim")
     assert e3.verdict.to_dict() == {"E3.crossover": "differs", "E3.level4.mean": "replicated",
@@ -46,7 +51,7 @@ def test_collect_merges_chapter_rows_and_lists_what_did_not_run(tmp_path):
 
 
 def test_on_the_standin_nothing_is_replicated_but_model_free_rows(tmp_path):
-    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("standin"))
+    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("standin"), **PAPER_RUN)
     table = collect(tmp_path)
     replicated = table[table.verdict == "replicated"]
     assert list(replicated.claim) == ["E9.power.min_d"] and replicated.model_free.all()
@@ -55,7 +60,7 @@ def test_on_the_standin_nothing_is_replicated_but_model_free_rows(tmp_path):
 
 
 def test_headline_table_has_one_line_per_claim_and_its_rows_verdict(tmp_path):
-    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("openai-community/gpt2"))
+    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("openai-community/gpt2"), **PAPER_RUN)
     heads = headline_table(collect(tmp_path))
     assert len(heads) == len(HEADLINES) >= 25
     assert list(heads.columns[:5]) == ["experiment", "claim", "paper", "this run", "verdict"]
@@ -66,7 +71,7 @@ def test_headline_table_has_one_line_per_claim_and_its_rows_verdict(tmp_path):
 
 
 def test_counts_add_up_and_the_sentence_lists_every_verdict(tmp_path):
-    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("openai-community/gpt2"))
+    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("openai-community/gpt2"), **PAPER_RUN)
     table = collect(tmp_path)
     counts = verdict_counts(table)
     assert sum(counts[v] for v in VERDICTS) == counts["total"] == len(table)
@@ -77,7 +82,23 @@ def test_counts_add_up_and_the_sentence_lists_every_verdict(tmp_path):
 
 
 def test_details_are_grouped_by_chapter_and_collapsed(tmp_path):
-    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("openai-community/gpt2"))
+    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("openai-community/gpt2"), **PAPER_RUN)
     html = details_html(collect(tmp_path))
     assert html.count("<details>") == len(collect(tmp_path).chapter.unique())
     assert '<td class="dv-v-ok">replicated</td>' in html
+
+
+@pytest.mark.parametrize("size, corpus", [(PRESETS["quick"], CorpusSpec(n_windows=4)),
+                                          (PRESETS["paper"].capped(20), CorpusSpec(n_windows=20))],
+                         ids=["DV_SIZE=quick", "DV_WINDOWS=20"])
+def test_gpt2_rows_at_a_smaller_size_get_no_verdict_on_the_scorecard(tmp_path, size, corpus):
+    """Issue 25: a GPT-2-labelled row set computed at the quick size (or with DV_WINDOWS) is never
+    "replicated" or "differs"; the scorecard says why in the scope column."""
+    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("openai-community/gpt2"), size=size, corpus=corpus)
+    table = collect(tmp_path)
+    model_rows = table[~table.model_free.fillna(False).astype(bool) & (table.verdict != "not run")]
+    assert len(model_rows) == 4 and set(model_rows.verdict) == {"not comparable"}
+    assert model_rows.scope.str.contains("not the paper's sizes").all()
+    assert set(headline_table(table).verdict) <= {"not comparable", "not run", "replicated"}
+    assert "replicated" not in set(table[table.claim.str.startswith("E3")].verdict)
+    assert "differs" not in set(table.verdict)

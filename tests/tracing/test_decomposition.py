@@ -2,6 +2,8 @@
 
 import torch
 
+from darkness_visible.config.sizes import PRESETS
+from darkness_visible.data.corpus import CorpusSpec
 from darkness_visible.models.loading import ModelSpec
 from darkness_visible.report.results import stamp
 from darkness_visible.tracing.decomposition import check_decomposition, scorecard_rows
@@ -15,7 +17,8 @@ def test_tiers_add_up_on_a_traced_pass(tiny):
         check = check_decomposition(traced.act, traced.mlp_out, tiny.w_out(), tiny.b_out(), {"a": (0, 1, 2), "b": (7,)})
     assert check.n_positions == 32
     assert check.max_abs_error < 1e-5 and check.min_cosine > 0.9999999
-    rows = {r.claim: r for r in stamp(scorecard_rows(check, "tiny", False), ModelSpec.parse("openai-community/gpt2"))}
+    gpt2 = ModelSpec.parse("openai-community/gpt2")
+    rows = {r.claim: r for r in stamp(scorecard_rows(check, "tiny", False), gpt2, PRESETS["paper"], CorpusSpec())}
     assert rows["E0.max_abs_error"].verdict == "replicated" and rows["E0.min_cosine"].verdict == "replicated"
     other = {r.claim: r for r in stamp(scorecard_rows(check, "tiny", False), ModelSpec.parse("tiny"))}
     assert {r.verdict for r in other.values()} == {"other model"} and other["E0.max_abs_error"].value is not None
@@ -29,5 +32,6 @@ def test_activations_that_are_not_the_traced_ones_are_caught(tiny):
         act[..., 5] += 0.01  # one neuron off by 0.01: the sum no longer reproduces the traced output
         check = check_decomposition(act, traced.mlp_out, tiny.w_out(), tiny.b_out(), {})
     assert check.max_abs_error > 1e-4
-    row = stamp(scorecard_rows(check, "tiny", False), ModelSpec.parse("openai-community/gpt2"))[0]
+    row = stamp(scorecard_rows(check, "tiny", False), ModelSpec.parse("openai-community/gpt2"), PRESETS["paper"],
+                 CorpusSpec())[0]
     assert row.verdict == "differs"

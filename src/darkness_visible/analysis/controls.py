@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from darkness_visible.data.corpus import CorpusSpec, hub_corpus_available
+from darkness_visible.data.corpus import DSB_WINDOW, DSB_WINDOWS, CorpusSpec, dsb_comparison, hub_corpus_available
 from darkness_visible.data.neurons import CONSENSUS, CORE, EXCEPTION_NEURON, ROUTING
 from darkness_visible.models.loading import ModelSpec, Subject, load_model
 from darkness_visible.report.results import ResultRow
@@ -38,8 +38,6 @@ from darkness_visible.tracing.harvest import Harvest, HarvestConfig, harvest
 
 #: The thresholds of the paper's sweep (paper-claims E12).
 SWEEP_THRESHOLDS: tuple[float, ...] = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0)
-#: DS-B's shape: 195 windows of 256 tokens.
-DSB_WINDOWS, DSB_WINDOW = 195, 256
 
 
 @dataclass(frozen=True)
@@ -292,30 +290,45 @@ def robustness_claims(sweep: list[dict[str, float]]) -> dict[str, float | bool]:
     }
 
 
+#: Why the paper's "11.3 % trained" is not this row's paper number (issue 25): it is the predecessor's FIRE-POS
+#: rate on its 500K train tokens (paper-claims §3, E18), and the specification gives no FIRE-POS rate on DS-B.
+TEXT_TRAINED_COMPARISON = ("different corpus: the paper's 11.3 % is the predecessor's FIRE-POS rate on its 500K "
+                           "train tokens; the specification gives no FIRE-POS rate on DS-B")
+
+
 def scorecard_rows(trained: dict[str, float], null_summary: dict[str, tuple[float, float]],
                    sweep: list[dict[str, float]], label: str, pretrained: bool, chapter: str = "06_crystallization",
-                   trained_pos_rate: float | None = None) -> list[ResultRow]:
-    """Scorecard rows of the controls: null model (mean over seeds), trained under the same rule, the sweep."""
+                   trained_pos_rate: float | None = None,
+                   corpus: CorpusSpec | dict | None = None) -> list[ResultRow]:
+    """Scorecard rows of the controls: null model (mean over seeds), trained under the same rule, the sweep.
+
+    ``corpus``: the controls' corpus (:func:`controls_corpus`, or the harvest's ``meta["corpus"]``). The paper ran
+    E11 and E12 on DS-B; on any other corpus (the offline fallback to 256-token windows of the test split, a
+    smaller slice, or a corpus not given) every row is "not comparable" (:func:`~darkness_visible.data.corpus.
+    dsb_comparison`, the rule E13 uses).
+    """
+    other = dsb_comparison(corpus)
     rows = []
     for key in ("exception_fire_rate", "core_jaccard_mean", "core_jaccard_min", "consensus_mean_fire_rate",
                 "max_enrichment"):
         rows.append(ResultRow(chapter, f"E11.trained.{key}", f"trained model, {key} (|GELU| > 0.1)",
-                              PAPER_NULL["trained"][key], trained.get(key), None, label, pretrained))
+                              PAPER_NULL["trained"][key], trained.get(key), None, label, pretrained,
+                              comparison=other))
         mean, sd = null_summary.get(key, (float("nan"), float("nan")))
         rows.append(ResultRow(chapter, f"E11.random.{key}", f"random-init models, {key}: mean over seeds",
-                              PAPER_NULL["random"][key], mean, None, label, pretrained,
+                              PAPER_NULL["random"][key], mean, None, label, pretrained, comparison=other,
                               note=f"SD over seeds {sd:.4f}; the original run was unseeded (one model)"))
     if trained_pos_rate is not None:
         rows.append(ResultRow(chapter, "E11.text.trained_exception_pos", "trained N2123 rate under GELU > 0.1 "
                               "(the paper text's '11.3 %', another definition)", PAPER_TEXT_TRAINED_EXCEPTION,
-                              trained_pos_rate, None, label, pretrained))
+                              trained_pos_rate, None, label, pretrained, comparison=TEXT_TRAINED_COMPARISON))
     for r in sweep:
         paper = PAPER_SWEEP.get(r["threshold"])
         for i, key in enumerate(SWEEP_COLUMNS):
             pv = paper[i] if paper else None
             value = r[key]
             rows.append(ResultRow(chapter, f"E12.theta{r['threshold']:g}.{key}", f"sweep θ = {r['threshold']:g}: {key}",
-                                  pv, None if np.isnan(value) else value, None, label, pretrained,
+                                  pv, None if np.isnan(value) else value, None, label, pretrained, comparison=other,
                                   note="paper: null (empty level)" if paper and pv is None else ""))
     return rows
 

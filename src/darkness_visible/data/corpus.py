@@ -30,8 +30,8 @@ Construction = Literal["DS-A", "DS-B"]
 #: DS-B (paper-claims §4): the first rows of the train split, joined with single spaces.
 DSB_ROWS = 5000
 
-__all__ = ["ContextLengthError", "CorpusSpec", "corpus_rows", "corpus_spec", "encode", "join_rows", "split_setting",
-           "token_stream", "windows"]
+__all__ = ["ContextLengthError", "CorpusSpec", "corpus_rows", "corpus_spec", "dsb_comparison", "encode", "join_rows",
+           "split_setting", "token_stream", "windows"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,32 @@ def corpus_spec(n_windows: int | None = None, split: str | None = None, window: 
         raise SettingError(f"corpus source (DV_CORPUS_SOURCE / --corpus-source) must be auto, hub or local, "
                            f"got {src!r}")
     return CorpusSpec(split_setting(split), windows_setting(n_windows), window, src)  # type: ignore[arg-type]
+
+
+#: DS-B's shape (paper-claims §4): 195 windows of 256 tokens (49,920 tokens).
+DSB_WINDOWS, DSB_WINDOW = 195, 256
+
+
+def dsb_comparison(corpus: CorpusSpec | dict | None, missing: str = "the controls' corpus (not recorded)") -> str:
+    """``""`` when ``corpus`` is DS-B itself (195 × 256 tokens of the train head), else the "different corpus"
+    note for the rows of the controls that the paper ran on DS-B (E11-E13).
+
+    ``corpus``: a :class:`CorpusSpec`, a harvest's ``meta["corpus"]`` dict, or ``None`` (never DS-B; ``missing``
+    says what it stands for). The offline fallback (256-token windows of the test split) and a DS-B slice of
+    another size are not DS-B. The one rule for E11, E12 and E13.
+    """
+    if corpus is None:
+        what = missing
+    elif isinstance(corpus, dict):
+        if (corpus.get("construction"), corpus.get("n_windows"), corpus.get("window")) == ("DS-B", DSB_WINDOWS,
+                                                                                            DSB_WINDOW):
+            return ""
+        what = corpus.get("describe", "another corpus")
+    else:
+        if (corpus.construction, corpus.n_windows, corpus.window) == ("DS-B", DSB_WINDOWS, DSB_WINDOW):
+            return ""
+        what = corpus.describe()
+    return f"different corpus: {what} vs DS-B (first 5,000 train rows, 195 x 256; needs the hub)"
 
 
 def hub_corpus_available(source: str) -> bool:

@@ -2,7 +2,9 @@
 
 Only GPT-2 Small earns a verdict against the paper (replicated / differs). It is recognised two ways:
 
-* the hub id ``openai-community/gpt2`` at the pinned revision (:data:`~darkness_visible.models.identity.GPT2_REVISION`);
+* the hub id ``openai-community/gpt2`` at the pinned revision (:data:`~darkness_visible.models.identity.GPT2_REVISION`),
+  whose snapshot in the Hugging Face cache, once there, is checked like any folder (below): a cache folder at
+  the pinned revision that holds other weights is not GPT-2 Small (:func:`hub_snapshot`);
 * a local folder whose weight file's SHA-256 equals that revision's published checksum
   (:data:`PUBLISHED_SHA256`, the hub's LFS object id of ``model.safetensors`` at the pinned commit), or a
   checksum that ``python -m darkness_visible download`` recorded when it fetched the pinned files
@@ -121,16 +123,41 @@ def folder_matches(folder: Path, record: Path | None = None) -> tuple[bool, str]
                    "of GPT-2 Small at revision 607a30d")
 
 
+def hub_snapshot(spec: Any) -> Path | None:
+    """The folder of a hub model's snapshot in the Hugging Face cache that holds a weight file, or ``None``
+    (not downloaded yet, or ``huggingface_hub`` missing)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - a dependency of transformers
+        return None
+    for name in WEIGHT_FILES:
+        found = try_to_load_from_cache(spec.name, name, revision=spec.revision)
+        if isinstance(found, str):
+            return Path(found).parent
+    return None
+
+
 def identify(spec: Any) -> ModelIdentity:
-    """Identify a :class:`~darkness_visible.models.loading.ModelSpec` (no weights are loaded; a folder's weight file is
-    hashed once and memoised).
+    """Identify a :class:`~darkness_visible.models.loading.ModelSpec` (no weights are loaded).
+
+    A folder's weight file, and the cached snapshot's of the pinned hub id, is hashed once and remembered by
+    path, size and modification time in the cache folder (:func:`darkness_visible.io.cache.file_sha256`). The pinned
+    hub id before its download is GPT-2 Small by its revision; once downloaded (when the chapter's rows are
+    stamped), its snapshot must match the published checksum.
     """
     from darkness_visible.config.settings import DEFAULT_MODEL
 
     name = spec.describe()
     if spec.kind == "hub":
         if spec.name == DEFAULT_MODEL and spec.revision == GPT2_REVISION:
-            return ModelIdentity(True, name, f"hub id {DEFAULT_MODEL} at the pinned revision {GPT2_REVISION[:7]}")
+            pinned = f"hub id {DEFAULT_MODEL} at the pinned revision {GPT2_REVISION[:7]}"
+            snapshot = hub_snapshot(spec)
+            if snapshot is None:
+                return ModelIdentity(True, name, f"{pinned} (not in the local cache yet: fetched by that revision)")
+            ok, how = folder_matches(snapshot)
+            if ok:
+                return ModelIdentity(True, name, f"{pinned}; its cached snapshot's {how}")
+            return ModelIdentity(False, name, f"the cached snapshot of {pinned} holds other weights: {how}")
         if spec.name == DEFAULT_MODEL:
             pinned = GPT2_REVISION[:7]
             return ModelIdentity(False, name, f"revision {spec.revision or 'main'} is not the pinned {pinned}")

@@ -5,8 +5,11 @@ page gathers them. The verdict rule (:data:`darkness_visible.report.tolerances.V
 
 * only a model identified as GPT-2 Small at the pinned revision (:mod:`darkness_visible.models.identity`) earns a
   verdict; any other model's rows say ``"other model"`` (rows that need no model are ``model_free``);
-* a row whose corpus or procedure differs from the paper's says how in ``comparison`` and is
-  ``"not comparable"``;
+* a row computed at another size than the paper's (``DV_SIZE=quick``, a ``DV_WINDOWS`` override) or on
+  another corpus than the paper's run (DS-A: WikiText-103 test, 200 windows of 1,024 tokens) says how in
+  ``scope`` and is ``"not comparable"`` (:func:`run_scope`; rows that need no model keep their verdict);
+  a row whose own corpus or procedure differs from the paper's says how in ``comparison`` and is
+  ``"not comparable"`` too;
 * otherwise ``"replicated"`` when ``|value - paper| <= tolerance`` and ``"differs"`` when not. The
   tolerance comes from :mod:`darkness_visible.report.tolerances` (the specification, or the paper's printed
   precision); the confidence interval decides only :attr:`ResultRow.consistent_ci`.
@@ -56,6 +59,8 @@ class ResultRow:
     note: str = ""
     preset: str = ""
     comparison: str = ""
+    corpus: str = ""
+    scope: str = ""
     model_free: bool = False
     gpt2_small: bool = False
     identity: str = ""
@@ -82,7 +87,7 @@ class ResultRow:
             return "no paper number"
         if not (self.gpt2_small or self.model_free):
             return "other model"
-        if self.comparison:
+        if self.comparison or (self.scope and not self.model_free):
             return "not comparable"
         assert self.tolerance is not None  # set in __post_init__
         if self.relation == "<=":
@@ -100,25 +105,59 @@ class ResultRow:
         return data
 
 
-def stamp(rows: list[ResultRow], spec: Any = None, size: Any = None) -> list[ResultRow]:
-    """Rows with the run's model identity (``spec``, a :class:`~darkness_visible.models.loading.ModelSpec`) and size
-    preset written into them; ``None`` leaves that part as it is."""
-    changes: dict[str, Any] = {}
+#: The paper's run (paper-claims §4, DS-A): the WikiText-103 test stream in 200 windows of 1,024 tokens.
+PAPER_CORPUS = {"split": "test", "construction": "DS-A", "window": 1024, "n_windows": 200}
+
+
+def run_scope(size: Any = None, corpus: Any = None) -> str:
+    """``""`` when a run's size preset (a :class:`~darkness_visible.config.sizes.Size`) is the paper's
+    (:attr:`~darkness_visible.config.sizes.Size.is_paper`) and its corpus (a
+    :class:`~darkness_visible.data.corpus.CorpusSpec`) is the paper's DS-A (:data:`PAPER_CORPUS`), else the
+    reasons, e.g. ``"run at size quick (...; smaller than the paper's)"``. ``None`` (not recorded) is never
+    the paper's run."""
+    reasons = []
+    if size is None:
+        reasons.append("size preset not recorded")
+    elif not size.is_paper:
+        reasons.append(f"run at size {size.describe()}, not the paper's sizes")
+    if corpus is None:
+        reasons.append("corpus not recorded")
+    else:
+        differs = [f"{k} {getattr(corpus, k, None)!r} (paper {v!r})" for k, v in PAPER_CORPUS.items()
+                   if getattr(corpus, k, None) != v]
+        if differs:
+            what = corpus.describe() if hasattr(corpus, "describe") else str(corpus)
+            reasons.append(f"run corpus {what} differs from the paper's DS-A: {', '.join(differs)}")
+    return "; ".join(reasons)
+
+
+def stamp(rows: list[ResultRow], spec: Any = None, size: Any = None, corpus: Any = None) -> list[ResultRow]:
+    """Rows with the run's model identity (``spec``, a :class:`~darkness_visible.models.loading.ModelSpec`), size
+    preset and corpus written into them, and the run's :func:`run_scope` (why its size or corpus is not the
+    paper's: a size or corpus not given counts as not the paper's). With none of the three, rows are returned
+    as they are."""
+    if spec is None and size is None and corpus is None:
+        return list(rows)
+    changes: dict[str, Any] = {"scope": run_scope(size, corpus)}
     if spec is not None:
         ident = spec.identity
         changes.update(gpt2_small=ident.gpt2_small, identity=ident.label)
     if size is not None:
         changes["preset"] = size.describe()
-    return [replace(r, **changes) for r in rows] if changes else list(rows)
+    if corpus is not None:
+        changes["corpus"] = corpus.describe() if hasattr(corpus, "describe") else str(corpus)
+    return [replace(r, **changes) for r in rows]
 
 
-def save_rows(rows: list[ResultRow], path: str | Path, size: Any = None, spec: Any = None) -> Path:
-    """Write rows as JSON (atomically) and return the path; ``size`` (a :class:`~darkness_visible.config.sizes.Size`)
-    and ``spec`` (the run's :class:`~darkness_visible.models.loading.ModelSpec`) stamp every row with the preset it
-    ran at and the identity of the model (see :func:`stamp`)."""
+def save_rows(rows: list[ResultRow], path: str | Path, size: Any = None, spec: Any = None,
+              corpus: Any = None) -> Path:
+    """Write rows as JSON (atomically) and return the path; ``size`` (a :class:`~darkness_visible.config.sizes.Size`),
+    ``spec`` (the run's :class:`~darkness_visible.models.loading.ModelSpec`) and ``corpus`` (its
+    :class:`~darkness_visible.data.corpus.CorpusSpec`) stamp every row with the preset it ran at, the identity of
+    the model and the corpus (see :func:`stamp`)."""
     from darkness_visible.io.cache import atomic_write
 
-    rows = stamp(rows, spec, size)
+    rows = stamp(rows, spec, size, corpus)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda h: h.write(json.dumps([r.as_dict() for r in rows], indent=1).encode()))
@@ -132,6 +171,7 @@ def load_rows(path: str | Path) -> list[ResultRow]:
         item.pop("verdict", None)
         item.pop("consistent_ci", None)
         item.pop("tolerance_source", None)
+        item.setdefault("scope", "written by an older version of the book: size preset and corpus not recorded")
         if item.get("ci") is not None:
             item["ci"] = tuple(item["ci"])
         try:

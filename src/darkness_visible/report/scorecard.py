@@ -65,7 +65,7 @@ class Headline:
 #: One line per claim of the paper (the headline table), each pointing at the detail row that tests it.
 HEADLINES: tuple[Headline, ...] = (
     Headline("E0", "The tier decomposition reproduces the MLP output exactly", "max error < 6e-5", "E0.max_abs_error"),
-    Headline("E1", "N2123 is on for 11.3 % of tokens (the exception path)", "11.3 %",
+    Headline("E1", "N2123 is on for 11.3 % of tokens (the exception path; the spec's DS-A value 11.55 %)", "11.55 %",
              "E1.exception.rate[GELU > 0.1 (FIRE-POS)]"),
     Headline("E1", "N2123 is active (|GELU| > 0.1) on most tokens", "70.9 %", "E1.n2123.active_rate"),
     Headline("E1", "Core is fused: Jaccard N2123-N2910 on exception tokens", "0.998", "E1.jaccard.core_peak"),
@@ -101,7 +101,8 @@ HEADLINES: tuple[Headline, ...] = (
 )
 
 COLUMNS = ["experiment", "claim", "description", "paper", "value", "ci", "tolerance", "verdict", "consistent_ci",
-           "comparison", "chapter", "model", "identity", "gpt2_small", "model_free", "preset", "tolerance_source",
+           "comparison", "scope", "chapter", "model", "identity", "gpt2_small", "model_free", "preset", "corpus",
+           "tolerance_source",
            "verdict_rule", "note"]
 
 
@@ -213,7 +214,8 @@ def details_html(table: pd.DataFrame) -> str:
     """Every detail row, grouped by chapter, each group collapsed behind a ``<details>`` with its own counts."""
     import html
 
-    columns = ["claim", "verdict", "paper", "value", "tolerance", "consistent_ci", "comparison", "description"]
+    columns = ["claim", "verdict", "paper", "value", "tolerance", "consistent_ci", "comparison", "scope",
+               "description"]
     parts = []
     for chapter, group in table.groupby("chapter", sort=True):
         counts = verdict_counts(group)

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 #: Version of the verdict rule, written into the scorecard's JSON/CSV.
-VERDICT_RULE_VERSION = "2: point estimate within the spec's tolerance; CI shown separately (issue 14)"
+VERDICT_RULE_VERSION = ("3: point estimate within the spec's tolerance; CI shown separately (issue 14); only at the "
+                        "paper's size preset and corpus (issue 25)")
 
 VERDICT_RULE = (
     "A row is **replicated** when this run's point estimate lies within the row's tolerance of the paper's "
@@ -32,9 +33,11 @@ VERDICT_RULE = (
     "(paper-claims §9) where it gives one, and otherwise half a unit in the last digit the paper printed. "
     "This run's 95 % interval is shown beside the value and decides only the separate column "
     "**consistent (CI)** (the paper's number lies inside the interval). Only GPT-2 Small at the pinned "
-    "revision earns a verdict: any other model's rows say **other model**. Rows whose corpus or procedure "
-    "differs from the paper's say so in the column **comparison** and get **not comparable** instead of a "
-    "verdict. Rows that need no model (a power analysis) are marked **model-free**."
+    "revision earns a verdict: any other model's rows say **other model**. A run at another size than the "
+    "paper's (the `quick` preset, a `DV_WINDOWS` override) or on another corpus than the paper's DS-A says so in "
+    "the column **scope**, and its rows get **not comparable**. Rows whose own corpus or procedure differs "
+    "from the paper's say so in the column **comparison** and get **not comparable** too. Rows that need no "
+    "model (a power analysis) are marked **model-free** and keep their verdict."
 )
 
 
@@ -62,9 +65,13 @@ SPEC_RULES: tuple[ToleranceRule, ...] = (
                   absolute=4e-5),
     ToleranceRule(r"^E0\.min_cosine$", "§9 F1.1: cosine > 0.9999999 (paper's 0.99999994 − 4e-8)", absolute=4e-8),
     ToleranceRule(r"^E2\.cos\.N\d+\.N\d+$", "§9 F1.2: cosine matrix within ±0.01", absolute=0.01),
-    ToleranceRule(r"^E9\..*surprisal", "§9 F2.1: surprisal within ±0.01 bits", absolute=0.01),
+    ToleranceRule(r"^E9\.trace\..*surprisal$", "§9 F2.1: per-position surprisal within ±0.01 bits (the aggregate "
+                  "means, effects, t, d and p: within rounding)", absolute=0.01),
+    ToleranceRule(r"^E9\.trace\..*(n2123_act|mlp_delta_norm)$", "§9 F2.1: per-position n2123_act and "
+                  "mlp_delta_norm within ±1e-3 relative", relative=1e-3),
     ToleranceRule(r"^E6\..*prob", "§9 F2.2: base_prob within ±1e-5", absolute=1e-5),
-    ToleranceRule(r"^E8\.", "§9 F2.3: IG knockout and overlap averages within ±0.005", absolute=0.005),
+    ToleranceRule(r"^E8\.(ig\.(routing|consensus)_overlap|knockout\.)", "§9 F2.3: IG knockout and overlap averages "
+                  "within ±0.005", absolute=0.005),
     ToleranceRule(r"^E3\.level\d\.n$", "§9 F3.1: n per level exact (±0.2 %)", relative=0.002),
     ToleranceRule(r"^E3\.level\d\.mean$", "§9 F3.1 / E3: means within ±0.002", absolute=0.002),
     ToleranceRule(r"^E3\.level\d\.ci_(lo|hi)$", "E3 (§6): CI endpoints within ±0.003 (token-level)",
@@ -80,7 +87,8 @@ SPEC_RULES: tuple[ToleranceRule, ...] = (
 
 #: §9's numbers restated, so a test can check that no rule above is wider than the specification.
 SPEC_MAXIMA: dict[str, float] = {
-    "F1.1 max error": 4e-5, "F1.1 cosine": 4e-8, "F1.2": 0.01, "F2.1": 0.01, "F2.2 prob": 1e-5, "F2.3": 0.005,
+    "F1.1 max error": 4e-5, "F1.1 cosine": 4e-8, "F1.2": 0.01, "F2.1": 0.01, "F2.1 relative": 1e-3,
+    "F2.2 prob": 1e-5, "F2.3": 0.005,
     "F3.1 n relative": 0.002, "F3.1 mean": 0.002, "E3 CI": 0.003, "F3.2 index": 0.0, "F3.2 rate": 0.002,
     "F3.3 trained": 0.005, "F3.3 random": 0.05, "F3.3 sweep": 0.005, "F3.4": 0.0, "F3.5": 0.05,
 }
@@ -90,6 +98,8 @@ PRINTED: tuple[tuple[str, float, str], ...] = (
     (r"^E4\.all\.(promoted|lost)_pct$", 0.005, "the paper prints 8.77 % and 3.81 % (two decimals)"),
     (r"^E3\.level\d\.seq_ci_width$", 1e-5, "difference of two endpoints printed to 5 decimals"),
     (r"^E3\.crossover$", 0.5, "the paper brackets the crossover between 4/7 and 5/7 (midpoint ±0.5)"),
+    (r"^E8\.transplant\.dest_change$", 5e-5, "the spec prints the mean destination change as −0.0080 (four "
+     "decimals; not an F2.3 knockout or overlap average)"),
 )
 
 #: Ranks of the 160-prompt extraction above this are accepted within ±2 (§9 F2.2); below it, exact.
