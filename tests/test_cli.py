@@ -383,3 +383,15 @@ def test_a_chapter_with_unwritable_dv_results_fails_before_the_kernel(make, no_k
         if results.is_dir():
             results.chmod(0o700)
     assert "DV_RESULTS" in err and str(results) in err
+
+
+def test_download_records_its_checksums_in_the_cache_given(capsys, tmp_path, monkeypatch):
+    """``download --cache X`` records the pinned files' checksums in X (where ``harvest --cache X`` looks for
+    them), not in the default cache folder, and the setting ends with the command."""
+    from darkness_visible.models import identity, loading
+
+    monkeypatch.delenv("DV_CACHE", raising=False)
+    monkeypatch.setattr(loading, "download", lambda model: identity._record_path())
+    assert main(["download", "--cache", str(tmp_path / "mine")]) == 0
+    assert capsys.readouterr().out.strip() == str((tmp_path / "mine" / identity.RECORD_NAME).resolve())
+    assert "DV_CACHE" not in __import__("os").environ

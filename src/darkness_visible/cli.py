@@ -8,10 +8,11 @@ themselves in :data:`CHAPTERS` as they land.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from darkness_visible import __version__
@@ -54,6 +55,25 @@ def _missing_chapter(stem: str) -> int:
 def _absolute(value: str | Path | None) -> str | None:
     """A path setting made absolute against the caller's working directory (a kernel runs in ``notebooks/``)."""
     return None if value is None or value == "" else str(Path(value).expanduser().resolve())
+
+
+@contextlib.contextmanager
+def _cache_setting(cache: str | None) -> Iterator[None]:
+    """``--cache`` is ``DV_CACHE`` while the command runs: the harvest, the file-hash memo and the download's
+    checksum record all go there, none to the default cache folder (restored afterwards, for callers of
+    :func:`main` in one process)."""
+    if not cache:
+        yield
+        return
+    before = os.environ.get("DV_CACHE")
+    os.environ["DV_CACHE"] = _absolute(cache)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("DV_CACHE", None)
+        else:
+            os.environ["DV_CACHE"] = before
 
 
 def _run_chapter(args: argparse.Namespace, path: Path) -> int:
@@ -220,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_harvest)
     p = sub.add_parser("download", help="download GPT-2 Small into the Hugging Face cache (needs the hub)")
     p.add_argument("--model", default=None, help="hub id (default openai-community/gpt2 at the pinned revision)")
+    p.add_argument("--cache", default=None, help="cache folder where the download's checksums are recorded "
+                   "(default: $DV_CACHE or ~/.cache/darkness-visible)")
     p.set_defaults(func=_download)
     p = sub.add_parser("info", help="show the resolved settings (model, corpus, cache)")
     _common(p)
@@ -243,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     message naming the fix, not a traceback. Any other exception is a bug and keeps its traceback."""
     try:
         args = build_parser().parse_args(argv)
-        return int(args.func(args))
+        with _cache_setting(getattr(args, "cache", None)):
+            return int(args.func(args))
     except DVUserError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -203,6 +203,43 @@ def test_weights_missing_a_parameter_are_refused_before_loading(save_gpt2, edit,
     assert named in err and "re-save" in err
 
 
+def _as_bin(folder, drop: str | None = None) -> None:
+    """Rewrite a saved checkpoint as ``pytorch_model.bin`` (the older format), without the tensor ``drop``."""
+    import torch
+    from safetensors.torch import load_file
+
+    tensors = load_file(folder / "model.safetensors")
+    if drop is not None:
+        del tensors[drop]
+    torch.save(tensors, folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+
+
+def test_a_pytorch_bin_missing_a_parameter_is_refused_and_a_whole_one_passes(save_gpt2, capsys, monkeypatch,
+                                                                             tmp_path):
+    whole = save_gpt2()
+    _as_bin(whole)
+    assert check_checkpoint(ModelSpec.parse(str(whole))).n_layers == 2
+    folder = save_gpt2()
+    _as_bin(folder, drop="transformer.h.0.attn.c_proj.weight")
+    with pytest.raises(CheckpointError, match="lack") as caught:
+        check_checkpoint(ModelSpec.parse(str(folder)))
+    assert "h.0.attn.c_proj.weight" in str(caught.value) and "\n" not in str(caught.value)
+    _never_load(monkeypatch)
+    err = _cli_error(capsys, ["harvest", "--model", str(folder), "--windows", "1", "--cache", str(tmp_path / "c")])
+    assert "h.0.attn.c_proj.weight" in err and "re-save" in err
+
+
+def test_a_pytorch_bin_holding_no_state_dict_is_refused(save_gpt2):
+    import torch
+
+    folder = save_gpt2()
+    (folder / "model.safetensors").unlink()
+    torch.save([torch.zeros(2)], folder / "pytorch_model.bin")
+    with pytest.raises(CheckpointError, match="not a state dict"):
+        check_checkpoint(ModelSpec.parse(str(folder)))
+
+
 def test_every_parameter_of_a_saved_gpt2_is_expected(save_gpt2):
     """The expected names are exactly what save_pretrained writes (nothing expected that is never saved)."""
     from safetensors import safe_open

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from darkness_visible.errors import CheckpointError, ContextLengthError, CorpusError
+from darkness_visible.errors import CheckpointError, ContextLengthError, CorpusError, one_line
 from darkness_visible.io import hub
 
 #: What :func:`check_config` accepts, for messages.
@@ -160,6 +160,22 @@ def _check_bin(path: Path) -> None:
                               "re-download the checkpoint") from None
 
 
+def _bin_names(path: Path) -> set[str]:
+    """The parameter names a ``pytorch_model.bin`` holds, read memory-mapped with ``weights_only`` (no pickle
+    code runs and the weights are not read into memory)."""
+    import torch
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as error:  # noqa: BLE001 - any failure to read the archive is the file's fault
+        raise CheckpointError(f"{path} cannot be read as a PyTorch state dict ({one_line(error)}): re-save or "
+                              "re-download the checkpoint") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} holds a {type(state).__name__}, not a state dict of named tensors: re-save "
+                              "it with model.save_pretrained(folder)")
+    return {str(name) for name in state}
+
+
 def expected_tensors(info: CheckpointInfo) -> list[str]:
     """The parameter names a GPT-2 checkpoint of shape ``info`` must hold (without the ``transformer.`` prefix;
     the unembedding is tied to ``wte`` and is not stored)."""
@@ -190,7 +206,8 @@ def check_weights(folder: Path, info: CheckpointInfo | None = None) -> None:
 
     Reads a few kilobytes, not the weights: empty, truncated and corrupt-header files raise
     :class:`~darkness_visible.errors.CheckpointError`; with ``info`` (the shape ``config.json`` implies),
-    so do safetensors files that lack a parameter of that shape (:func:`check_tensor_names`).
+    so do weight files (safetensors or ``pytorch_model.bin``) that lack a parameter of that shape
+    (:func:`check_tensor_names`).
     """
     folder = Path(folder)
     safetensors = sorted(folder.glob("*.safetensors"))
@@ -202,6 +219,8 @@ def check_weights(folder: Path, info: CheckpointInfo | None = None) -> None:
             check_tensor_names(names, info, str(folder))
     elif (folder / "pytorch_model.bin").is_file():
         _check_bin(folder / "pytorch_model.bin")
+        if info is not None:
+            check_tensor_names(_bin_names(folder / "pytorch_model.bin"), info, str(folder))
 
 
 def _hub_config(spec: Any) -> Path | None:
