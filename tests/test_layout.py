@@ -14,9 +14,11 @@ import darkness_visible as dv
 PKG = Path(dv.__file__).resolve().parent
 
 #: Each concern's rank: a module may import only from its own rank or a lower one.
-RANK = {"errors": 0, "config": 1, "io": 2, "stats": 2, "data": 3, "plotting": 3, "models": 4, "tracing": 5,
-        "report": 5, "discovery": 6, "lens": 6, "analysis": 7, "book": 8, "exercises": 9, "tools": 9, "cli": 10,
-        "__main__": 11, "__init__": 12}
+#: ``plotting`` sits above the computations it draws (a figure takes an analysis' result), and nothing that
+#: computes imports it.
+RANK = {"errors": 0, "config": 1, "io": 2, "stats": 2, "data": 3, "models": 4, "tracing": 5,
+        "report": 5, "discovery": 6, "lens": 6, "analysis": 7, "plotting": 7.5, "book": 8, "exercises": 9, "tools": 9,
+        "cli": 10, "__main__": 11, "__init__": 12}
 
 
 def _module(path: Path) -> str:
@@ -83,6 +85,40 @@ def test_lower_layers_never_import_higher_ones():
     assert not bad, bad
 
 
+def _imports_of(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+    return names
+
+
+def test_only_plotting_draws():
+    """Computation, rows and prose never import matplotlib or seaborn: every figure lives in ``plotting``
+    (``book`` only glues a finished figure into the page, ``tools`` renders pages)."""
+    drawing = {"matplotlib", "seaborn"}
+    offenders = [str(f.relative_to(PKG)) for f in PKG.rglob("*.py")
+                 if _concern(_module(f)) not in ("plotting", "book", "tools") and _imports_of(f) & drawing]
+    assert not offenders, offenders
+
+
+def test_the_chapters_draw_no_figure_inline():
+    """A chapter calls a ``plotting`` function for each figure: no axes built, sized or styled in a cell."""
+    import json
+    import re
+
+    inline = re.compile(r"plt\.subplots|figsize|plt\.figure\(|\bax\.set\(|sns\.(?!set_theme)\w+\(")
+    found = {}
+    for nb in sorted((PKG.parents[1] / "notebooks").glob("[0-9]*.ipynb")):
+        for cell in json.loads(nb.read_text())["cells"]:
+            source = "".join(cell["source"])
+            if cell["cell_type"] == "code" and inline.search(source):
+                found.setdefault(nb.name, []).append(inline.search(source).group(0))
+    assert not found, found
+
+
 def test_the_cycle_check_catches_a_cycle(tmp_path, monkeypatch):
     """The check above can fail: a planted two-module cycle is reported."""
     pkg = tmp_path / "darkness_visible"
@@ -117,3 +153,22 @@ def test_test_files_have_unique_names():
     """pytest's default import mode needs one basename per test file across the mirrored folders."""
     names = [p.name for p in Path(__file__).parent.rglob("test_*.py")]
     assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
+
+
+def test_each_statistic_has_one_kernel():
+    """A statistic computed in one place: the co-firing kernels and the consensus level are defined once, and no
+    two modules define a public function of the same name (``scorecard_rows``, ``main`` and the per-chapter
+    ``command``/``chapters`` entry points aside)."""
+    import collections
+
+    defined = collections.defaultdict(list)
+    for f in PKG.rglob("*.py"):
+        for node in ast.parse(f.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                defined[node.name].append(_module(f))
+    for kernel in ("cofire_counts", "jaccard_matrix", "jaccard_with", "fisher_greater", "rate_enrichment",
+                   "consensus_level"):
+        assert len(defined[kernel]) == 1, (kernel, defined[kernel])
+    allowed = {"scorecard_rows", "main", "command", "chapters", "check", "render", "fire_rates", "rate_by_level"}
+    twice = {name: mods for name, mods in defined.items() if len(mods) > 1 and name not in allowed}
+    assert not twice, twice

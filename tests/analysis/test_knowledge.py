@@ -157,10 +157,10 @@ def test_overlap_enrichment_and_recurrence_on_planted_tops():
     table = kn.overlap_table(attrs)
     assert (table["routing"] == 5).all() and (table["residual"] == 15).all()
     assert (table["consensus"] == len(set(ROUTING[:5]) & set(CONSENSUS))).all()
-    e = kn.enrichment(table)
+    e = kn.overlap_enrichment(table)
     assert e.chance == pytest.approx(20 * 27 / 3072)
     assert e.ratio_rounded == pytest.approx(5 / 0.2)
-    assert kn.Enrichment(7.3, 20, 27, 3072).ratio == pytest.approx(41.5, abs=0.05)
+    assert kn.OverlapEnrichment(7.3, 20, 27, 3072).ratio == pytest.approx(41.5, abs=0.05)
     rec = kn.recurring_neurons(attrs).set_index("neuron")
     assert rec.loc[ROUTING[0], "prompts"] == 4 and rec.loc[100, "prompts"] == 1
 
@@ -184,7 +184,7 @@ def test_matched_baseline_removes_magnitude_driven_enrichment():
         quiet.append(_fake(act * q_grad, act, q_grad))
     mb_loud = kn.matched_baseline(loud, n_draws=200)
     mb_quiet = kn.matched_baseline(quiet, n_draws=200)
-    uniform = kn.Enrichment(mb_loud.observed, 20, 27, d)
+    uniform = kn.OverlapEnrichment(mb_loud.observed, 20, 27, d)
     assert mb_loud.ratio < 0.3 * uniform.ratio  # matched chance explains most of the uniform enrichment
     assert mb_quiet.ratio > mb_loud.ratio
     assert mb_loud.draws.shape == (200,)
@@ -302,8 +302,8 @@ def test_attributions_are_cached_by_model_prompts_and_config(tiny, tmp_path, mon
 
 
 def test_prose_wording_follows_the_numbers():
-    high = kn.Enrichment(7.3, 20, 27, 3072)
-    low = kn.Enrichment(0.1, 20, 27, 3072)
+    high = kn.OverlapEnrichment(7.3, 20, 27, 3072)
+    low = kn.OverlapEnrichment(0.1, 20, 27, 3072)
     rec = pd.DataFrame({"neuron": [2, 611, 5], "prompts": [16, 15, 20], "tier": ["-"] * 3})
     p = kn.overlap_prose(high, low, low, rec)
     assert p["routing_vs_chance"] == "more than" and p["ratio_exact"] == "41.5×" and p["chance_exact"] == "0.1758"
@@ -333,7 +333,7 @@ def test_prose_wording_follows_the_numbers():
 
 
 def test_matched_prose_compares_with_uniform_chance():
-    uniform = kn.Enrichment(2.0, 20, 27, 3072)  # chance 0.176
+    uniform = kn.OverlapEnrichment(2.0, 20, 27, 3072)  # chance 0.176
     mb = kn.MatchedBaseline(np.array([1.0, 1.0]), np.array([0.5, 3.0]), 2.0, 50)
     p = kn.matched_prose(mb, uniform)
     assert p["matched_chance"] == "1.00" and p["matched_ratio"] == "2.0×"

@@ -11,6 +11,7 @@ import scipy.stats as st
 import torch
 
 from darkness_visible.analysis import tiers
+from darkness_visible.analysis.consensus import output_cosines
 from darkness_visible.data.corpus import CorpusSpec
 from darkness_visible.data.neurons import CONSENSUS, EXCEPTION_NEURON, HANDLER, HANDLER_TIERS, ROUTING
 from darkness_visible.discovery.planted import PlantConfig, build_planted, planted_harvest_config
@@ -165,7 +166,7 @@ def test_enrichment_equals_scipy_fisher_and_bonferroni(synthetic) -> None:
     H, act = synthetic
     condition = np.abs(act[:, EXCEPTION_NEURON]) > 0.1
     for mode in ("corrected", "faithful"):
-        table = tiers.enrichment_table(H, condition, FIRE_ABS, mode)
+        table = tiers.fisher_enrichment_table(H, condition, FIRE_ABS, mode)
         assert len(table) == 27
         for _, r in table.sample(6, random_state=1).iterrows():
             fires = np.abs(act[:, int(r.neuron[1:])]) > 0.1
@@ -178,7 +179,7 @@ def test_enrichment_equals_scipy_fisher_and_bonferroni(synthetic) -> None:
             assert r.p_value == pytest.approx(p, rel=1e-9)
             assert r.p_bonferroni == pytest.approx(min(1.0, 3072 * p), rel=1e-9)
             assert r.enrichment == pytest.approx((a / (a + b)) / ((a + c) / len(condition)))
-    faithful = set(tiers.enrichment_table(H, condition, FIRE_ABS, "faithful").neuron)
+    faithful = set(tiers.fisher_enrichment_table(H, condition, FIRE_ABS, "faithful").neuron)
     assert {"N935", "N1375"} <= faithful and "N2921" not in faithful
 
 
@@ -275,7 +276,7 @@ def test_direction_readings(tiny) -> None:
     assert torch.allclose(with_bias - without, tiers.bias_prior(tiny).expand_as(with_bias), atol=1e-5)
     raw = tiers.direction_logits(tiny, tiny.w_out()[list(neurons)], "raw")
     assert torch.allclose(raw, tiny.w_out()[list(neurons)] @ tiny.w_u.T, atol=1e-6)
-    cos = tiers.output_cosines(tiny, neurons).to_numpy()
+    cos = output_cosines(tiny.w_out(), neurons).to_numpy()   # the one cosine kernel, as chapter 02 calls it
     w = tiny.w_out()[list(neurons)].double()
     want = torch.nn.functional.cosine_similarity(w[:, None], w[None], dim=-1).numpy()
     assert cos == pytest.approx(want, abs=1e-9)
@@ -364,10 +365,10 @@ def test_suite_and_null_prose() -> None:
     class Found:
         found, indicator = False, None
 
-    assert tiers.null_prose({"max_lower": 0.4, "bar": 1.0}, Found(), "x")["null_vs_bar"] == "below"
-    assert tiers.null_prose({"max_lower": 1.4, "bar": 1.0}, Found(), "x")["null_vs_bar"] == "above"
+    assert tiers.discovery_null_prose({"max_lower": 0.4, "bar": 1.0}, Found(), "x")["null_vs_bar"] == "below"
+    assert tiers.discovery_null_prose({"max_lower": 1.4, "bar": 1.0}, Found(), "x")["null_vs_bar"] == "above"
     Found.found, Found.indicator = True, 7
-    assert "false positive" in tiers.null_prose({"max_lower": 1.4, "bar": 1.0}, Found(), "x")["null_answer"]
+    assert "false positive" in tiers.discovery_null_prose({"max_lower": 1.4, "bar": 1.0}, Found(), "x")["null_answer"]
 
 
 def test_sign_rows_read_the_function_word_scores(tiny) -> None:
@@ -394,7 +395,7 @@ def test_e13_contingency_tables_hold_ds_b_exactly(synthetic) -> None:
                        "construction": "DS-B"}}
     H = Harvest(meta, {f"mask/{FIRE_ABS.name}": pack(mask), "input_ids": np.zeros(n, np.int32)})
     condition = H.fires(EXCEPTION_NEURON, FIRE_ABS)
-    tables = {f"{m} lists": tiers.enrichment_table(H, condition, FIRE_ABS, m) for m in ("faithful", "corrected")}
+    tables = {f"{m} lists": tiers.fisher_enrichment_table(H, condition, FIRE_ABS, m) for m in ("faithful", "corrected")}
     for table in tables.values():
         assert ((table.a + table.b + table.c + table.d) == 49_920).all()
         assert (table.a + table.b == condition.sum()).all()

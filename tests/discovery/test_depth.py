@@ -8,9 +8,10 @@ import json
 import pytest
 
 from darkness_visible.cli import main
-from darkness_visible.discovery.depth import depth_figure, describe, discover_layer, discover_layers
+from darkness_visible.discovery.depth import describe, discover_layer, discover_layers
 from darkness_visible.discovery.discover import DiscoverConfig
 from darkness_visible.discovery.planted_random import SMALL_SHAPES, build_random_planted, discovery_corpus
+from darkness_visible.plotting.discovery import depth_figure
 
 
 @pytest.fixture(scope="module")

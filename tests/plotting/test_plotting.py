@@ -75,7 +75,7 @@ def test_the_chapters_single_axes_figures_share_the_house_style():
     import numpy as np
     import pandas as pd
 
-    from darkness_visible.analysis import consensus, tiers
+    from darkness_visible.plotting import consensus, tiers
 
     rng = np.random.default_rng(0)
     levels = pd.DataFrame({"level": range(8), "n": rng.integers(10, 100, 8)})

@@ -32,7 +32,7 @@ from darkness_visible.data.corpus import DSB_WINDOW, DSB_WINDOWS, CorpusSpec, ds
 from darkness_visible.data.neurons import CONSENSUS, CORE, EXCEPTION_NEURON, ROUTING
 from darkness_visible.models.loading import ModelSpec, Subject, load_model
 from darkness_visible.report.results import ResultRow
-from darkness_visible.stats.cofiring import jaccard_matrix
+from darkness_visible.stats.cofiring import jaccard_matrix, rate_enrichment
 from darkness_visible.tracing.firing import FIRE_ABS, FiringRule
 from darkness_visible.tracing.harvest import Harvest, HarvestConfig, harvest
 
@@ -86,17 +86,11 @@ def rate_by_level(exc: np.ndarray, level: np.ndarray, n_levels: int) -> np.ndarr
 
 
 def enrichment(exc: np.ndarray, fires_all: np.ndarray, min_base: float = 0.01, min_exc: int = 100) -> np.ndarray:
-    """Per neuron P(n fires | exc) / P(n fires), ``[F]``; 1.0 where the base rate is ``<= min_base``.
-
-    ``fires_all``: ``bool [N, F]``. All ones if ``exc`` fires on ``min_exc`` tokens or fewer (the paper's rule).
+    """E11's rate enrichment per neuron, P(n fires | exc) / P(n fires), ``[F]``
+    (:func:`~darkness_visible.stats.cofiring.rate_enrichment`): 1.0 where the base rate is ``<= min_base``,
+    all ones if ``exc`` fires on ``min_exc`` tokens or fewer (the paper's rule). ``fires_all``: ``bool [N, F]``.
     """
-    F = fires_all.shape[1]
-    if exc.sum() <= min_exc:
-        return np.ones(F)
-    base = fires_all.mean(axis=0)
-    cond = fires_all[exc].mean(axis=0)
-    ok = base > min_base
-    return np.where(ok, cond / np.where(ok, base, 1.0), 1.0)
+    return rate_enrichment(fires_all, exc, (min_base, np.inf), min_condition=min_exc)
 
 
 def _nan_stat(func, values: np.ndarray) -> float:
@@ -256,6 +250,11 @@ PAPER_NULL = {
     "trained": {"exception_fire_rate": 0.6878, "consensus_mean_fire_rate": 0.8573, "core_mean_fire_rate": 0.9297,
                 "core_jaccard_mean": 0.8615, "core_jaccard_min": 0.6783, "max_enrichment": 1.4539,
                 "n_enriched_1.5x": 0},
+}
+#: E11's ``exc_by_consensus``: N2123's FIRE-ABS rate among tokens at each consensus level 0..7 [DATA].
+PAPER_NULL_PROFILE: dict[str, tuple[float, ...]] = {
+    "random": (0.5, 0.629, 0.634, 0.646, 0.640, 0.647, 0.648, 0.648),
+    "trained": (0.977, 0.978, 0.936, 0.819, 0.745, 0.703, 0.693, 0.654),
 }
 PAPER_TEXT_TRAINED_EXCEPTION = 0.113  # the paper's "11.3 % trained": FIRE-POS, another definition
 PAPER_SWEEP = {

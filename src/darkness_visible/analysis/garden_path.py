@@ -38,7 +38,6 @@ from darkness_visible.tracing.firing import FIRE_ABS, FiringRule
 from darkness_visible.tracing.harvest import Variant, trace_batch, variant_logits
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from transformers import PreTrainedTokenizerBase
 
     from darkness_visible.models.loading import Subject
@@ -538,13 +537,20 @@ def _row(claim: str, description: str, paper: float | None, value: float, data: 
 
 
 def scorecard_rows(data: GardenPathData, table: pd.DataFrame, rr_data: GardenPathData | None = None,
-                   rr_table: pd.DataFrame | None = None) -> list[ResultRow]:
+                   rr_table: pd.DataFrame | None = None, indicator: bool = True,
+                   consensus: bool = True) -> list[ResultRow]:
     """The chapter's scorecard rows (paper values from paper-claims E9; the JSON's numbers for the faithful
-    procedure, the paper's text for the Wilcoxon test and N2123)."""
+    procedure, the paper's text for the Wilcoxon test and N2123).
+
+    ``indicator``/``consensus``: whether the run traced an indicator and a consensus group (a model where
+    discovery found no handler has neither, and gets only the rows that need no neuron: surprisal, the MLP's
+    norm, the power of the design)."""
     rows: list[ResultRow] = []
     s = {d: compare(*paired_arrays(table, "surprisal", d), "surprisal") for d in DEFINITIONS}
-    n2123 = compare(*paired_arrays(table, "n2123", "faithful"), "n2123")
-    cons = compare(*paired_arrays(table, "consensus", "faithful"), "consensus")
+    # the indicator's and the consensus's rows only where the run has them (a model without a handler has
+    # neither column): the surprisal rows need no neuron at all
+    n2123 = compare(*paired_arrays(table, "n2123", "faithful"), "n2123") if indicator else None
+    cons = compare(*paired_arrays(table, "consensus", "faithful"), "consensus") if consensus else None
     norm = compare(*paired_arrays(table, "mlp_norm", "faithful"), "mlp_norm")
     irreproducible = "paper-claims §7.5: irreproducible from the repo's own data (JSON: W = 45, p = 0.64)"
     family = compare_all(table).set_index(["definition", "metric"])
@@ -570,58 +576,41 @@ def scorecard_rows(data: GardenPathData, table: pd.DataFrame, rr_data: GardenPat
         _row("E9.surprisal.t", "paired t(14), surprisal (faithful)", -0.9352, f.t, data),
         _row("E9.surprisal.cohens_d", "the code's 'Cohen's d' (pooled population SD), surprisal", -0.197,
              f.cohens_d_paper, data, f"paired d_z on the same data: {f.d_z:.3f}"),
-        _row("E9.n2123.mean_intr", "mean |a_2123| at disambiguation, intransitive", 0.102, n2123.mean_garden, data),
-        _row("E9.n2123.mean_trans", "mean |a_2123| at disambiguation, transitive", 0.105, n2123.mean_control, data),
-        _row("E9.n2123.t", "paired t(14), N2123", -0.45, n2123.t, data),
-        _row("E9.n2123.p", "paired t-test p, N2123", 0.66, n2123.p_t, data),
-        _row("E9.consensus.mean_intr", "mean consensus level (FIRE-ABS), intransitive", 5.5333, cons.mean_garden, data),
-        _row("E9.consensus.mean_trans", "mean consensus level (FIRE-ABS), transitive", 5.1333, cons.mean_control, data),
         _row("E9.mlp_norm.effect", "MLP-output norm effect (I − T)", 4.9716, norm.effect, data),
     ]
+    if n2123 is not None:
+        rows += [
+            _row("E9.n2123.mean_intr", "mean |a_2123| at disambiguation, intransitive", 0.102, n2123.mean_garden,
+                 data),
+            _row("E9.n2123.mean_trans", "mean |a_2123| at disambiguation, transitive", 0.105, n2123.mean_control,
+                 data),
+            _row("E9.n2123.t", "paired t(14), N2123", -0.45, n2123.t, data),
+            _row("E9.n2123.p", "paired t-test p, N2123", 0.66, n2123.p_t, data),
+        ]
+    if cons is not None:
+        rows += [
+            _row("E9.consensus.mean_intr", "mean consensus level (FIRE-ABS), intransitive", 5.5333, cons.mean_garden,
+                 data),
+            _row("E9.consensus.mean_trans", "mean consensus level (FIRE-ABS), transitive", 5.1333,
+                 cons.mean_control, data),
+        ]
     pw = power_analysis(len(data.pairs))
     rows.append(ResultRow("05_garden_path", "E9.power.min_d", "smallest d_z with 80 % power, n = 15, α = .05",
                           0.78, pw.min_d, None, "statsmodels TTestPower (independent of the model)", True,
                           note="a property of the design, not of GPT-2", model_free=True))
     if rr_data is not None and rr_table is not None:
         r = compare(*paired_arrays(rr_table, "surprisal", "main_verb"), "surprisal")
-        rn = compare(*paired_arrays(rr_table, "n2123", "main_verb"), "n2123")
-        rows += [
-            _row("E9x.rr.surprisal.effect", "reduced relatives: surprisal at main verb, ambiguous − control",
-                 None, r.effect, rr_data, f"Wilcoxon W = {r.wilcoxon_w:g}, p = {r.wilcoxon_p:.3g}; "
-                 "not in the paper", "bits"),
-            _row("E9x.rr.n2123.t", "reduced relatives: paired t, N2123 at main verb", None, rn.t, rr_data,
-                 f"p = {rn.p_t:.3g}; not in the paper"),
-        ]
+        rows.append(_row("E9x.rr.surprisal.effect", "reduced relatives: surprisal at main verb, ambiguous − control",
+                         None, r.effect, rr_data, f"Wilcoxon W = {r.wilcoxon_w:g}, p = {r.wilcoxon_p:.3g}; "
+                         "not in the paper", "bits"))
+        if indicator:
+            rn = compare(*paired_arrays(rr_table, "n2123", "main_verb"), "n2123")
+            rows.append(_row("E9x.rr.n2123.t", "reduced relatives: paired t, N2123 at main verb", None, rn.t,
+                             rr_data, f"p = {rn.p_t:.3g}; not in the paper"))
     return rows
 
 
 # --------------------------------------------------------------------------------------------- figures
-def plot_paired(table: pd.DataFrame, metric: str, definition: str, ax: Axes, title: str = "",
-                condition_names: Sequence[str] = CONDITIONS, legend: bool = True) -> Axes:
-    """Lines per pair from garden to control for one metric and definition (seaborn); the dashed line
-    joins the medians. ``condition_names`` label the two ticks (e.g. intransitive / transitive)."""
-    import seaborn as sns
-
-    sub = table[table.definition == definition].copy()
-    sub["condition"] = pd.Categorical(sub.condition, categories=list(CONDITIONS), ordered=True)
-    sub = sub.sort_values(["pair", "condition"])
-    higher = sub.groupby("pair", sort=False, observed=True)[metric].agg(lambda v: v.iloc[-1] > v.iloc[0])
-    sub["direction"] = sub.pair.map(higher).map({True: "control higher", False: "garden higher or equal"})
-    sub["x"] = sub.condition.cat.codes.astype(float)
-    sns.lineplot(data=sub, x="x", y=metric, units="pair", estimator=None, hue="direction",
-                 hue_order=["control higher", "garden higher or equal"], marker="o", alpha=0.7, ax=ax)
-    medians = sub.groupby("x", observed=True)[metric].median()
-    ax.plot(medians.index, medians.to_numpy(), "k--D", lw=2, label="median")
-    ax.set_xticks(range(len(CONDITIONS)), list(condition_names))
-    ax.set_xlim(-0.3, len(CONDITIONS) - 0.7)
-    if legend:
-        ax.legend(fontsize="x-small", framealpha=0.6)
-    elif ax.get_legend() is not None:
-        ax.get_legend().remove()
-    ax.set(title=title or DEFINITION_LABELS[definition], xlabel="", ylabel=metric)
-    return ax
-
-
 # --------------------------------------------------------------------------------------------- prose
 def _signif(p: float, alpha: float = 0.05) -> str:
     return "significant" if math.isfinite(p) and p < alpha else "not significant"

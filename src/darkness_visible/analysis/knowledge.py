@@ -26,7 +26,7 @@ computes all of it from nnsight traces:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -59,6 +59,10 @@ PAPER_STEPS = 50
 PAPER_TOP_K = 20
 #: The rounded chance rate the paper divided by to get "36.5x" (paper-claims E8, discrepancy 15).
 PAPER_ROUNDED_CHANCE = 0.2
+#: The paper's mean change in the target's probability per knockout, over its 20 prompts (E8, F2.3) [DATA].
+PAPER_KNOCKOUT: dict[str, float] = {"top-20": 0.0804, "consensus": -0.0028, "routing": 0.0307, "all heads": -0.0144}
+#: The paper's mean number of routing neurons in a prompt's IG top-20 (E8).
+PAPER_ROUTING_OVERLAP = 7.3
 #: The knowledge-extraction checkpoints (number of neurons accumulated; the last means "all").
 CHECKPOINTS: tuple[int, ...] = (10, 25, 50, 100, 250, 500, 1000, 1500, 2000, 2500, 3072)
 
@@ -287,7 +291,7 @@ def overlap_table(attrs: Sequence[Attribution], k: int = PAPER_TOP_K, routing: S
 
 
 @dataclass(frozen=True)
-class Enrichment:
+class OverlapEnrichment:
     """Mean overlap of a top-k list with a neuron set, against uniform chance ``k·|set|/d_mlp``."""
 
     mean_overlap: float
@@ -312,10 +316,10 @@ class Enrichment:
         return self.mean_overlap / self.rounded_chance
 
 
-def enrichment(table: pd.DataFrame, column: str = "routing", k: int = PAPER_TOP_K, set_size: int = len(ROUTING),
-               d_mlp: int = 3072) -> Enrichment:
-    """:class:`Enrichment` of ``table[column]`` (from :func:`overlap_table`) over uniform chance."""
-    return Enrichment(float(table[column].mean()), k, set_size, d_mlp)
+def overlap_enrichment(table: pd.DataFrame, column: str = "routing", k: int = PAPER_TOP_K, set_size: int = len(ROUTING),
+               d_mlp: int = 3072) -> OverlapEnrichment:
+    """:class:`OverlapEnrichment` of ``table[column]`` (from :func:`overlap_table`) over uniform chance."""
+    return OverlapEnrichment(float(table[column].mean()), k, set_size, d_mlp)
 
 
 def recurring_neurons(attrs: Sequence[Attribution], k: int = PAPER_TOP_K) -> pd.DataFrame:
@@ -811,8 +815,12 @@ def scorecard_rows(label: str, pretrained: bool, overlap: pd.DataFrame | None = 
                    knock: pd.DataFrame | None = None, transplants: pd.DataFrame | None = None,
                    extraction_table: pd.DataFrame | None = None,
                    progressive: dict[str, pd.DataFrame] | None = None, overlap_prob: pd.DataFrame | None = None,
-                   hooks: pd.DataFrame | None = None) -> list[ResultRow]:
+                   hooks: pd.DataFrame | None = None, routing_size: int = len(ROUTING),
+                   consensus_size: int = len(CONSENSUS), d_mlp: int = 3072) -> list[ResultRow]:
     """The chapter's scorecard rows from computed tables (any argument may be omitted).
+
+    ``routing_size``, ``consensus_size`` and ``d_mlp`` set the chance rates (the paper's 27, 7 and 3,072 by
+    default; the run's own lists and width on another model).
 
     Paper values from paper-claims E6, E8, E16. IG numbers use the raw-logit target (the paper's code).
     ``knock`` is :func:`knockout_summary`'s table; Δp is after − before (the paper's "+8.0 pp").
@@ -825,18 +833,20 @@ def scorecard_rows(label: str, pretrained: bool, overlap: pd.DataFrame | None = 
                               pretrained, ci, unit, note))
 
     if overlap is not None:
-        e = enrichment(overlap)
-        ec = enrichment(overlap, "consensus", set_size=len(CONSENSUS))
-        add("E8.ig.routing_overlap", "routing neurons (of 27) in the IG top-20, mean over 20 prompts", 7.3,
-            e.mean_overlap, note="logit target; the paper's .md says '/30'")
+        e = overlap_enrichment(overlap, set_size=routing_size, d_mlp=d_mlp)
+        ec = overlap_enrichment(overlap, "consensus", set_size=consensus_size, d_mlp=d_mlp)
+        add("E8.ig.routing_overlap", "routing neurons (of 27) in the IG top-20, mean over 20 prompts",
+            PAPER_ROUTING_OVERLAP, e.mean_overlap, note="logit target; the paper's .md says '/30'")
         add("E8.ig.consensus_overlap", "consensus neurons (of 7) in the IG top-20, mean", 2.6, ec.mean_overlap)
         add("E8.ig.enrichment_rounded", "routing enrichment over the rounded chance 0.2 (the paper's 36.5x)", 36.5,
             e.ratio_rounded, unit="x")
-        add("E8.ig.enrichment_exact", "routing enrichment over the exact chance 20*27/3072 = 0.176", 7.3 / e.chance,
-            e.ratio, unit="x", note="paper value is 7.3/0.176, implied by its data, not printed")
+        add("E8.ig.enrichment_exact", "routing enrichment over the exact chance 20*27/3072 = 0.176",
+            PAPER_ROUTING_OVERLAP / e.chance, e.ratio, unit="x",
+            note="paper value is 7.3/0.176, implied by its data, not printed")
     if overlap_prob is not None:
         add("E8.ig.routing_overlap_prob", "routing neurons in the IG top-20 with Dai et al.'s probability target",
-            None, enrichment(overlap_prob).mean_overlap, note="not computed in the paper (logit target only)")
+            None, overlap_enrichment(overlap_prob, set_size=routing_size, d_mlp=d_mlp).mean_overlap,
+            note="not computed in the paper (logit target only)")
     if hooks is not None:
         add("E8.ig.hook_jaccard", "Jaccard of top-20 lists, post-GELU (act) vs pre-GELU (c_fc) hook, mean", None,
             hooks["Jaccard"].mean(), note="side note; the paper hooks post-GELU")
@@ -850,8 +860,9 @@ def scorecard_rows(label: str, pretrained: bool, overlap: pd.DataFrame | None = 
         add("E8.ig.recurring", "of the paper's 8 recurring neurons, how many are in >= 16 of 20 top-20s", 8, n_rec)
     if knock is not None:
         by = knock.set_index("condition")
-        for cond, claim, paper in (("top-20", "top20", 0.0804), ("consensus", "consensus", -0.0028),
-                                   ("routing", "routing", 0.0307), ("all heads", "heads", -0.0144)):
+        for cond, claim in (("top-20", "top20"), ("consensus", "consensus"), ("routing", "routing"),
+                            ("all heads", "heads")):
+            paper = PAPER_KNOCKOUT[cond]
             if cond in by.index:
                 r = by.loc[cond]
                 add(f"E8.knockout.{claim}", f"mean change in target probability, {cond} knocked out", paper,
@@ -863,44 +874,54 @@ def scorecard_rows(label: str, pretrained: bool, overlap: pd.DataFrame | None = 
         add("E8.transplant.dest_change", "mean change in destination-target probability", -0.0080,
             transplants["Δ P(destination)"].mean())
     if extraction_table is not None:
-        s = extraction_summary(extraction_table).set_index("method")
-        for method, tag in (("context", "context"), ("static", "static")):
-            if method in s.index:
-                r = s.loc[method]
-                paper = {"context": (8, 18, 1905), "static": (0, 0, 4589)}[method]
-                add(f"E6.{tag}.top1", f"{method} accumulation (all 3,072, code order): rank 1, of 160", paper[0],
-                    r["top-1"])
-                add(f"E6.{tag}.top10", f"{method} accumulation: top-10, of 160", paper[1], r["top-10"])
-                add(f"E6.{tag}.median", f"{method} accumulation: median rank (upper median)", paper[2],
-                    r["median (upper)"])
-        if "base model" in s.index:
-            add("E6.base.top1", "base model: target at rank 1, of 160", 49, s.loc["base model", "top-1"])
-            add("E6.base.top10", "base model: target in top-10, of 160", 91, s.loc["base model", "top-10"])
-        paper_variant = "context (residual, |a|·‖w‖)"
-        if paper_variant in s.index:
-            add("E6.context_stated.top10", "context, the paper's stated procedure (residual neurons, |a|·‖w‖)", None,
-                s.loc[paper_variant, "top-10"], note="the paper's 18/160 came from the code's procedure")
+        _e6_rows(add, extraction_table)
     if progressive is not None:
-        docs = {"The capital of France is": (("no MLP", 4), ("+Residual", 5)),
-                "In 1969, humans first landed on the": (),
-                "The pharmaceutical company Pf": ()}
-        for text, checks in docs.items():
-            t = progressive.get(text)
-            if t is None or "target rank" not in t:
-                continue
-            for stage, paper_rank in checks:
-                add(f"E16.paris.rank.{stage.strip('+').replace(' ', '_').lower()}",
-                    f"rank of ' Paris' after stage '{stage}'", paper_rank,
-                    t.set_index("stage").loc[stage, "target rank"])
-        t = progressive.get("In 1969, humans first landed on the")
-        if t is not None and "target prob" in t:
-            add("E16.moon.full_prob", "P(' moon') in the full model, 'In 1969, humans first landed on the'", 0.477,
-                t.set_index("stage").loc["+Residual", "target prob"])
-        t = progressive.get("The pharmaceutical company Pf")
-        if t is not None and "target prob" in t:
-            add("E16.pfizer.full_prob", "P('izer') in the full model", 0.999,
-                t.set_index("stage").loc["+Residual", "target prob"])
+        _e16_rows(add, progressive)
     return rows
+
+
+def _e6_rows(add: Callable[..., None], extraction_table: pd.DataFrame) -> None:
+    """E6: where the target ranks after accumulating every neuron's output vector, per method."""
+    s = extraction_summary(extraction_table).set_index("method")
+    for method, tag in (("context", "context"), ("static", "static")):
+        if method in s.index:
+            r = s.loc[method]
+            paper = {"context": (8, 18, 1905), "static": (0, 0, 4589)}[method]
+            add(f"E6.{tag}.top1", f"{method} accumulation (all 3,072, code order): rank 1, of 160", paper[0],
+                r["top-1"])
+            add(f"E6.{tag}.top10", f"{method} accumulation: top-10, of 160", paper[1], r["top-10"])
+            add(f"E6.{tag}.median", f"{method} accumulation: median rank (upper median)", paper[2],
+                r["median (upper)"])
+    if "base model" in s.index:
+        add("E6.base.top1", "base model: target at rank 1, of 160", 49, s.loc["base model", "top-1"])
+        add("E6.base.top10", "base model: target in top-10, of 160", 91, s.loc["base model", "top-10"])
+    paper_variant = "context (residual, |a|·‖w‖)"
+    if paper_variant in s.index:
+        add("E6.context_stated.top10", "context, the paper's stated procedure (residual neurons, |a|·‖w‖)", None,
+            s.loc[paper_variant, "top-10"], note="the paper's 18/160 came from the code's procedure")
+
+
+def _e16_rows(add: Callable[..., None], progressive: dict[str, pd.DataFrame]) -> None:
+    """E16: the target's rank and probability after each stage of the progressive read-out."""
+    docs = {"The capital of France is": (("no MLP", 4), ("+Residual", 5)),
+            "In 1969, humans first landed on the": (),
+            "The pharmaceutical company Pf": ()}
+    for text, checks in docs.items():
+        t = progressive.get(text)
+        if t is None or "target rank" not in t:
+            continue
+        for stage, paper_rank in checks:
+            add(f"E16.paris.rank.{stage.strip('+').replace(' ', '_').lower()}",
+                f"rank of ' Paris' after stage '{stage}'", paper_rank,
+                t.set_index("stage").loc[stage, "target rank"])
+    t = progressive.get("In 1969, humans first landed on the")
+    if t is not None and "target prob" in t:
+        add("E16.moon.full_prob", "P(' moon') in the full model, 'In 1969, humans first landed on the'", 0.477,
+            t.set_index("stage").loc["+Residual", "target prob"])
+    t = progressive.get("The pharmaceutical company Pf")
+    if t is not None and "target prob" in t:
+        add("E16.pfizer.full_prob", "P('izer') in the full model", 0.999,
+            t.set_index("stage").loc["+Residual", "target prob"])
 
 
 def label(subject: Subject) -> str:
@@ -930,7 +951,7 @@ def ig_prose(complete: pd.DataFrame) -> dict[str, str]:
             "ig_max_diff": f"{complete['s(1) - s(0)'].abs().max():.3g}"}
 
 
-def overlap_prose(routing: Enrichment, consensus: Enrichment, routing_prob: Enrichment,
+def overlap_prose(routing: OverlapEnrichment, consensus: OverlapEnrichment, routing_prob: OverlapEnrichment,
                   recurring: pd.DataFrame, min_prompts: int = 16) -> dict[str, str]:
     """Section 2: routing and consensus overlap of the top-k lists, and how many of the paper's eight
     recurring neurons recur in at least ``min_prompts`` lists (``recurring`` from :func:`recurring_neurons`).
@@ -945,7 +966,7 @@ def overlap_prose(routing: Enrichment, consensus: Enrichment, routing_prob: Enri
             "paper8_recurring": str(sum(counts.get(n, 0) >= min_prompts for n in PAPER_RECURRING))}
 
 
-def matched_prose(matched: MatchedBaseline, uniform: Enrichment, alpha: float = 0.05) -> dict[str, str]:
+def matched_prose(matched: MatchedBaseline, uniform: OverlapEnrichment, alpha: float = 0.05) -> dict[str, str]:
     """Section 3: the magnitude-matched baseline against uniform chance, with the comparison in words."""
     higher = matched.chance > uniform.chance
     return {"matched_chance": f"{matched.chance:.2f}", "matched_ratio": f"{matched.ratio:.1f}×",
@@ -955,7 +976,7 @@ def matched_prose(matched: MatchedBaseline, uniform: Enrichment, alpha: float = 
             "matched_signif": "below" if matched.p_value < alpha else "not below"}
 
 
-def knockout_prose(summary: pd.DataFrame, paper_top20: float = 0.0804) -> dict[str, str]:
+def knockout_prose(summary: pd.DataFrame, paper_top20: float = PAPER_KNOCKOUT["top-20"]) -> dict[str, str]:
     """Section 4: mean Δp of the top-k and all-heads knockouts (``summary`` from :func:`knockout_summary`).
 
     Wording: ``ko_direction`` ("raises"/"lowers"), ``ko_ci_zero`` ("excludes"/"includes" zero) and

@@ -12,6 +12,7 @@ every neuron list comes from :mod:`darkness_visible.data.neurons` or is passed i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from darkness_visible.analysis.consensus import consensus_level
 from darkness_visible.data.corpus import dsb_comparison
 from darkness_visible.data.neurons import (
     CONSENSUS,
@@ -110,33 +112,6 @@ def regimes(acts: np.ndarray, paths: tuple[ExceptionPath, ...] = EXCEPTION_PATHS
     return table
 
 
-def histogram_figure(acts: np.ndarray, label: str, paths: tuple[ExceptionPath, ...] = EXCEPTION_PATHS,
-                     active: FiringRule = ACTIVE_REGIME, neuron: int = EXCEPTION_NEURON) -> Any:
-    """Histogram of the indicator's post-GELU activation (``acts [N]``) with each definition's cut marked.
-
-    Drawn at the book's content width (7.3 in); every line is in the legend, which sits below the axes.
-    """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    from darkness_visible.plotting import WIDTH, finish
-
-    palette = sns.color_palette("colorblind")
-    fig, ax = plt.subplots(figsize=(WIDTH, 4.2), dpi=100)
-    sns.histplot(x=np.asarray(acts, dtype=np.float64), bins=120, ax=ax, color="0.45", label="tokens per bin")
-    ax.set_yscale("log")
-    cuts = [(f"±{active.threshold:g}: {active.description} (active regime)", active.threshold, palette[0], "--")]
-    cuts.append(("", -active.threshold, palette[0], "--"))
-    for path, colour, ls in zip(paths, (palette[3], palette[2], palette[1]), ("-", "-.", ":"), strict=False):
-        cut = path.rule.threshold if path.rule is not None else float(np.quantile(acts, 1 - path.top_fraction))
-        cuts.append((f"exception path: {path.name}", cut, colour, ls))
-    for name, x, colour, ls in cuts:
-        ax.axvline(x, color=colour, ls=ls, lw=1.2, label=name or None)
-    return finish(ax, xlabel=f"post-GELU activation of N{neuron}", ylabel="tokens (log scale)",
-                  title=f"How often N{neuron} takes each activation, with the firing cuts", label=label,
-                  legend_y=-0.2)
-
-
 # ----------------------------------------------------------------------------------------------
 # Conditional fire rates and Jaccard
 # ----------------------------------------------------------------------------------------------
@@ -199,24 +174,6 @@ def jaccard_summary(frames: dict[str, pd.DataFrame], tiers: dict[str, tuple[int,
                 rows.append({"population": population, "statistic": f"N{a}-N{b}",
                              "value": float(J.loc[f"N{a}", f"N{b}"])})
     return pd.DataFrame(rows)
-
-
-def jaccard_figure(frames: dict[str, pd.DataFrame], label: str) -> Any:
-    """Heat maps of the Jaccard matrices ``[k, k]``, one per population, stacked so each is drawn full width."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    from darkness_visible.plotting import WIDTH, wrap
-
-    fig, axes = plt.subplots(len(frames), 1, figsize=(WIDTH, 6.2 * len(frames)), dpi=100)
-    for ax, (population, J) in zip(np.atleast_1d(axes), frames.items(), strict=True):
-        sns.heatmap(J, vmin=0, vmax=1, cmap="viridis", square=True, ax=ax, xticklabels=True, yticklabels=True,
-                    cbar_kws={"shrink": 0.8, "label": "Jaccard (0: never together, 1: always together)"})
-        ax.tick_params(labelsize=9)
-        ax.set_title(f"Jaccard co-firing of the handler neurons, {population}", fontsize=10)
-    fig.suptitle(wrap(label, 80), fontsize=9)
-    fig.tight_layout()
-    return fig
 
 
 # ----------------------------------------------------------------------------------------------
@@ -321,34 +278,6 @@ def sign_rows(scores: dict[str, pd.DataFrame], label: str, pretrained: bool,
                                   comparison=other, note=f"mean z-score {z:+.2f}; profiles JSON: N2123 pushes away "
                                   "(§7 item 9)"))
     return rows
-
-
-def output_cosines(subject: Subject, neurons: tuple[int, ...], layer: int | None = None) -> pd.DataFrame:
-    """Cosine similarity between output directions ``w_n`` (rows of ``W_out``): ``[k, k]`` via scipy."""
-    from scipy.spatial.distance import pdist, squareform
-
-    W = subject.w_out(layer)[list(neurons)].double().cpu().numpy()
-    names = [f"N{n}" for n in neurons]
-    return pd.DataFrame(1 - squareform(pdist(W, metric="cosine")), names, names)
-
-
-def direction_figure(scores: dict[str, pd.DataFrame], label: str) -> Any:
-    """Heat maps of function-word z-scores (``[neurons, words]`` per reading mode), side by side at full width."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    from darkness_visible.plotting import WIDTH, wrap
-
-    titles = {"ln_f": "with ln_f's bias (the paper's reading)", "ln_f_no_bias": "without ln_f's bias"}
-    fig, axes = plt.subplots(1, len(scores), figsize=(WIDTH, 7.5), dpi=100, sharey=True)
-    for i, (ax, (mode, table)) in enumerate(zip(np.atleast_1d(axes), scores.items(), strict=True)):
-        sns.heatmap(table, center=0, cmap="RdBu_r", ax=ax, annot=True, fmt=".1f", annot_kws={"size": 9},
-                    cbar=i == len(scores) - 1, cbar_kws={"label": "z-scored logit"}, yticklabels=True)
-        ax.set_title(titles.get(mode, mode), fontsize=10)
-        ax.tick_params(labelsize=9)
-    fig.suptitle(f"Where each handler neuron's output pushes five function words\n{wrap(label, 80)}", fontsize=10)
-    fig.tight_layout()
-    return fig
 
 
 # ----------------------------------------------------------------------------------------------
@@ -458,18 +387,13 @@ PAPER_CORE_BY_LEVEL: dict[int, tuple[float, float, float]] = {
 }
 
 
-def consensus_level(H: Harvest, rule: FiringRule = FIRE_ABS, consensus: tuple[int, ...] = CONSENSUS) -> np.ndarray:
-    """Count of consensus neurons firing at each (predicting) position, ``int [N]`` (CONS-ABS by default)."""
-    return H.fires(list(consensus), rule).sum(1)
-
-
 def simpson_table(H: Harvest, variant: str = "no_core", rule: FiringRule = FIRE_ABS,
                   consensus: tuple[int, ...] = CONSENSUS) -> pd.DataFrame:
     """Perplexity with and without the ablation per consensus level (scored positions only) and overall.
 
     Columns: ``level, n_scored, share_pct, ppl_base, ppl_ablated, delta_pct, paper_delta_pct``.
     """
-    level = consensus_level(H, rule, consensus)
+    level = consensus_level(H, consensus, rule)
     rows = []
     total = window_nll(H, "full")[1].sum()
     paper = H.meta["d_mlp"] == 3072 and tuple(consensus) == CONSENSUS
@@ -486,89 +410,6 @@ def simpson_table(H: Harvest, variant: str = "no_core", rule: FiringRule = FIRE_
     rows.append({"level": "all", "n_scored": int(total), "share_pct": 100.0, "ppl_base": b, "ppl_ablated": a,
                  "delta_pct": 100 * (a / b - 1), "paper_delta_pct": 0.2 if paper else None})
     return pd.DataFrame(rows)
-
-
-def contribution_figure(shares: pd.DataFrame, ablation: pd.DataFrame, label: str) -> Any:
-    """The tier contribution figure: share of exception-path output norm (top) vs perplexity impact with 95 %
-    CIs (bottom); the paper's values as black diamonds where known. Drawn at the book's width, legends below."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    from darkness_visible.plotting import WIDTH, wrap
-
-    palette = sns.color_palette("colorblind")
-    fig, (left, right) = plt.subplots(2, 1, figsize=(WIDTH, 7.0), dpi=100)
-    sns.barplot(data=shares, x="tier", y="share_of_norms_pct", ax=left, color=palette[0], label="this run")
-    if shares.paper_pct.notna().any():
-        left.scatter(np.arange(len(shares)), shares.paper_pct.astype(float), marker="D", color="k", zorder=3,
-                     label="paper (GPT-2 Small)")
-    left.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
-    left.set_ylabel("share of summed\ntier norms (%)", fontsize=10)
-    left.set_xlabel("")
-    left.set_title("How much each tier writes on exception tokens", fontsize=10)
-    sns.barplot(data=ablation, x="ablation", y="delta_pct", ax=right, color=palette[3], label="this run")
-    x = np.arange(len(ablation))
-    err = np.vstack([ablation.delta_pct - ablation.ci_low, ablation.ci_high - ablation.delta_pct])
-    right.errorbar(x, ablation.delta_pct, yerr=np.clip(err, 0, None), fmt="none", ecolor="k", capsize=3,
-                   label="95 % window-bootstrap CI")
-    if ablation.paper_delta_pct.notna().any():
-        right.scatter(x, ablation.paper_delta_pct.astype(float), marker="D", color="k", zorder=3,
-                      label="paper (GPT-2 Small)")
-    right.axhline(0, color="k", lw=0.7)
-    right.set_ylabel("perplexity change\nwhen zeroed (%)", fontsize=10)
-    right.set_xlabel("")
-    right.set_title("How much worse the model predicts without each tier", fontsize=10)
-    right.legend(fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=3, frameon=False)
-    for ax in (left, right):
-        ax.tick_params(labelsize=9)
-    fig.suptitle(wrap(label, 80), fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-def simpson_figure(table: pd.DataFrame, label: str) -> Any:
-    """Bars of an ablation's perplexity change per consensus level (:func:`simpson_table`, the ``all`` row
-    left out), the paper's values as black diamonds where known."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    from darkness_visible.plotting import WIDTH, finish
-
-    rows = table[table.level != "all"].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.8), dpi=100)
-    sns.barplot(data=rows, x="level", y="delta_pct", color=sns.color_palette("colorblind")[3], ax=ax,
-                label="this run")
-    if rows.paper_delta_pct.notna().any():
-        ax.scatter(np.arange(len(rows)), rows.paper_delta_pct.astype(float), marker="D", color="k", zorder=3,
-                   label="paper (GPT-2 Small)")
-    ax.axhline(0, color="k", lw=0.7)
-    return finish(ax, xlabel="consensus level at the predicting position (CONS-ABS)",
-                  ylabel="perplexity change (%)", title="Core ablation: perplexity change by consensus level",
-                  label=label)
-
-
-def suite_figure(suite: pd.DataFrame, roles: list[str], bar: float = 0.9) -> Any:
-    """Precision and recall per planted model (points) for each role, with the pass ``bar`` as a dashed line.
-
-    ``suite``: :func:`darkness_visible.discovery.planted_random.recovery_suite`, with ``<role>_precision`` and
-    ``<role>_recall`` columns.
-    """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    from darkness_visible.discovery.planted_random import DISCOVERY_TOKENS
-    from darkness_visible.plotting import WIDTH, finish
-
-    long = pd.concat([pd.DataFrame({"role": role, "statistic": stat, "value": suite[f"{role}_{stat}"]})
-                      for role in roles for stat in ("precision", "recall")], ignore_index=True)
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.8), dpi=100)
-    sns.stripplot(data=long, x="role", y="value", hue="statistic", dodge=True, alpha=0.6, jitter=0.2, ax=ax,
-                  palette="colorblind")
-    ax.axhline(bar, color="grey", lw=1, ls="--", label=f"pass bar ({bar:g})")
-    ax.set(ylim=(-0.05, 1.05))
-    return finish(ax, xlabel="", ylabel="per planted model", legend_ncol=3, legend_y=-0.12,
-                  title=f"How well the discovery recovers each role: {len(suite)} planted models, "
-                        f"{DISCOVERY_TOKENS:,} tokens each")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -609,7 +450,7 @@ PAPER_ENRICHMENT: dict[int, tuple[float, float]] = {
 }
 
 
-def enrichment_table(H: Harvest, condition: np.ndarray, rule: FiringRule = FIRE_ABS, mode: str = "corrected",
+def fisher_enrichment_table(H: Harvest, condition: np.ndarray, rule: FiringRule = FIRE_ABS, mode: str = "corrected",
                      alpha: float = 0.05) -> pd.DataFrame:
     """Fisher's exact test (one-sided, ``greater``) of every neuron's firing under ``condition``, Bonferroni over
     all ``d_mlp`` neurons (statsmodels ``multipletests``); the rows of the 27 listed ids (``mode``) are returned.
@@ -684,8 +525,9 @@ def analyse(H: Harvest, exception_rule: FiringRule = FIRE_POS, indicator: int = 
     if enrichment and H.meta["d_mlp"] == 3072:
         abs_condition = np.asarray(FIRE_ABS(acts), dtype=bool)
         enrich = {
-            "faithful (wrong lists, FIRE-ABS condition)": enrichment_table(H, abs_condition, FIRE_ABS, "faithful"),
-            "corrected (paper lists, FIRE-ABS condition)": enrichment_table(H, abs_condition, FIRE_ABS),
+            "faithful (wrong lists, FIRE-ABS condition)": fisher_enrichment_table(H, abs_condition, FIRE_ABS,
+                                                                                  "faithful"),
+            "corrected (paper lists, FIRE-ABS condition)": fisher_enrichment_table(H, abs_condition, FIRE_ABS),
         }
     return TierResults(H.label, H.is_pretrained, regimes(acts), rates_table(H, exception, exception_rule, tiers),
                        frames, jaccard_summary(frames, tiers, pairs), norm_shares(H, exception),
@@ -725,8 +567,21 @@ def scorecard_rows(results: TierResults, discovery_recovered: int | None = None,
         rows.append(ResultRow(CHAPTER, claim, description, paper, v, None, R.label, R.pretrained, ci, unit, note,
                               comparison=comparison, relation=relation))  # type: ignore[arg-type]
 
-    test_split = ("different corpus: WikiText-103 test windows vs the paper's train array (DS-C; the train "
-                  "rows need the hub)")
+    _e1_rows(add, R)
+    _e5_rows(add, R, train_ablation)
+    _e13_rows(add, R)
+    _discovery_rows(add, discovery_recovered, discovery_scores)
+    return rows
+
+
+_Add = Callable[..., None]
+#: E5's rows run on the test split; the paper's on its unpublished train array.
+TEST_SPLIT_COMPARISON = ("different corpus: WikiText-103 test windows vs the paper's train array (DS-C; the train "
+                         "rows need the hub)")
+
+
+def _e1_rows(add: _Add, R: TierResults) -> None:
+    """E1: the indicator's regimes and exception paths, conditional rates, Jaccard, norm shares."""
     reg = R.regimes.set_index("definition")
     add("E1.n2123.active_rate", "N2123 fire rate, |GELU| > 0.1", 70.9, reg.rate_pct.iloc[0], unit="%",
         note="JSON: 68.8 % on 49,920 train tokens")
@@ -757,6 +612,11 @@ def scorecard_rows(results: TierResults, discovery_recovered: int | None = None,
     for _, r in R.shares.iterrows():
         add(f"E1.share.{r.tier}", f"{r.tier} share of exception-path output norm (sum of norms)",
             paper_share.get(r.tier), r.share_of_norms_pct, unit="%", note="definition [UNSPEC]")
+
+
+def _e5_rows(add: _Add, R: TierResults, train_ablation: pd.DataFrame | None) -> None:
+    """E5: ablation perplexities (test split, and train when the hub answered) and the Simpson split."""
+    test_split = TEST_SPLIT_COMPARISON
     ab = R.ablation
     if len(ab):
         add("E5.ppl.baseline", "baseline perplexity (WikiText-103 test, within-window targets)", PAPER_BASELINE_PPL,
@@ -776,6 +636,10 @@ def scorecard_rows(results: TierResults, discovery_recovered: int | None = None,
         if level in simp.index:
             add(f"E5.core.level{level[0]}", f"Core ablation at consensus {level} (CONS-ABS)", paper,
                 simp.delta_pct[level], unit="%", note="Simpson split", comparison=test_split)
+
+
+def _e13_rows(add: _Add, R: TierResults) -> None:
+    """E13: Fisher enrichment of the routing ids under the indicator, for each list mode."""
     e13 = enrichment_comparison(R.enrichment_corpus)
     for mode, table in R.enrichment.items():
         tag = "faithful" if mode.startswith("faithful") else "corrected"
@@ -788,6 +652,10 @@ def scorecard_rows(results: TierResults, discovery_recovered: int | None = None,
         add(f"E13.contingency.total.{tag}", f"tokens in each 2x2 table ({tag} lists; §9 F3.4: DS-B's 49,920)",
             DSB_TOKENS, float(totals[0]) if len(totals) == 1 else float("nan"), comparison=e13,
             note="every table sums to the same count" if len(totals) == 1 else "tables disagree: a bug")
+
+
+def _discovery_rows(add: _Add, discovery_recovered: int | None, discovery_scores: pd.DataFrame | None) -> None:
+    """Rows not in the paper: how much of the paper's lists automatic discovery recovers."""
     if discovery_recovered is not None:
         add("NEW.discovery.recovered", "automatic discovery: paper's 27 routing neurons recovered (not in paper)",
             None, discovery_recovered)
@@ -801,7 +669,6 @@ def scorecard_rows(results: TierResults, discovery_recovered: int | None = None,
                 add(f"NEW.discovery.{r.role}.{stat}", f"discovered {r.role} vs the paper's list: {stat} "
                     f"({int(r.hits)} of {int(r.n_found)} found, {int(r.n_true)} listed; not in paper)", None,
                     r[stat])
-    return rows
 
 
 # ----------------------------------------------------------------------------------------------
@@ -933,7 +800,7 @@ def suite_prose(suite: pd.DataFrame, bar: float = 0.2) -> dict[str, str]:
             "suite_handler_p": _num(suite.handler_precision.mean(), ".2f")}
 
 
-def null_prose(reference: dict[str, Any], found: Any, label: str) -> dict[str, str]:
+def discovery_null_prose(reference: dict[str, Any], found: Any, label: str) -> dict[str, str]:
     """The random-weight null: the strongest covering partner's bound against the bar, and the answer."""
     lower, bar = float(reference["max_lower"]), float(reference["bar"])
     return {"null_lower": _num(lower, ".2f"), "null_bar": f"{bar:g}",

@@ -95,44 +95,58 @@ def fill(subject: Subject, *, survey: CorpusSpec | None = None, sink: CorpusSpec
     started = time.perf_counter()
     from tqdm import tqdm
 
-    model = subject.model
     for k in tqdm(windows, desc="one pass: " + ", ".join(p.name for p in parts if p.todo), disable=not progress):
-        want = {part.name for part in parts if k in part.todo}
-        ids = torch.from_numpy(longest.inputs[k: k + 1]).to(subject.device)
-        last = subject.n_layers - 1 if want & {"survey", "lens"} else L
-        saved: dict[str, Any] = {"acts": [], "states": []}
-        with torch.inference_mode():
-            with model.trace(ids) as tracer:
-                if "lens" in want:
-                    saved["states"].append(model.transformer.drop.output.save())
-                for i in range(last + 1):
-                    block = model.transformer.h[i]
-                    if "attention" in want and i == L:
-                        saved["qkv"] = block.attn.c_attn.output.save()
-                        saved["z"] = block.attn.c_proj.input.save()
-                    if "survey" in want:
-                        saved["acts"].append(block.mlp.act.output.save())
-                    if "lens" in want:
-                        saved["states"].append(block.output.save())
-                tracer.stop()
-            for part in parts:
-                if part.name not in want:
-                    continue
-                if part.name == "survey":
-                    chunk = layers.masks_chunk(saved["acts"], mplan.recorded, mplan.inputs[k: k + 1])
-                elif part.name == "attention":
-                    chunk = layers.attention_chunk(subject, saved["qkv"], saved["z"], L, sink_head)
-                else:
-                    states = [output_tensor(s) for s in saved["states"]]
-                    chunk = lens.lens_chunk(subject, states, lplan.targets[k], lplan.keep, translators, counts)
-                part.store.write_chunk(k, chunk)
-        del saved
-    for part in parts:
-        if part.name == "survey" and not part.store.complete:
-            part.store.finalize(mplan.n_chunks, mplan.meta)
-        elif part.name == "attention" and not part.store.complete:
-            part.store.finalize(len(part.inputs), {"layer": L, "head": sink_head})
-        elif part.name == "lens" and not part.store.complete:
-            part.store.finalize(len(part.inputs), {"origin": lplan.origin, "shared_pass": True,
-                                                   "seconds": round(time.perf_counter() - started, 2), **counts})
+        _trace_window(subject, k, parts, longest.inputs, L, sink_head, mplan, lplan, translators, counts)
+    _finalize(parts, mplan, lplan, L, sink_head, counts, time.perf_counter() - started)
     return done
+
+
+def _trace_window(subject: Subject, k: int, parts: list[_Part], inputs: np.ndarray, L: int, sink_head: int,
+                  mplan: Any, lplan: Any, translators: Any, counts: dict[str, int]) -> None:
+    """Trace window ``k`` once, reading in forward order what the parts that still need it read, and write each
+    part's chunk for that window."""
+    model = subject.model
+    want = {part.name for part in parts if k in part.todo}
+    ids = torch.from_numpy(inputs[k: k + 1]).to(subject.device)
+    last = subject.n_layers - 1 if want & {"survey", "lens"} else L
+    saved: dict[str, Any] = {"acts": [], "states": []}
+    with torch.inference_mode():
+        with model.trace(ids) as tracer:
+            if "lens" in want:
+                saved["states"].append(model.transformer.drop.output.save())
+            for i in range(last + 1):
+                block = model.transformer.h[i]
+                if "attention" in want and i == L:
+                    saved["qkv"] = block.attn.c_attn.output.save()
+                    saved["z"] = block.attn.c_proj.input.save()
+                if "survey" in want:
+                    saved["acts"].append(block.mlp.act.output.save())
+                if "lens" in want:
+                    saved["states"].append(block.output.save())
+            tracer.stop()
+        for part in parts:
+            if part.name not in want:
+                continue
+            if part.name == "survey":
+                chunk = layers.masks_chunk(saved["acts"], mplan.recorded, mplan.inputs[k: k + 1])
+            elif part.name == "attention":
+                chunk = layers.attention_chunk(subject, saved["qkv"], saved["z"], L, sink_head)
+            else:
+                states = [output_tensor(s) for s in saved["states"]]
+                chunk = lens.lens_chunk(subject, states, lplan.targets[k], lplan.keep, translators, counts)
+            part.store.write_chunk(k, chunk)
+
+
+def _finalize(parts: list[_Part], mplan: Any, lplan: Any, L: int, sink_head: int, counts: dict[str, int],
+              seconds: float) -> None:
+    """Publish every part whose entry this pass completed, with the metadata its own function writes."""
+    for part in parts:
+        if part.store.complete:
+            continue
+        if part.name == "survey":
+            part.store.finalize(mplan.n_chunks, mplan.meta)
+        elif part.name == "attention":
+            part.store.finalize(len(part.inputs), {"layer": L, "head": sink_head})
+        elif part.name == "lens":
+            part.store.finalize(len(part.inputs), {"origin": lplan.origin, "shared_pass": True,
+                                                   "seconds": round(seconds, 2), **counts})

@@ -137,43 +137,6 @@ def discover_layers(model: str | Subject | None = None, corpus: CorpusSpec | Non
     return DepthResult(subject.spec.describe(), masks.label, masks.is_pretrained, reports, depth_table(reports))
 
 
-def depth_figure(table: pd.DataFrame, label: str, ax: Any = None):
-    """Where a handler appears: per layer, the indicator's bootstrap stability (share of window resamples that
-    pick it; a cross where no handler is found; the dashed line is the stability a handler needs) and the Core
-    size. Drawn at the book's content width (7.3 in), legend below the panels. Returns the matplotlib figure."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-    import seaborn as sns
-
-    from darkness_visible.discovery.discover import DiscoverConfig
-
-    if ax is None:
-        fig, axes = plt.subplots(1, 2, figsize=(7.3, 3.8))
-    else:
-        axes, fig = ax, ax[0].figure
-    t = table.assign(status=np.where(table.found, "handler found", "no handler"),
-                     share=table.indicator_share.where(table.found, 0.0))
-    sns.scatterplot(data=t, x="layer", y="share", hue="status", style="status",
-                    hue_order=["handler found", "no handler"], style_order=["handler found", "no handler"],
-                    markers={"handler found": "o", "no handler": "X"}, s=80, ax=axes[0])
-    stable = DiscoverConfig().stable_share
-    axes[0].axhline(stable, color="grey", lw=1, ls="--", label=f"stability needed ({stable:g})")
-    axes[0].set(ylim=(-0.05, 1.05), ylabel="indicator stability\n(share of resamples)",
-                title="where an exception indicator is found")
-    handles, labels = axes[0].get_legend_handles_labels()
-    if axes[0].get_legend() is not None:
-        axes[0].get_legend().remove()
-    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
-    axes[0].set_xticks(list(t.layer))
-    sns.barplot(data=t, x="layer", y="core_size", color="C0", ax=axes[1])
-    axes[1].set(ylabel="Core size (indicator included)", title="size of the Core")
-    for ax in axes[:2]:
-        ax.title.set_fontsize(10)
-    fig.suptitle(label, fontsize=9)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    return fig
-
-
 def describe(run: LayerRun) -> str:
     """A few lines for the terminal: the answer, the margins and the warnings."""
     import numpy as np
@@ -262,5 +225,5 @@ def command(model: str, windows: int = 20, all_layers: bool = True) -> str:
         " --all-layers" if all_layers else "")
 
 
-__all__ = ["DepthResult", "LayerRun", "add_command", "command", "depth_figure", "depth_table", "describe",
+__all__ = ["DepthResult", "LayerRun", "add_command", "command", "depth_table", "describe",
            "discover_layer", "discover_layers", "run_command"]

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from darkness_visible.stats.cofiring import rate_enrichment
+
 
 def _as_float(mask: np.ndarray) -> np.ndarray:
     return np.asarray(mask, dtype=np.float32)
@@ -108,13 +110,7 @@ def cross_layer_auto(mask: np.ndarray, *, n_consensus: int = 7, rate_window: tup
     union = (cand | e[:, None]).sum(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         jac = np.where(union > 0, inter / union, 0.0)
-    max_enrichment = 1.0
-    if e.sum() > min_exception_tokens:
-        base = rates[candidates]
-        keep = (base > enrichment_base[0]) & (base < enrichment_base[1])
-        if keep.any():
-            enrich = (inter[keep] / e.sum()) / base[keep]
-            max_enrichment = max(1.0, float(enrich.max()))
+    max_enrichment = max(1.0, float(rate_enrichment(cand, e, enrichment_base, min_exception_tokens).max(initial=1.0)))
     by_level = []
     for level in range(n_consensus + 1):
         at = count == level

@@ -4,7 +4,16 @@
 - :func:`cofire_counts`: ``#(column c fires and neuron n fires)``, the joint counts every other statistic uses;
 - :func:`jaccard_matrix`: pairwise Jaccard between the columns of a mask (scipy ``pdist``);
 - :func:`jaccard_with`: Jaccard of one boolean vector with every column of a mask;
-- :func:`fisher_greater`: one-sided Fisher exact p-values of many 2x2 co-firing tables at once.
+- :func:`fisher_greater`: one-sided Fisher exact p-values of many 2x2 co-firing tables at once;
+- :func:`rate_enrichment`: each column's fire rate under a condition over its base rate, ``P(n | c) / P(n)``.
+
+"Enrichment" names three different statistics in the paper, and each has one home and one name here:
+the *rate enrichment* ``P(n | c) / P(n)`` (:func:`rate_enrichment`: E10's cross-layer survey, E11's null
+model); the *overlap enrichment* of a top-k set over chance (E8's "36.5x",
+:func:`darkness_visible.analysis.knowledge.overlap_enrichment`); and the one-sided *Fisher enrichment* test
+of firing under a condition (E13, :func:`fisher_greater` through
+:func:`darkness_visible.analysis.tiers.fisher_enrichment_table`). The per-token-type ratio of chapter 03 is
+:func:`darkness_visible.analysis.consensus.token_enrichment`.
 """
 
 from __future__ import annotations
@@ -67,3 +76,23 @@ def fisher_greater(joint: np.ndarray, row_counts: np.ndarray, col_counts: np.nda
     from scipy.stats import hypergeom
 
     return hypergeom.sf(joint - 1, n, col_counts, row_counts)
+
+
+def rate_enrichment(mask: np.ndarray, condition: np.ndarray, base_range: tuple[float, float] = (0.01, 1.0),
+                    min_condition: int = 0) -> np.ndarray:
+    """``P(column fires | condition) / P(column fires)`` for each column of ``bool [N, F]``: ``float64 [F]``.
+
+    A column whose base rate is outside the open interval ``base_range`` gets 1.0 (no evidence either way), and
+    every column gets 1.0 when ``condition`` (``bool [N]``) holds on ``min_condition`` tokens or fewer: the
+    rules of the paper's E10 (base in (0.01, 0.99), more than 10 exception tokens) and E11 (base > 0.01, more
+    than 100 exception tokens) procedures.
+    """
+    B = np.asarray(mask, dtype=bool)
+    c = np.asarray(condition, dtype=bool)
+    if c.shape != (B.shape[0],):
+        raise ValueError(f"condition has shape {c.shape}; it needs one value per row of the mask ({B.shape[0]})")
+    if c.sum() <= min_condition:
+        return np.ones(B.shape[1])
+    base = B.mean(axis=0)
+    ok = (base > base_range[0]) & (base < base_range[1])
+    return np.where(ok, B[c].mean(axis=0) / np.where(ok, base, 1.0), 1.0)

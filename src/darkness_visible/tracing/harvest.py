@@ -450,6 +450,85 @@ CHUNK_WINDOWS = 4
 
 
 @releases_locks
+def _check_inputs(subject: Subject, corpus: CorpusSpec, config: HarvestConfig, layer: int) -> None:
+    """Refuse a harvest that cannot run on this model (variants, neuron indices, window length), in one line."""
+    check_variants(subject, config.variants, layer)
+    check_indices(list(config.record), subject.d_mlp, "recorded neuron")
+    for v in config.variants:
+        check_indices(list(v.zero), subject.d_mlp, f"variant {v.name!r} neuron")
+    for name, members in config.tiers:
+        check_indices(list(members), subject.d_mlp, f"tier {name!r} neuron")
+    if corpus.window > subject.n_ctx:
+        from darkness_visible.data.corpus import ContextLengthError
+
+        raise ContextLengthError(
+            f"corpus windows of {corpus.window} tokens exceed the model's context of {subject.n_ctx}; "
+            f"use window={subject.n_ctx} or less"
+        )
+
+
+def _read_back(store: Any, n_tokens: int) -> Harvest | None:
+    """The cached harvest if the entry is complete and whole, else ``None`` (after taking the writer's lock and
+    repairing what failed: the caller then computes the missing chunks)."""
+    if store.complete:
+        try:
+            return Harvest(*open_arrays(store, n_tokens))
+        except CorruptCacheError:
+            pass  # prepare() below repairs what failed, under the writer's lock
+    store.prepare()
+    if store.complete:  # another process finished this entry while we waited for its lock
+        try:
+            return Harvest(*open_arrays(store, n_tokens))
+        except CorruptCacheError:
+            pass  # rebuilt by the caller from the (healed) chunks
+    return None
+
+
+def _trace_chunks(subject: Subject, inputs: np.ndarray, targets: np.ndarray, config: HarvestConfig, layer: int,
+                  store: Any, n_chunks: int, progress: bool) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
+    """Trace every chunk of windows not on disk yet; each chunk goes to ``store`` (or, without a cache, into the
+    returned list). Returns the in-memory chunks and the throughput record."""
+    import time
+
+    from tqdm import tqdm
+
+    n_windows, window = inputs.shape
+    batch_size = config.batch_size or batch_windows(subject.device, bytes_per_window(subject, window))
+    bar = tqdm(total=n_windows, desc=f"harvest layer {layer}", unit="window", disable=not progress)
+    chunks: list[dict[str, np.ndarray]] = []
+    started, computed = time.perf_counter(), 0
+    with torch.inference_mode():
+        updates = rank_updates(subject, config, layer)
+    for c in range(n_chunks):
+        lo, hi = c * CHUNK_WINDOWS, min((c + 1) * CHUNK_WINDOWS, n_windows)
+        if store is not None and store.has_chunk(c):  # resumed: the chunk is on disk already
+            bar.update(hi - lo)
+            continue
+        parts = []
+        for start in range(lo, hi, batch_size):
+            stop = min(start + batch_size, hi)
+            ids = torch.from_numpy(inputs[start:stop])
+            with torch.inference_mode():
+                traced = trace_batch(subject, ids, layer, logits=config.logits)
+                parts.append(summarise_batch(subject, traced, torch.from_numpy(targets[start:stop]), config, layer,
+                                             updates))
+            bar.update(stop - start)
+            computed += (stop - start) * window
+        chunk = _concat(parts)
+        chunk["input_ids"] = inputs[lo:hi].reshape(-1).astype(np.int32)
+        chunk["target"] = targets[lo:hi].reshape(-1).astype(np.int32)
+        if store is not None:  # on disk, not in memory: results never accumulate in RAM
+            store.write_chunk(c, chunk)
+        else:
+            chunks.append(chunk)
+    bar.close()
+    seconds = time.perf_counter() - started
+    throughput = {"tokens_computed": computed, "seconds": round(seconds, 2),
+                  "tokens_per_s": round(computed / seconds, 1) if computed else None,
+                  "device": str(subject.device), "batch_windows": batch_size}
+    return chunks, throughput
+
+
 def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, config: HarvestConfig | None = None,
             *, cache: str | Path | bool | None = None, progress: bool = True) -> Harvest:
     """Run (or load from cache) the one traced pass over a corpus slice.
@@ -465,19 +544,7 @@ def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, co
     corpus = corpus or corpus_spec()
     config = config or HarvestConfig.for_model(subject)
     layer = subject.layer_index(config.layer)
-    check_variants(subject, config.variants, layer)
-    check_indices(list(config.record), subject.d_mlp, "recorded neuron")
-    for v in config.variants:
-        check_indices(list(v.zero), subject.d_mlp, f"variant {v.name!r} neuron")
-    for name, members in config.tiers:
-        check_indices(list(members), subject.d_mlp, f"tier {name!r} neuron")
-    if corpus.window > subject.n_ctx:
-        from darkness_visible.data.corpus import ContextLengthError
-
-        raise ContextLengthError(
-            f"corpus windows of {corpus.window} tokens exceed the model's context of {subject.n_ctx}; "
-            f"use window={subject.n_ctx} or less"
-        )
+    _check_inputs(subject, corpus, config, layer)
     stream, origin = token_stream(subject.tokenizer, corpus)
     inputs, targets = windows(stream, corpus)
     # the layer normalised (None, -1 and 11 are one layer on GPT-2 Small, so one cache)
@@ -486,56 +553,10 @@ def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, co
                 "layer": layer, "stream_sha": _digest(stream[: corpus.n_tokens + 1])}
     n_chunks = math.ceil(corpus.n_windows / CHUNK_WINDOWS)
     store = chunk_cache(cache, material, n_chunks=n_chunks)
-    if store is not None and store.complete:
-        try:
-            return Harvest(*open_arrays(store, corpus.n_tokens))
-        except CorruptCacheError:
-            pass  # prepare() below repairs what failed, under the writer's lock
-    if store is not None:
-        store.prepare()
-        if store.complete:  # another process finished this entry while we waited for its lock
-            try:
-                return Harvest(*open_arrays(store, corpus.n_tokens))
-            except CorruptCacheError:
-                pass  # rebuilt below from the (healed) chunks
+    if store is not None and (cached := _read_back(store, corpus.n_tokens)) is not None:
+        return cached
     meta = _meta(subject, corpus, config, layer, origin)
-    chunks: list[dict[str, np.ndarray]] = []
-    from tqdm import tqdm
-
-    batch_size = config.batch_size or batch_windows(subject.device, bytes_per_window(subject, corpus.window))
-    bar = tqdm(total=corpus.n_windows, desc=f"harvest layer {layer}", unit="window", disable=not progress)
-    import time
-
-    started, computed = time.perf_counter(), 0
-    with torch.inference_mode():
-        updates = rank_updates(subject, config, layer)
-    for c in range(n_chunks):
-        lo, hi = c * CHUNK_WINDOWS, min((c + 1) * CHUNK_WINDOWS, corpus.n_windows)
-        if store is not None and store.has_chunk(c):  # resumed: the chunk is on disk already
-            bar.update(hi - lo)
-            continue
-        parts = []
-        for start in range(lo, hi, batch_size):
-            stop = min(start + batch_size, hi)
-            ids = torch.from_numpy(inputs[start:stop])
-            with torch.inference_mode():
-                traced = trace_batch(subject, ids, layer, logits=config.logits)
-                parts.append(summarise_batch(subject, traced, torch.from_numpy(targets[start:stop]), config, layer,
-                                             updates))
-            bar.update(stop - start)
-            computed += (stop - start) * corpus.window
-        chunk = _concat(parts)
-        chunk["input_ids"] = inputs[lo:hi].reshape(-1).astype(np.int32)
-        chunk["target"] = targets[lo:hi].reshape(-1).astype(np.int32)
-        if store is not None:  # on disk, not in memory: results never accumulate in RAM
-            store.write_chunk(c, chunk)
-        else:
-            chunks.append(chunk)
-    bar.close()
-    seconds = time.perf_counter() - started
-    meta["throughput"] = {"tokens_computed": computed, "seconds": round(seconds, 2),
-                          "tokens_per_s": round(computed / seconds, 1) if computed else None,
-                          "device": str(subject.device), "batch_windows": batch_size}
+    chunks, meta["throughput"] = _trace_chunks(subject, inputs, targets, config, layer, store, n_chunks, progress)
     if store is None:
         return Harvest(meta, _concat(chunks))
     build_arrays(store, n_chunks, corpus.n_tokens)  # still this entry's writer: consolidate, then publish
