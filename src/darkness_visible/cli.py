@@ -214,9 +214,11 @@ def _info(args: argparse.Namespace) -> int:
 
 def _add_discover(sub) -> None:
     """``discover``: an exception handler at one layer from firing statistics alone (:mod:`.handler_depth`)."""
+    from darkness_visible.discovery import family
     from darkness_visible.discovery.depth import add_command
 
     add_command(sub, _common)
+    family.add_command(sub)
 
 
 def build_parser() -> argparse.ArgumentParser:

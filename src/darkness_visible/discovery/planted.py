@@ -63,6 +63,20 @@ class PlantedSpec(ModelSpec):
         return {**super().key(), "n_layers": self.n_layers, "planted_layer": self.layer}
 
 
+
+@dataclass(frozen=True)
+class RandomShapeSpec(ModelSpec):
+    """The model spec of a random-weight model of a named shape (e.g. gpt2-medium's), nothing planted."""
+
+    n_layers: int = 12
+    shape_of: str = ""
+
+    def describe(self) -> str:
+        return f"random weights of {self.shape_of}'s shape ({self.n_layers} layers, seed {self.seed}); NOT GPT-2"
+
+    def key(self) -> dict[str, object]:
+        return {**super().key(), "n_layers": self.n_layers, "shape_of": self.shape_of}
+
 @dataclass(frozen=True)
 class PlantConfig:
     """What to plant and where.
