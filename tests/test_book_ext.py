@@ -88,6 +88,43 @@ def test_launch_buttons_open_the_student_copy():
     assert buttons[0]["buttons"][0]["url"] == "notebooks/01_tracing.ipynb"  # downloads keep the chapter
 
 
+def test_download_button_serves_the_student_copy(tmp_path):
+    """Issue 26.5: the download button served ``_sources/...ipynb`` (the solutions, raw MyST, no outputs)."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("dv_student_launch", EXT / "student_launch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    src, out = tmp_path / "src", tmp_path / "html"
+    (src / "notebooks" / "student").mkdir(parents=True)
+    (src / "notebooks" / "01_tracing.ipynb").write_text(json.dumps({"cells": ["solution"]}))
+    (src / "notebooks" / "student" / "01_tracing.ipynb").write_text(json.dumps({"cells": ["stub"]}))
+
+    def context():
+        return {"header_buttons": [
+            {"label": "download-buttons", "buttons": [
+                {"type": "link", "url": "../_sources/notebooks/01_tracing.ipynb", "label": "download-source-button"},
+                {"type": "javascript", "javascript": "window.print()", "label": "download-pdf-button"}]},
+            {"label": "launch-buttons", "buttons": [{"url": "https://colab/x/blob/main/notebooks/01_tracing.ipynb"}]}]}
+
+    class App:
+        srcdir, outdir = str(src), str(out)
+
+    page = context()
+    module._retarget(App(), "notebooks/01_tracing", "page.html", page, None)
+    download, pdf = page["header_buttons"][0]["buttons"]
+    assert download["url"] == "student/01_tracing.ipynb" and "student" in download["tooltip"]
+    assert pdf == context()["header_buttons"][0]["buttons"][1]  # print-to-PDF untouched
+    assert page["header_buttons"][1]["buttons"][0]["url"].endswith("notebooks/student/01_tracing.ipynb")
+    # the link resolves next to the page (notebooks/01_tracing.html) to the student copy, not the solutions
+    served = out / "notebooks" / download["url"]
+    assert json.loads(served.read_text()) == {"cells": ["stub"]}
+    other = context()
+    module._retarget(App(), "book/intro", "page.html", other, None)  # not a chapter: unchanged
+    assert other == context()
+
+
 def test_a_page_with_its_own_banner_gets_the_compact_one_on_top(tmp_path, monkeypatch):
     import importlib.util
 
