@@ -146,3 +146,30 @@ def test_a_page_with_its_own_banner_gets_the_compact_one_on_top(tmp_path, monkey
     module._inject(App(), "book/glossary", "page.html", plain, None)
     assert "Numbers on this page come from a random-weight stand-in" in plain["body"]
     assert "banner below" not in plain["body"]
+
+
+def test_figures_are_numbered_per_page(tmp_path):
+    """Issue 26.7: with numfig and an unnumbered toctree Sphinx counts figures across the book ("Fig. 11" as a
+    chapter's first figure); page_fignumbers restarts the count on every page, captions and references alike."""
+    import base64
+
+    from sphinx.application import Sphinx
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "dot.png").write_bytes(base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="))
+    (src / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(EXT)!r})\nextensions = ['page_fignumbers']\n"
+                                 "numfig = True\nnumfig_format = {'figure': 'Figure %s'}\n")
+    (src / "index.rst").write_text("Book\n====\n\n.. toctree::\n\n   one\n   two\n")
+    fig = ".. figure:: dot.png\n   :name: {0}\n\n   Caption {0}.\n\n"
+    (src / "one.rst").write_text("One\n===\n\n" + fig.format("one-a") + fig.format("one-b"))
+    (src / "two.rst").write_text("Two\n===\n\n" + fig.format("two-a") + fig.format("two-b")
+                                 + "See :numref:`two-b` and :numref:`one-b`.\n")
+    out = tmp_path / "html"
+    Sphinx(str(src), str(src), str(out), str(tmp_path / "doctrees"), "html", status=None, warning=None,
+           freshenv=True).build()
+    text = {name: re.sub(r"<[^>]+>", "", (out / f"{name}.html").read_text()) for name in ("one", "two")}
+    assert "Figure 1 Caption one-a" in text["one"] and "Figure 2 Caption one-b" in text["one"]
+    assert "Figure 1 Caption two-a" in text["two"] and "Figure 2 Caption two-b" in text["two"]
+    assert "Figure 3" not in text["two"] and "See Figure 2 and Figure 2." in text["two"]
