@@ -164,3 +164,16 @@ def test_scorecard_needs_coloured_verdict_counts_on_its_first_screen(tmp_path):
     assert any("below the first screen" in p for p in reports["book/far.html"].problems)
     assert any("without the coloured verdict counts" in p for p in reports["book/missing.html"].problems)
     assert any("without a badge colour" in p for p in reports["book/plain.html"].problems)
+
+
+@browser
+def test_code_that_runs_past_its_box_is_caught_and_the_book_css_wraps_it(tmp_path):
+    """Issue 26.7: at 1280 px long code lines were hidden to the right; the book's stylesheet wraps them."""
+    css = (ROOT / "book" / "_static" / "custom.css").read_text()
+    line = "x = 1  # " + "a long comment on an nnsight line " * 8
+    code = f'<div class="bd-article"><div class="highlight"><pre style="overflow-x:auto">{line}</pre></div></div>'
+    _page(tmp_path, "book/hidden.html", code)
+    _page(tmp_path, "book/wrapped.html", code, head=f"<style>{css}</style>")
+    reports = {r.page: r for r in check_site(tmp_path, views=VIEWS[:1])}
+    assert any("hide text to the right" in p for p in reports["book/hidden.html"].problems)
+    assert reports["book/wrapped.html"].problems == []

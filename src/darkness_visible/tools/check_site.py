@@ -17,6 +17,8 @@ request that leaves localhost is blocked, so the check sees what an offline read
 - a page with a scorecard verdict table (``table.dv-scorecard-table`` with a "verdict" column) whose coloured
   verdict counts (``.dv-verdict-counts``, one badge per verdict) are missing, not above the table, or not on
   the first screen at desktop width;
+- a code block (``pre`` in the page's content) whose text runs past its right edge at desktop width, hidden
+  behind a scroll bar (code wraps: ``book/_static/custom.css``);
 - at phone width: the page scrolling sideways, or a table's "verdict" column out of view and not inside a
   scrollable box.
 
@@ -241,6 +243,12 @@ def _check_view(page, view: View, name: str, report: PageReport, standin: bool |
                 and report.first_figure_y > FIRST_FIGURE_MAX_Y:
             report.problems.append(f"the first figure starts {report.first_figure_y} px down the page, more than "
                                    f"{FIRST_FIGURE_MAX_Y} px at {view.width} px width")
+        hidden_code = page.evaluate(
+            "Array.from(document.querySelectorAll('main pre')).filter(p => p.getBoundingClientRect().width > 0"
+            " && p.scrollWidth > p.clientWidth + 1).map(p => p.textContent.trim().split('\\n')[0].slice(0, 40))")
+        if hidden_code:
+            report.problems.append(f"{len(hidden_code)} code block(s) hide text to the right at {view.width} px "
+                                   f"(first: {hidden_code[0]!r})")
         counts = page.evaluate(_COUNTS_JS)
         if counts is not None:
             if not counts["found"]:
