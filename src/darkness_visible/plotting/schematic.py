@@ -71,9 +71,9 @@ def forward_pass_figure(sites: Sequence[Site], *, layer: int = 11, d_mlp: int = 
     if not sites:
         raise ValueError("no sites: a map of the pass marks at least one read or intervention")
     n_lines = len(sites)
-    fig, ax = content_figure(0.30 + 0.045 * n_lines)
+    fig, ax = content_figure(0.26 + 0.04 * n_lines)
     ax.set_xlim(-0.2, len(STAGES) + 0.9)
-    ax.set_ylim(-0.62 * n_lines - 0.2, 3.0)
+    ax.set_ylim(-0.55 * n_lines + 0.05, 2.85)
     ax.axis("off")
     fmt = {"L": layer, "P": max(layer - 1, 0)}
     box_w, box_h, y0 = 0.78, 0.8, 1.0
@@ -112,7 +112,7 @@ def forward_pass_figure(sites: Sequence[Site], *, layer: int = 11, d_mlp: int = 
         ax.scatter([mx], [my], s=130, color=colour, zorder=3)
         ax.text(mx, my, str(n), ha="center", va="center", fontsize=7.5, color="white", fontweight="bold", zorder=4)
         path = (site.path or dict((k_, p) for k_, _, p in STAGES)[site.stage]).format(**fmt)
-        ly = -0.45 - 0.62 * (n - 1)
+        ly = -0.1 - 0.55 * (n - 1)
         ax.scatter([0.05], [ly], s=110, color=colour, zorder=3)
         ax.text(0.05, ly, str(n), ha="center", va="center", fontsize=7, color="white", fontweight="bold", zorder=4)
         ax.text(0.35, ly, f"{site.kind}: {site.what}", ha="left", va="center", fontsize=8.5)
