@@ -43,7 +43,8 @@ def _chapter(folder: Path, solution: str = SOLUTION_CODE, name: str = "01_chapte
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     cells = [
-        nbformat.v4.new_markdown_cell("# A chapter\n\n:::{note}\nRead {doc}`02_other` first.\n:::"),
+        nbformat.v4.new_markdown_cell("# A chapter\n\n:::{note}\nRead {doc}`02_other` first.\n:::\n\nAs "
+                                      "{ref}`paper-claims §3 <spec-s3>` says; see {ref}`the table <tab-x>`."),
         nbformat.v4.new_code_cell("x = 1 + 1"),
         nbformat.v4.new_markdown_cell(EXERCISE_MD, metadata={"tags": ["exercise"]}),
         nbformat.v4.new_markdown_cell("Compare `signed` with `abs`.", metadata={"tags": ["hint"]}),
@@ -108,6 +109,8 @@ def test_instructor_copy_has_everything_and_no_myst_syntax(tmp_path):
         assert "[02_other](02_other.ipynb)" in markdown and "*GELU*" in markdown and "`rate_value`" in markdown
         assert "Balogh (2026a) report (Dai et al., 2022)" in markdown
         assert "> **Note:** Read [02_other](02_other.ipynb) first." in markdown
+        # a specification section links to the specification's file; any other {ref} keeps its text
+        assert "As [paper-claims §3](../../book/specification.md) says; see the table." in markdown
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
 

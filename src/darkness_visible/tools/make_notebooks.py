@@ -36,7 +36,8 @@ admonitions become quotes, ``dropdown``/``toggle`` become ``<details>``; roles: 
 (the code above it computes the value and, outside a book build, shows ``x = value`` under its cell:
 :func:`darkness_visible.book.glue`), ``{doc}`` → a link to the sibling notebook, ``{cite:t}``/
 ``{cite:p}`` → "Author (year)" / "(Author, year)" from ``book/references.bib``, ``{term}`` → *italic*,
-``{math}`` → ``$…$``; ``(label)=`` targets and ``%`` comments are dropped. Outputs are not kept.
+``{math}`` → ``$…$``, ``{ref}`` → its text (a link to ``book/specification.md`` for its ``spec-…``
+sections); ``(label)=`` targets and ``%`` comments are dropped. Outputs are not kept.
 """
 
 from __future__ import annotations
@@ -146,6 +147,8 @@ def _role(match: re.Match[str], ctx: Context) -> str:
         return f"*{text}*"
     if name in ("eq",):
         return f"({target})"
+    if name == "ref" and target.startswith("spec-"):  # a section of the specification page: the file itself
+        return f"[{text}](../../book/specification.md)"
     return text  # ref, numref, abbr, download, ...: the visible text
 
 
