@@ -95,6 +95,19 @@ def test_student_copy_has_no_solution_and_keeps_the_check_call(tmp_path):
     assert mk.solution_leaks(nbformat.read(tmp_path / "01_chapter.ipynb", as_version=4), student) == []
 
 
+def test_a_hint_already_folded_opens_with_one_click(tmp_path):
+    """Issue 26.7: a hint cell that is a <details> block was wrapped in a second one (two clicks to read it)."""
+    path = _chapter(tmp_path)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[3].source = "<details><summary>Hints (click to open)</summary>\n\n1. Compare `signed`.\n\n</details>"
+    nbformat.write(nb, path)
+    _write(tmp_path)
+    for kind in ("student", "instructor"):
+        hint = next(c.source for c in nbformat.read(tmp_path / kind / "01_chapter.ipynb", as_version=4).cells
+                    if "Compare `signed`" in c.source)
+        assert hint.count("<details>") == 1 and hint.startswith("<details><summary>Hints (click to open)"), kind
+
+
 def test_instructor_copy_has_everything_and_no_myst_syntax(tmp_path):
     _write(tmp_path)
     instructor = nbformat.read(tmp_path / "instructor" / "01_chapter.ipynb", as_version=4)

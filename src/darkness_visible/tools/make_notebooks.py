@@ -13,7 +13,8 @@ or with ``jupytext``), in the chapter sources:
 tag            cell type    student copy / instructor copy
 =============  ===========  =====================================================================================
 ``exercise``   markdown     the task (title line with difficulty and minutes, then the text): both copies.
-``hint``       markdown     both copies, folded: ``<details><summary>Hint</summary>…``.
+``hint``       markdown     both copies, folded once: ``<details><summary>Hint</summary>…`` (kept as it is
+                            when the cell is already a ``<details>`` block).
 ``solution``   code         instructor: as written. Student: an answer cell that keeps only the cell's imports
                             from ``darkness_visible`` and its top-level ``check_*(...)`` calls, after a
                             ``# Your answer`` line; every other line is removed. The chapter (and so the book
@@ -376,7 +377,7 @@ def make_copy(source_nb: Any, kind: str, ctx: Context) -> Any:
                     continue
                 text = f"<details><summary>Solution</summary>\n\n{text}\n\n</details>"
             converted = convert_markdown(text, ctx, student=student)
-            if TAG_HINT in t:
+            if TAG_HINT in t and not converted.lstrip().startswith("<details"):  # folded once: one click opens it
                 converted = f"<details><summary>Hint</summary>\n\n{converted}\n\n</details>"
             if converted.strip():
                 nb.cells.append(_clean(cell, converted))
