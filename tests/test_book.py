@@ -97,6 +97,10 @@ def test_every_exercise_has_hints_an_answer_cell_and_a_check_in_plain_markdown(n
         prompt, hint, solution, check = cells[i:i + 4]
         assert prompt["cell_type"] == "markdown" and "**Difficulty**" in prompt["text"] and "**Time**" in prompt["text"]
         assert "**Importance**" in prompt["text"]
+        # one badge style in every chapter (issue 26.7): difficulty ★★☆ and importance ●●○, three places each
+        badges = re.search(r"\*\*Difficulty\*\* (\S+) · .*\*\*Importance\*\* (\S+)", prompt["text"])
+        assert badges and re.fullmatch(r"★+☆*", badges[1]) and len(badges[1]) == 3, (name, prompt["text"][:120])
+        assert re.fullmatch(r"●+○*", badges[2]) and len(badges[2]) == 3, (name, prompt["text"][:120])
         assert hint["cell_type"] == "markdown" and "hint" in hint["tags"] and "<details>" in hint["text"]
         assert solution["cell_type"] == "code" and "solution" in solution["tags"]
         assert check["cell_type"] == "code" and "check" in check["tags"]

@@ -88,6 +88,43 @@ def test_launch_buttons_open_the_student_copy():
     assert buttons[0]["buttons"][0]["url"] == "notebooks/01_tracing.ipynb"  # downloads keep the chapter
 
 
+def test_download_button_serves_the_student_copy(tmp_path):
+    """Issue 26.5: the download button served ``_sources/...ipynb`` (the solutions, raw MyST, no outputs)."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("dv_student_launch", EXT / "student_launch.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    src, out = tmp_path / "src", tmp_path / "html"
+    (src / "notebooks" / "student").mkdir(parents=True)
+    (src / "notebooks" / "01_tracing.ipynb").write_text(json.dumps({"cells": ["solution"]}))
+    (src / "notebooks" / "student" / "01_tracing.ipynb").write_text(json.dumps({"cells": ["stub"]}))
+
+    def context():
+        return {"header_buttons": [
+            {"label": "download-buttons", "buttons": [
+                {"type": "link", "url": "../_sources/notebooks/01_tracing.ipynb", "label": "download-source-button"},
+                {"type": "javascript", "javascript": "window.print()", "label": "download-pdf-button"}]},
+            {"label": "launch-buttons", "buttons": [{"url": "https://colab/x/blob/main/notebooks/01_tracing.ipynb"}]}]}
+
+    class App:
+        srcdir, outdir = str(src), str(out)
+
+    page = context()
+    module._retarget(App(), "notebooks/01_tracing", "page.html", page, None)
+    download, pdf = page["header_buttons"][0]["buttons"]
+    assert download["url"] == "student/01_tracing.ipynb" and "student" in download["tooltip"]
+    assert pdf == context()["header_buttons"][0]["buttons"][1]  # print-to-PDF untouched
+    assert page["header_buttons"][1]["buttons"][0]["url"].endswith("notebooks/student/01_tracing.ipynb")
+    # the link resolves next to the page (notebooks/01_tracing.html) to the student copy, not the solutions
+    served = out / "notebooks" / download["url"]
+    assert json.loads(served.read_text()) == {"cells": ["stub"]}
+    other = context()
+    module._retarget(App(), "book/intro", "page.html", other, None)  # not a chapter: unchanged
+    assert other == context()
+
+
 def test_a_page_with_its_own_banner_gets_the_compact_one_on_top(tmp_path, monkeypatch):
     import importlib.util
 
@@ -109,3 +146,30 @@ def test_a_page_with_its_own_banner_gets_the_compact_one_on_top(tmp_path, monkey
     module._inject(App(), "book/glossary", "page.html", plain, None)
     assert "Numbers on this page come from a random-weight stand-in" in plain["body"]
     assert "banner below" not in plain["body"]
+
+
+def test_figures_are_numbered_per_page(tmp_path):
+    """Issue 26.7: with numfig and an unnumbered toctree Sphinx counts figures across the book ("Fig. 11" as a
+    chapter's first figure); page_fignumbers restarts the count on every page, captions and references alike."""
+    import base64
+
+    from sphinx.application import Sphinx
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "dot.png").write_bytes(base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="))
+    (src / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(EXT)!r})\nextensions = ['page_fignumbers']\n"
+                                 "numfig = True\nnumfig_format = {'figure': 'Figure %s'}\n")
+    (src / "index.rst").write_text("Book\n====\n\n.. toctree::\n\n   one\n   two\n")
+    fig = ".. figure:: dot.png\n   :name: {0}\n\n   Caption {0}.\n\n"
+    (src / "one.rst").write_text("One\n===\n\n" + fig.format("one-a") + fig.format("one-b"))
+    (src / "two.rst").write_text("Two\n===\n\n" + fig.format("two-a") + fig.format("two-b")
+                                 + "See :numref:`two-b` and :numref:`one-b`.\n")
+    out = tmp_path / "html"
+    Sphinx(str(src), str(src), str(out), str(tmp_path / "doctrees"), "html", status=None, warning=None,
+           freshenv=True).build()
+    text = {name: re.sub(r"<[^>]+>", "", (out / f"{name}.html").read_text()) for name in ("one", "two")}
+    assert "Figure 1 Caption one-a" in text["one"] and "Figure 2 Caption one-b" in text["one"]
+    assert "Figure 1 Caption two-a" in text["two"] and "Figure 2 Caption two-b" in text["two"]
+    assert "Figure 3" not in text["two"] and "See Figure 2 and Figure 2." in text["two"]

@@ -31,6 +31,9 @@ def test_every_verdict_class_has_a_readable_colour(cls, dark):
     rule = re.search(prefix + r"table\.dv-scorecard-table td\." + cls + r" \{ color: (#[0-9a-f]{6}); "
                      r"background-color: (#[0-9a-f]{6}); \}", CSS)
     assert rule, f"no {'dark' if dark else 'light'} colour for .{cls}"
+    badge = re.search(prefix.replace(r"(?<!\] )", "") + r"\.dv-verdict-counts \.dv-count\." + cls + r",\s*" + prefix
+                      + r"table\.dv-scorecard-table td\." + cls + r" \{", CSS)
+    assert badge, f"the scorecard's count badge .{cls} does not share the table cell's colours"
     assert _contrast(rule[1], rule[2]) >= 4.5
 
 

@@ -1,13 +1,16 @@
-"""Sphinx extension: the Colab and Binder buttons of a chapter open its student copy.
+"""Sphinx extension: the Colab and Binder buttons and the download button of a chapter serve its student copy.
 
 sphinx-book-theme's launch buttons point at the page's own source (``notebooks/<chapter>.ipynb``), which
-holds the solutions. When ``notebooks/student/<chapter>.ipynb`` exists (made by
-``python -m darkness_visible.tools.make_notebooks``), this points every launch button of that page at it.
+holds the solutions, and its download button at ``_sources/notebooks/<chapter>.ipynb`` (the same solutions, with
+the book's MyST roles and no outputs). When ``notebooks/student/<chapter>.ipynb`` exists (made by
+``python -m darkness_visible.tools.make_notebooks``), this points every launch button of that page at it, copies
+it into the site (``<html>/notebooks/student/<chapter>.ipynb``) and points the download button at that copy.
 It runs after the theme has added the buttons (``html-page-context``, priority 502 > the theme's 501).
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +29,35 @@ def student_urls(buttons: list[dict[str, Any]], source: str, student: str) -> in
     return changed
 
 
+def student_download(buttons: list[dict[str, Any]], source: str, student_url: str) -> int:
+    """Point the download group's links to ``source`` (``.../_sources/<source>``) at ``student_url``; returns how
+    many changed. The print-to-PDF button (JavaScript, no URL) is left alone."""
+    changed = 0
+    for group in buttons:
+        if group.get("label") != "download-buttons":
+            continue
+        for button in group.get("buttons", []):
+            if button.get("type") == "link" and f"_sources/{source}" in button.get("url", ""):
+                button["url"] = student_url
+                button["tooltip"] = "Download the student notebook (exercises without solutions)"
+                changed += 1
+    return changed
+
+
 def _retarget(app, pagename: str, templatename: str, context: dict[str, Any], doctree) -> None:
     if not pagename.startswith("notebooks/") or pagename.count("/") != 1:
         return
     name = pagename.split("/", 1)[1]
-    if (Path(app.srcdir) / "notebooks" / "student" / f"{name}.ipynb").is_file():
-        student_urls(context.get("header_buttons", []), f"notebooks/{name}.ipynb", f"notebooks/student/{name}.ipynb")
+    student = Path(app.srcdir) / "notebooks" / "student" / f"{name}.ipynb"
+    if not student.is_file():
+        return
+    buttons = context.get("header_buttons", [])
+    student_urls(buttons, f"notebooks/{name}.ipynb", f"notebooks/student/{name}.ipynb")
+    # the page is notebooks/<name>.html: the copy made below sits at notebooks/student/<name>.ipynb
+    if student_download(buttons, f"notebooks/{name}.ipynb", f"student/{name}.ipynb"):
+        target = Path(app.outdir) / "notebooks" / "student" / f"{name}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(student, target)
 
 
 def setup(app):

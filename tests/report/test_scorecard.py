@@ -13,6 +13,7 @@ from darkness_visible.report.scorecard import (
     details_html,
     headline_table,
     save,
+    summary_html,
     summary_sentence,
     verdict_counts,
 )
@@ -79,6 +80,28 @@ def test_counts_add_up_and_the_sentence_lists_every_verdict(tmp_path):
     assert sentence.startswith(f"Of {len(table)} rows") and all(v in sentence for v in VERDICTS)
     with pytest.raises(ValueError, match="unknown verdicts"):
         verdict_counts(table.assign(verdict="not run on GPT-2"))
+
+
+def test_summary_badges_list_every_verdict_in_the_tables_colours(tmp_path):
+    """Issue 26.6: the counts at the top of the scorecard are badges with the verdict cells' classes."""
+    import re
+
+    save_rows(_rows(), tmp_path / "03.json", spec=ModelSpec.parse("openai-community/gpt2"), **PAPER_RUN)
+    table = collect(tmp_path)
+    counts = verdict_counts(headline_table(table))
+    html = summary_html(counts)
+    assert html.startswith('<div class="dv-verdict-counts"') and f"Of {counts['total']} claims of the paper" in html
+    badges = re.findall(r'<span class="dv-count (dv-v-\w+)[^"]*"><strong>(\d+)</strong> ([^<]+)</span>', html)
+    assert [b[2] for b in badges] == list(VERDICTS)  # every verdict, zeros included, in the rule's order
+    assert sum(int(b[1]) for b in badges) == counts["total"]
+    assert {b[2]: int(b[1]) for b in badges} == {v: counts[v] for v in VERDICTS}
+    import pandas as pd
+
+    from darkness_visible.report.scorecard import html_table
+
+    cells = html_table(pd.DataFrame({"verdict": list(VERDICTS)}), ["verdict"])
+    for cls, _, verdict in badges:  # each badge has the class (so the colour) of its verdict's table cell
+        assert f'<td class="{cls}">{verdict}</td>' in cells
 
 
 def test_details_are_grouped_by_chapter_and_collapsed(tmp_path):

@@ -122,3 +122,58 @@ def test_raw_maths_is_caught_and_offline_mathjax_renders(tmp_path):
     reports = {r.page: r for r in check_site(tmp_path, views=VIEWS[:1])}
     assert any("maths not rendered" in p for p in reports["book/raw.html"].problems)
     assert reports["book/rendered.html"].problems == [] and reports["book/rendered.html"].maths == 1
+
+
+@browser
+def test_a_chapter_whose_first_figure_is_far_down_fails(tmp_path):
+    """Issue 26.7: a chapter's first figure must start within FIRST_FIGURE_MAX_Y px at desktop width."""
+    from darkness_visible.tools.check_site import FIRST_FIGURE_MAX_Y
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "fig.png").write_bytes(PNG)
+    figure = '<div class="cell_output"><img src="fig.png" alt="a dot" style="width:10px;height:10px"></div>'
+    _page(tmp_path, "notebooks/01_early.html", f'<div style="height:{FIRST_FIGURE_MAX_Y - 400}px"></div>{figure}')
+    _page(tmp_path, "notebooks/02_late.html", f'<div style="height:{FIRST_FIGURE_MAX_Y + 100}px"></div>{figure}')
+    reports = {r.page: r for r in check_site(tmp_path, views=VIEWS[:1])}
+    early, late = reports["notebooks/01_early.html"], reports["notebooks/02_late.html"]
+    assert early.problems == [] and FIRST_FIGURE_MAX_Y - 400 <= early.first_figure_y <= FIRST_FIGURE_MAX_Y
+    assert late.first_figure_y > FIRST_FIGURE_MAX_Y
+    assert any("first figure starts" in p and "more than 2500 px" in p for p in late.problems), late.problems
+
+
+@browser
+def test_scorecard_needs_coloured_verdict_counts_on_its_first_screen(tmp_path):
+    """Issue 26.6: the verdict counts (coloured badges, built by scorecard.summary_html) above the verdict table."""
+    import pandas as pd
+
+    from darkness_visible.report.results import VERDICTS
+    from darkness_visible.report.scorecard import html_table, summary_html
+
+    css = (ROOT / "book" / "_static" / "custom.css").read_text()
+    head = f"<style>{css}</style>"
+    counts = {**{v: 1 for v in VERDICTS}, "total": len(VERDICTS)}
+    table = html_table(pd.DataFrame({"claim": list(VERDICTS), "verdict": list(VERDICTS)}), ["claim", "verdict"])
+    _page(tmp_path, "book/above.html", summary_html(counts) + table, head=head)
+    _page(tmp_path, "book/below.html", table + summary_html(counts), head=head)
+    _page(tmp_path, "book/far.html", '<div style="height:1200px"></div>' + summary_html(counts) + table, head=head)
+    _page(tmp_path, "book/missing.html", table, head=head)
+    _page(tmp_path, "book/plain.html", summary_html(counts) + table)  # no stylesheet: badges without colour
+    reports = {r.page: r for r in check_site(tmp_path, views=VIEWS[:1])}
+    assert reports["book/above.html"].problems == [] and reports["book/above.html"].verdict_counts_y is not None
+    assert any("below the verdict table" in p for p in reports["book/below.html"].problems)
+    assert any("below the first screen" in p for p in reports["book/far.html"].problems)
+    assert any("without the coloured verdict counts" in p for p in reports["book/missing.html"].problems)
+    assert any("without a badge colour" in p for p in reports["book/plain.html"].problems)
+
+
+@browser
+def test_code_that_runs_past_its_box_is_caught_and_the_book_css_wraps_it(tmp_path):
+    """Issue 26.7: at 1280 px long code lines were hidden to the right; the book's stylesheet wraps them."""
+    css = (ROOT / "book" / "_static" / "custom.css").read_text()
+    line = "x = 1  # " + "a long comment on an nnsight line " * 8
+    code = f'<div class="bd-article"><div class="highlight"><pre style="overflow-x:auto">{line}</pre></div></div>'
+    _page(tmp_path, "book/hidden.html", code)
+    _page(tmp_path, "book/wrapped.html", code, head=f"<style>{css}</style>")
+    reports = {r.page: r for r in check_site(tmp_path, views=VIEWS[:1])}
+    assert any("hide text to the right" in p for p in reports["book/hidden.html"].problems)
+    assert reports["book/wrapped.html"].problems == []

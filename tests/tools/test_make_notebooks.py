@@ -43,7 +43,8 @@ def _chapter(folder: Path, solution: str = SOLUTION_CODE, name: str = "01_chapte
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     cells = [
-        nbformat.v4.new_markdown_cell("# A chapter\n\n:::{note}\nRead {doc}`02_other` first.\n:::"),
+        nbformat.v4.new_markdown_cell("# A chapter\n\n:::{note}\nRead {doc}`02_other` first.\n:::\n\nAs "
+                                      "{ref}`paper-claims §3 <spec-s3>` says; see {ref}`the table <tab-x>`."),
         nbformat.v4.new_code_cell("x = 1 + 1"),
         nbformat.v4.new_markdown_cell(EXERCISE_MD, metadata={"tags": ["exercise"]}),
         nbformat.v4.new_markdown_cell("Compare `signed` with `abs`.", metadata={"tags": ["hint"]}),
@@ -94,6 +95,19 @@ def test_student_copy_has_no_solution_and_keeps_the_check_call(tmp_path):
     assert mk.solution_leaks(nbformat.read(tmp_path / "01_chapter.ipynb", as_version=4), student) == []
 
 
+def test_a_hint_already_folded_opens_with_one_click(tmp_path):
+    """Issue 26.7: a hint cell that is a <details> block was wrapped in a second one (two clicks to read it)."""
+    path = _chapter(tmp_path)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[3].source = "<details><summary>Hints (click to open)</summary>\n\n1. Compare `signed`.\n\n</details>"
+    nbformat.write(nb, path)
+    _write(tmp_path)
+    for kind in ("student", "instructor"):
+        hint = next(c.source for c in nbformat.read(tmp_path / kind / "01_chapter.ipynb", as_version=4).cells
+                    if "Compare `signed`" in c.source)
+        assert hint.count("<details>") == 1 and hint.startswith("<details><summary>Hints (click to open)"), kind
+
+
 def test_instructor_copy_has_everything_and_no_myst_syntax(tmp_path):
     _write(tmp_path)
     instructor = nbformat.read(tmp_path / "instructor" / "01_chapter.ipynb", as_version=4)
@@ -108,6 +122,8 @@ def test_instructor_copy_has_everything_and_no_myst_syntax(tmp_path):
         assert "[02_other](02_other.ipynb)" in markdown and "*GELU*" in markdown and "`rate_value`" in markdown
         assert "Balogh (2026a) report (Dai et al., 2022)" in markdown
         assert "> **Note:** Read [02_other](02_other.ipynb) first." in markdown
+        # a specification section links to the specification's file; any other {ref} keeps its text
+        assert "As [paper-claims §3](../../book/specification.md) says; see the table." in markdown
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
 

@@ -191,6 +191,19 @@ _VERDICT_CLASS = {"replicated": "dv-v-ok", "differs": "dv-v-bad", "other model":
                   "not comparable": "dv-v-other", "no paper number": "dv-v-none", "not run": "dv-v-none"}
 
 
+def summary_html(counts: dict[str, int], what: str = "claims of the paper") -> str:
+    """The verdict counts as one line of coloured badges (the same colours as the table's verdict cells), for the
+    top of the scorecard: ``Of 31 claims of the paper: [0 replicated] [0 differs] ...``. Every verdict is listed,
+    zeros included, so the numbers visibly add up to the total; the badges carry the class of their verdict."""
+    import html
+
+    badges = "".join(
+        f'<span class="dv-count {_VERDICT_CLASS[v]}{" dv-count-zero" if counts[v] == 0 else ""}">'
+        f"<strong>{counts[v]}</strong> {html.escape(v)}</span>" for v in VERDICTS)
+    return (f'<div class="dv-verdict-counts" role="status"><span class="dv-count-total">Of {counts["total"]} '
+            f"{html.escape(what)}:</span> {badges}</div>")
+
+
 def html_table(frame: pd.DataFrame, columns: list[str]) -> str:
     """A compact HTML table whose second column is the verdict (so it stays visible on a phone); cells escaped."""
     import html

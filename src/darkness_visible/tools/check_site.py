@@ -12,10 +12,17 @@ request that leaves localhost is blocked, so the check sees what an offline read
   background is below WCAG AA (4.5:1) in any view (colours from the computed styles);
 - maths that did not render (a ``.math`` element without MathJax's ``mjx-container``, or raw ``\\(``/``\\[``
   left in the page's text), or MathJax loaded from anywhere but the site itself;
+- a chapter page whose first figure starts more than :data:`FIRST_FIGURE_MAX_Y` (2,500 px) below the top of the
+  page at desktop width (1280 px): the chapter's first figure belongs in its first two screens;
+- a page with a scorecard verdict table (``table.dv-scorecard-table`` with a "verdict" column) whose coloured
+  verdict counts (``.dv-verdict-counts``, one badge per verdict) are missing, not above the table, or not on
+  the first screen at desktop width;
+- a code block (``pre`` in the page's content) whose text runs past its right edge at desktop width, hidden
+  behind a scroll bar (code wraps: ``book/_static/custom.css``);
 - at phone width: the page scrolling sideways, or a table's "verdict" column out of view and not inside a
   scrollable box.
 
-It reports, without failing, how far down each chapter's first figure is. It saves
+It reports how far down each chapter's first figure is. It saves
 a full-page screenshot per page (desktop, light) and a first-screen screenshot of each other view, and exits
 non-zero on any failure.
 """
@@ -25,6 +32,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import re
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -34,6 +42,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-component-update", "--disable-sync"]
 #: WCAG 2 AA minimum contrast for body text.
 MIN_CONTRAST = 4.5
+#: How far below the top of a chapter page (desktop width, CSS px) its first figure may start: the first two and
+#: a half screens of the 1000-px-high desktop view (issue 26: "each chapter's headline figure within the first
+#: two screens").
+FIRST_FIGURE_MAX_Y = 2500
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,7 @@ class PageReport:
     min_banner_contrast: float | None = None
     maths: int = 0
     first_figure_y: int | None = None
+    verdict_counts_y: int | None = None
     images_without_alt: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -161,6 +174,23 @@ async () => {
 }
 """
 
+# Where the scorecard's verdict counts are, against the first verdict table and the first screen.
+_COUNTS_JS = """
+() => {
+  const table = Array.from(document.querySelectorAll('table.dv-scorecard-table')).find(
+    t => Array.from(t.querySelectorAll('th')).some(th => /^\\s*verdict\\s*$/i.test(th.textContent)));
+  if (!table) return null;
+  const counts = document.querySelector('.dv-verdict-counts');
+  const top = e => e.getBoundingClientRect().top + window.scrollY;
+  if (!counts) return {found: false, tableY: top(table)};
+  const r = counts.getBoundingClientRect();
+  const badges = Array.from(counts.querySelectorAll('.dv-count')).map(b => ({
+    text: b.textContent.trim(), bg: getComputedStyle(b).backgroundColor, cls: b.className}));
+  return {found: true, y: top(counts), bottom: r.bottom + window.scrollY, tableY: top(table), badges,
+          screen: window.innerHeight};
+}
+"""
+
 _PHONE_JS = """
 () => {
   const overflow = document.documentElement.scrollWidth - window.innerWidth;
@@ -209,6 +239,31 @@ def _check_view(page, view: View, name: str, report: PageReport, standin: bool |
             report.problems.append(f"images that did not load: {report.broken_images}")
         if name.startswith(need_figures) and report.output_figures == 0:
             report.problems.append("a chapter page without any figure")
+        if name.startswith(need_figures) and report.first_figure_y is not None \
+                and report.first_figure_y > FIRST_FIGURE_MAX_Y:
+            report.problems.append(f"the first figure starts {report.first_figure_y} px down the page, more than "
+                                   f"{FIRST_FIGURE_MAX_Y} px at {view.width} px width")
+        hidden_code = page.evaluate(
+            "Array.from(document.querySelectorAll('main pre')).filter(p => p.getBoundingClientRect().width > 0"
+            " && p.scrollWidth > p.clientWidth + 1).map(p => p.textContent.trim().split('\\n')[0].slice(0, 40))")
+        if hidden_code:
+            report.problems.append(f"{len(hidden_code)} code block(s) hide text to the right at {view.width} px "
+                                   f"(first: {hidden_code[0]!r})")
+        counts = page.evaluate(_COUNTS_JS)
+        if counts is not None:
+            if not counts["found"]:
+                report.problems.append("a verdict table without the coloured verdict counts (.dv-verdict-counts)")
+            else:
+                report.verdict_counts_y = int(counts["y"])
+                if counts["y"] > counts["tableY"]:
+                    report.problems.append("the verdict counts are below the verdict table, not above it")
+                if counts["bottom"] > counts["screen"]:
+                    report.problems.append(f"the verdict counts end {int(counts['bottom'])} px down, below the "
+                                           f"first screen ({counts['screen']} px)")
+                plain = [b["text"] for b in counts["badges"] if not re.search(r"rgba?\((?!0, 0, 0, 0\))", b["bg"])
+                         or "dv-v-" not in b["cls"]]
+                if not counts["badges"] or plain:
+                    report.problems.append(f"verdict counts without a badge colour: {plain or 'no badges'}")
         if report.images_without_alt:
             report.problems.append(f"{report.images_without_alt} image(s) without alt text (use a glued, captioned "
                                    "figure with :alt:)")
@@ -305,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         status = "ok" if not r.problems else "FAIL: " + "; ".join(r.problems)
         contrast = f"{r.min_banner_contrast:.1f}" if r.min_banner_contrast is not None else "-"
         first = f", first figure at {r.first_figure_y} px" if r.first_figure_y is not None else ""
+        first += f", verdict counts at {r.verdict_counts_y} px" if r.verdict_counts_y is not None else ""
         alt = f", {r.images_without_alt} image(s) without alt text" if r.images_without_alt else ""
         print(f"{r.page}: {r.output_figures} figure(s){first}, {r.maths} formula(s), banner="
               f"{'yes' if r.banner else 'no'} (min contrast {contrast}){alt}: {status}")

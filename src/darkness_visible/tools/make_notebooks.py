@@ -13,7 +13,8 @@ or with ``jupytext``), in the chapter sources:
 tag            cell type    student copy / instructor copy
 =============  ===========  =====================================================================================
 ``exercise``   markdown     the task (title line with difficulty and minutes, then the text): both copies.
-``hint``       markdown     both copies, folded: ``<details><summary>Hint</summary>…``.
+``hint``       markdown     both copies, folded once: ``<details><summary>Hint</summary>…`` (kept as it is
+                            when the cell is already a ``<details>`` block).
 ``solution``   code         instructor: as written. Student: an answer cell that keeps only the cell's imports
                             from ``darkness_visible`` and its top-level ``check_*(...)`` calls, after a
                             ``# Your answer`` line; every other line is removed. The chapter (and so the book
@@ -36,7 +37,8 @@ admonitions become quotes, ``dropdown``/``toggle`` become ``<details>``; roles: 
 (the code above it computes the value and, outside a book build, shows ``x = value`` under its cell:
 :func:`darkness_visible.book.glue`), ``{doc}`` → a link to the sibling notebook, ``{cite:t}``/
 ``{cite:p}`` → "Author (year)" / "(Author, year)" from ``book/references.bib``, ``{term}`` → *italic*,
-``{math}`` → ``$…$``; ``(label)=`` targets and ``%`` comments are dropped. Outputs are not kept.
+``{math}`` → ``$…$``, ``{ref}`` → its text (a link to ``book/specification.md`` for its ``spec-…``
+sections); ``(label)=`` targets and ``%`` comments are dropped. Outputs are not kept.
 """
 
 from __future__ import annotations
@@ -146,6 +148,8 @@ def _role(match: re.Match[str], ctx: Context) -> str:
         return f"*{text}*"
     if name in ("eq",):
         return f"({target})"
+    if name == "ref" and target.startswith("spec-"):  # a section of the specification page: the file itself
+        return f"[{text}](../../book/specification.md)"
     return text  # ref, numref, abbr, download, ...: the visible text
 
 
@@ -373,7 +377,7 @@ def make_copy(source_nb: Any, kind: str, ctx: Context) -> Any:
                     continue
                 text = f"<details><summary>Solution</summary>\n\n{text}\n\n</details>"
             converted = convert_markdown(text, ctx, student=student)
-            if TAG_HINT in t:
+            if TAG_HINT in t and not converted.lstrip().startswith("<details"):  # folded once: one click opens it
                 converted = f"<details><summary>Hint</summary>\n\n{converted}\n\n</details>"
             if converted.strip():
                 nb.cells.append(_clean(cell, converted))
