@@ -299,8 +299,8 @@ def no_kernel(monkeypatch):
         monkeypatch.delenv(name)
 
 
-@pytest.mark.parametrize("device, words", [("cuda", "no CUDA"), ("bogus", "unknown device"),
-                                           ("cpu:x", "unknown device")])
+@pytest.mark.parametrize("device, words", [("cuda", "'cuda' (DV_DEVICE or --device) asks for CUDA"),
+                                           ("bogus", "unknown device"), ("cpu:x", "unknown device")])
 def test_a_chapter_with_a_device_not_here_fails_before_the_kernel(device, words, no_kernel, capsys, monkeypatch,
                                                                   tmp_path):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
