@@ -299,8 +299,8 @@ def no_kernel(monkeypatch):
         monkeypatch.delenv(name)
 
 
-@pytest.mark.parametrize("device, words", [("cuda", "no CUDA"), ("bogus", "unknown device"),
-                                           ("cpu:x", "unknown device")])
+@pytest.mark.parametrize("device, words", [("cuda", "'cuda' (DV_DEVICE or --device) asks for CUDA"),
+                                           ("bogus", "unknown device"), ("cpu:x", "unknown device")])
 def test_a_chapter_with_a_device_not_here_fails_before_the_kernel(device, words, no_kernel, capsys, monkeypatch,
                                                                   tmp_path):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
@@ -349,6 +349,10 @@ def _read_only(folder: Path) -> Path:
     return folder
 
 
+#: a folder nobody can create, root included (Linux's /proc takes no new entries): the unwritable case where
+#: chmod-based tests skip because root writes into read-only folders
+UNCREATABLE = Path("/proc/dv-unwritable")
+needs_proc = pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux's /proc")
 needs_permissions = pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
                                        reason="root writes into read-only folders")
 
@@ -356,6 +360,7 @@ needs_permissions = pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() =
 @pytest.mark.parametrize("make", [
     lambda tmp: (tmp / "afile").write_text("x") and tmp / "afile",
     pytest.param(lambda tmp: _read_only(tmp / "ro"), marks=needs_permissions),
+    pytest.param(lambda tmp: UNCREATABLE, marks=needs_proc, id="uncreatable even by root"),
 ])
 def test_a_chapter_with_an_unusable_build_dir_fails_before_the_kernel(make, no_kernel, capsys, tmp_path):
     build = make(tmp_path)
@@ -371,6 +376,7 @@ def test_a_chapter_with_an_unusable_build_dir_fails_before_the_kernel(make, no_k
 @pytest.mark.parametrize("make", [
     lambda tmp: (tmp / "afile").write_text("x") and tmp / "afile",
     pytest.param(lambda tmp: _read_only(tmp / "ro"), marks=needs_permissions),
+    pytest.param(lambda tmp: UNCREATABLE, marks=needs_proc, id="uncreatable even by root"),
 ])
 def test_a_chapter_with_unwritable_dv_results_fails_before_the_kernel(make, no_kernel, capsys, monkeypatch,
                                                                       tmp_path):

@@ -30,7 +30,12 @@ from __future__ import annotations
 
 
 class DVUserError(Exception):
-    """An error the user can fix; its message names the fix. The CLI prints it without a traceback."""
+    """An error the user can fix; its message names the fix. The CLI prints it without a traceback, and so
+    does IPython (a chapter's kernel, the book build, a notebook): one ``error:`` line, as on the command line."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of the traceback (its hook for exceptions that format themselves)."""
+        return [f"error: {self}"]
 
 
 class ModelUnavailableError(DVUserError, RuntimeError):

@@ -268,3 +268,27 @@ def test_all_layers_honours_windows(monkeypatch, tmp_path):
         main(["discover", "--model", "tiny", "--windows", "3", "--all-layers", "--size", "paper",
               "--cache", str(tmp_path)])
     assert seen["windows"] == 3  # not the preset's 100 survey windows
+
+
+@pytest.mark.parametrize("text", ["{}", "[]", "null", '{"format": 1, "value": {}}', '{"format": 1, "value": null}',
+                                  '{"format": 1, "value": []}', "drop indicator", "core of text"])
+def test_a_cached_discovery_of_another_shape_is_recomputed(text, tmp_path) -> None:
+    """A discover-*.json (the discovery and depth-sweep caches) holding valid JSON of another shape, whole-file or
+    inside the cache's own wrapper, is discarded with a warning and recomputed: never a KeyError or TypeError."""
+    import json
+
+    pos, ab, win, _ = synthetic_handler(seed=3, n_windows=8)
+    fresh = discover(pos, ab, win, FAST, cache=tmp_path)
+    (path,) = tmp_path.glob("discover-*.json")
+    stored = json.loads(path.read_text())
+    if text == "drop indicator":
+        del stored["value"]["indicator"]
+        text = json.dumps(stored)
+    elif text == "core of text":
+        stored["value"]["core"] = "abc"
+        text = json.dumps(stored)
+    path.write_text(text)
+    with pytest.warns(UserWarning, match="discarding an unreadable cache file"):
+        again = discover(pos, ab, win, FAST, cache=tmp_path)
+    assert again.to_state() == fresh.to_state()
+    assert json.loads(path.read_text())["value"] == fresh.to_state()

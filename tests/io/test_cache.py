@@ -1,9 +1,11 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +116,7 @@ def test_interrupted_harvest_leaves_no_manifest_and_resumes(tiny, tmp_path, monk
         harvest(tiny, CORPUS, CONFIG, cache=tmp_path, progress=False)
     folder = next(tmp_path.glob("harvest-*"))
     assert not (folder / "manifest.json").exists()
-    assert sorted(p.name for p in folder.glob("chunk-*")) == ["chunk-00000.npz"]
+    assert sorted(p.name for p in folder.glob("chunk-*.npz")) == ["chunk-00000.npz"]
     (folder / ".tmp-stray").write_bytes(b"half a chunk")
     monkeypatch.setattr(hv, "summarise_batch", real)
     calls = _count_traces(monkeypatch)
@@ -192,6 +194,32 @@ def test_one_damaged_chunk_is_rebuilt_alone(tiny, tmp_path, monkeypatch):
     _same(clean, rebuilt)
     assert calls["n"] == 2, "only chunk 1 (4 windows, batches of 2) is recomputed"
     assert {i: folder.joinpath(f"chunk-0000{i}.npz").stat().st_mtime_ns for i in (0, 2)} == untouched
+
+
+@pytest.mark.parametrize("manifest", ["{\"schema\": 2, \"n_ch", "delete"])
+def test_a_damaged_manifest_and_an_altered_readable_chunk_are_rebuilt_not_served(manifest, tiny, tmp_path,
+                                                                                  monkeypatch):
+    """The double fault of issue 27: with the manifest gone or unreadable, a chunk whose numbers were changed
+    (a readable npz) is checked against its own recorded checksum and recomputed alone, not republished."""
+    clean = harvest(tiny, CORPUS, CONFIG, cache=tmp_path, progress=False)
+    folder = _folder(tmp_path)
+    shutil.rmtree(folder / "arrays")  # the arrays are rebuilt from the chunks
+    chunk = folder / "chunk-00001.npz"
+    with np.load(chunk) as data:
+        arrays = {name: data[name] for name in data.files}
+    arrays["logprob/no_mlp"] = arrays["logprob/no_mlp"] + 1.0
+    with chunk.open("wb") as handle:
+        np.savez(handle, **arrays)
+    if manifest == "delete":
+        (folder / "manifest.json").unlink()
+    else:
+        (folder / "manifest.json").write_text(manifest)
+    calls = _count_traces(monkeypatch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        healed = harvest(tiny, CORPUS, CONFIG, cache=tmp_path, progress=False)
+    _same(clean, healed)
+    assert calls["n"] == 2, "only chunk 1 (4 windows, batches of 2) is recomputed"
 
 
 def test_layer_11_minus_1_and_default_share_one_cache(tiny, tmp_path, monkeypatch):

@@ -255,6 +255,15 @@ def test_a_malformed_bib_is_one_line(tmp_path, capsys):
     assert err.startswith("error: ") and "\n" not in err and "bad.bib" in err and "--bib" in err
 
 
+@pytest.mark.parametrize("where", ["missing.bib", "."])
+def test_a_bib_that_is_not_a_file_is_one_line_naming_it(where, tmp_path, capsys):
+    """``--bib`` naming a folder or a missing file was read as "no citations" and blamed the first {cite} key."""
+    capsys.readouterr()
+    assert mk.main(["--notebooks", str(ROOT / "notebooks"), "--bib", str(tmp_path / where), "--check"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: --bib {tmp_path / where}") and "not a file" in err and "\n" not in err
+
+
 def test_a_cell_magic_stays_the_first_line_of_generated_cells():
     from darkness_visible.tools.make_notebooks import split_magic, with_magic
 

@@ -45,10 +45,12 @@ def resolve_device(explicit: str | torch.device | None = None) -> torch.device:
         raise DeviceUnavailableError(f"unknown device {name!r}: use one of auto, cpu, cuda, cuda:N, mps "
                                      "(DV_DEVICE or --device)")
     if kind == "cuda" and not torch.cuda.is_available():
-        raise DeviceUnavailableError("DV_DEVICE asks for CUDA but torch sees no CUDA GPU here; use --device cpu "
+        raise DeviceUnavailableError(f"device {name!r} (DV_DEVICE or --device) asks for CUDA but torch sees no "
+                                     "CUDA GPU here; use --device cpu "
                                      "or auto (on Colab: Runtime > Change runtime type > GPU)")
     if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise DeviceUnavailableError("DV_DEVICE asks for Apple MPS but it is not available; use --device cpu or auto")
+        raise DeviceUnavailableError(f"device {name!r} (DV_DEVICE or --device) asks for Apple MPS but it is not "
+                                     "available; use --device cpu or auto")
     try:
         return torch.device(name)
     except (RuntimeError, ValueError):

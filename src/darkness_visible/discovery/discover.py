@@ -736,8 +736,9 @@ def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.nd
                                                              None if abs_mask is None else np.asarray(abs_mask, bool)),
                     "windows": win if win is None or isinstance(win, int) else array_digest(win),
                     "config": asdict(config), "code": source_digest(sys.modules[__name__], firing, cofiring)}
-        return HandlerReport.from_state(cached_json(
-            cache, material, "discover", lambda: discover(pos, abs_mask, windows, config).to_state()))
+        return HandlerReport.from_state(cached_json(  # a stored state that does not rebuild is recomputed
+            cache, material, "discover", lambda: discover(pos, abs_mask, windows, config).to_state(),
+            valid=lambda state: HandlerReport.from_state(state).to_state() == state))
     B = np.asarray(pos, dtype=bool)
     A = None if abs_mask is None else np.asarray(abs_mask, dtype=bool)
     if A is not None and A.shape != B.shape:

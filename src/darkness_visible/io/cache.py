@@ -360,9 +360,18 @@ class ChunkCache:
     def chunk_path(self, index: int) -> Path:
         return self.folder / f"chunk-{index:05d}.npz"
 
+    def checksum_path(self, index: int) -> Path:
+        """The chunk's own recorded SHA-256 (``chunk-NNNNN.sha256``), written after the chunk: what healing
+        checks a chunk against when the manifest cannot be trusted."""
+        return self.folder / f"chunk-{index:05d}.sha256"
+
     def write_chunk(self, index: int, arrays: dict[str, np.ndarray]) -> None:
-        """Write one chunk atomically."""
+        """Write one chunk atomically, then its checksum (a chunk without one is never reused)."""
         atomic_write(self.chunk_path(index), lambda h: np.savez(h, **arrays))
+        self._record_checksum(index, _sha256(self.chunk_path(index)))
+
+    def _record_checksum(self, index: int, sha: str) -> None:
+        atomic_write(self.checksum_path(index), lambda h: h.write(sha.encode()))
 
     def read_chunk(self, index: int) -> dict[str, np.ndarray]:
         """Read one chunk; :class:`CorruptCacheError` if it cannot be read."""
@@ -373,14 +382,20 @@ class ChunkCache:
             raise CorruptCacheError(f"unreadable chunk {self.chunk_path(index)}: {error}") from error
 
     def has_chunk(self, index: int) -> bool:
-        """True if the chunk exists and reads cleanly (a resumed run skips it)."""
-        if not self.chunk_path(index).exists():
+        """True if the chunk exists, matches its own recorded checksum and reads cleanly (a resumed run skips
+        it); otherwise it is removed, to be recomputed: a readable chunk altered after it was written is never
+        reused, with or without a manifest."""
+        path, record = self.chunk_path(index), self.checksum_path(index)
+        if not path.exists():
             return False
         try:
+            if not record.is_file() or record.read_text().strip() != _sha256(path):
+                raise CorruptCacheError(f"chunk {path.name} does not match its recorded checksum")
             self.read_chunk(index)
             return True
-        except CorruptCacheError:
-            self.chunk_path(index).unlink(missing_ok=True)
+        except (CorruptCacheError, OSError):
+            path.unlink(missing_ok=True)
+            record.unlink(missing_ok=True)
             return False
 
     def finalize(self, n_chunks: int, meta: dict[str, Any]) -> None:
@@ -463,8 +478,9 @@ class ChunkCache:
 
         Waits for the lock (another process writing the same entry finishes first), then :meth:`open` (a
         folder written for other settings is deleted, with a warning) and heals what :meth:`load_complete`
-        refused: a manifest that fails validation is removed (the chunks are kept: the resumed run reuses the
-        readable ones and writes a new manifest); chunks whose checksum does not match are removed alone,
+        refused: a manifest that fails validation is removed (the chunks are kept: the resumed run reuses those
+        that match their own recorded checksum, :meth:`has_chunk`, recomputes the others and writes a new
+        manifest); chunks whose checksum does not match are removed alone,
         with a warning, so only they are recomputed.
         """
         ensure_writable(self.folder.parent)
@@ -482,12 +498,15 @@ class ChunkCache:
         try:
             manifest = self.manifest()
         except CorruptCacheError as error:
-            warnings.warn(f"corrupt cache manifest in {self.folder.name} ({error}); keeping its readable chunks "
-                          "and writing a new manifest", stacklevel=3)
+            warnings.warn(f"corrupt cache manifest in {self.folder.name} ({error}); keeping the chunks "
+                          "that match their own recorded checksums and writing a new manifest", stacklevel=3)
             (self.folder / "manifest.json").unlink(missing_ok=True)
             return
         bad = self.damaged_chunks(manifest)
         if bad:
+            for i, sha in enumerate(manifest["sha256"]):  # the intact chunks, verified by the manifest
+                if i not in bad and not self.checksum_path(i).is_file():
+                    self._record_checksum(i, sha)
             names = ", ".join(self.chunk_path(i).name for i in bad)
             warnings.warn(f"corrupt cache chunk(s) in {self.folder.name}: {names} (missing or checksum mismatch); "
                           "rebuilding only those", stacklevel=3)

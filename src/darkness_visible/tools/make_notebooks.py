@@ -507,9 +507,15 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m darkness_visible.tools.make_notebooks",
                                      description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--notebooks", type=Path, default=Path("notebooks"), help="the chapters' folder")
-    parser.add_argument("--bib", type=Path, default=Path("book/references.bib"), help="the book's BibTeX file")
+    parser.add_argument("--bib", type=Path, default=None, help="the book's BibTeX file (default: "
+                        "book/references.bib, if there is one)")
     parser.add_argument("--check", action="store_true", help="write nothing; fail if a copy is stale or leaks")
     args = parser.parse_args(list(argv) if argv is not None else None)
+    if args.bib is not None and not args.bib.is_file():  # read as "no citations", it blamed the first {cite} key
+        print(f"error: --bib {args.bib} is not a file: pass the book's BibTeX file, e.g. --bib book/references.bib",
+              file=sys.stderr)
+        return 2
+    args.bib = Path("book/references.bib") if args.bib is None else args.bib
     try:
         if args.check:
             problems = check(args.notebooks, args.bib)
