@@ -153,10 +153,7 @@ PLANT_CORPUS = CorpusSpec("test", 6, 128, "local")
 
 
 @pytest.mark.parametrize("n_layers", [
-    pytest.param(2, marks=pytest.mark.xfail(strict=True, reason=(
-        "issue 24: the survey now runs the one discovery procedure, discover(), which on this 2-layer planted "
-        "handler names N100, a Differentiator nested in the Differentiator chain, instead of a Core neuron "
-        "(the superseded procedure it replaced found N126); strict, so the fix of #24 turns this red"))),
+    2,
     4])
 def test_handler_planted_at_final_layer_is_found_there(n_layers):
     planted = build_planted(n_layers=n_layers, layer=None, calibration_windows=8)

@@ -69,6 +69,10 @@ def test_discover_command_all_layers(capsys, tmp_path) -> None:
     data = json.loads(capsys.readouterr().out)
     assert [r["layer"] for r in data["layers"]] == [0, 1] and data["pretrained"] is False
     assert all("indicator" in r and "core" in r for r in data["layers"])
+    assert all("downstream_of" in r for r in data["layers"])  # issue 24: echoes of an earlier handler
+    assert main(["discover", "--model", "tiny", "--windows", "2", "--all-layers", "--boot", "0", "--quiet",
+                 "--cache", str(tmp_path)]) == 0
+    assert "downstream_of" in capsys.readouterr().out
 
 
 def test_per_layer_reports_are_cached_exactly(planted_last, tmp_path, monkeypatch) -> None:

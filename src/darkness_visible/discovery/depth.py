@@ -91,23 +91,88 @@ class DepthResult:
 
     @property
     def layers_with_handler(self) -> list[int]:
-        return [int(r.layer) for r in self.table.itertuples() if r.found]
+        """Layers whose own MLP neurons form a handler (found, and not downstream of an earlier one)."""
+        return [int(r.layer) for r in self.table.itertuples() if r.handler]
+
+    @property
+    def downstream(self) -> dict[int, int]:
+        """Layer -> the earlier layer whose handler its structure echoes."""
+        return {int(r.layer): int(r.downstream_of) for r in self.table.itertuples() if r.downstream_of >= 0}
 
 
-def depth_table(reports: list[HandlerReport] | tuple[HandlerReport, ...]) -> pd.DataFrame:
-    """One row per layer: ``layer, found, indicator, indicator_rate, indicator_share`` (bootstrap stability),
-    ``core_size, core_stability`` (mean over the Core), ``n_differentiators, n_specialists, n_consensus,
-    margin, runner_up, n_warnings, warnings``."""
+def echo_origins(masks: Any, reports: list[HandlerReport] | tuple[HandlerReport, ...],
+                 config: DiscoverConfig | None = None) -> list[int | None]:
+    """Per layer, the earlier layer whose handler the structure found there is downstream of (``None``: none).
+
+    A handler found at layer ``L`` is an *echo* of an earlier layer ``K`` with a handler when its indicator's
+    firing is predicted by the firing of a member of ``K``'s handler (indicator, Core, Differentiators,
+    Specialists): the log relative risk of one given the other, in either direction, has a lower bound above
+    ``strong_log_rr`` (the bar a strong Core partner must pass in :func:`~darkness_visible.discovery.discover.discover`;
+    Bonferroni over every pair tested). Random weights reading the residual stream that ``K``'s handler
+    wrote fire as a function of what ``K`` wrote, so their "indicator" is tied to ``K``'s neurons this
+    strongly; a handler formed by ``L``'s own neurons on its own condition is not. The origin reported is the
+    first layer of the chain (an echo of an echo names the handler both come from).
+
+    ``masks``: a callable ``layer -> bool [N, F]`` (signed rule) or a sequence of such masks.
+    """
+    import numpy as np
+
+    from darkness_visible.discovery.discover import DiscoverConfig, bonferroni_z, cofire_two, log_rr_bounds
+
+    config = config or DiscoverConfig()
+    get = masks if callable(masks) else (lambda L: masks[L])
+    origin: list[int | None] = [None] * len(reports)
+    found = [L for L, r in enumerate(reports) if r.found]
+    n_tests = sum(2 * len(reports[K].handler) for i, L in enumerate(found) for K in found[:i]) or 1
+    z = bonferroni_z(config.alpha, n_tests)
+    cache: dict[int, np.ndarray] = {}
+
+    def mask(L: int) -> np.ndarray:
+        if L not in cache:
+            cache[L] = np.asarray(get(L), dtype=bool)
+        return cache[L]
+
+    for i, L in enumerate(found):
+        ind = reports[L].indicator
+        col = mask(L)[:, [ind]]
+        n = float(col.shape[0])
+        n_ind = float(col.sum())
+        for K in found[:i]:
+            members = np.array(reports[K].handler, dtype=np.int64)
+            if not len(members):
+                continue
+            BK = mask(K)
+            joint = cofire_two(BK, col, members, np.array([0]))[:, 0]
+            n_mem = BK[:, members].sum(0).astype(np.float64)
+            _, forward, _ = log_rr_bounds(joint, n_mem, n_ind, n, z)   # P(ind_L | member) / P(ind_L | not)
+            _, backward, _ = log_rr_bounds(joint, n_ind, n_mem, n, z)  # P(member | ind_L) / P(member | not)
+            if max(float(forward.max()), float(backward.max())) > config.strong_log_rr:
+                origin[L] = origin[K] if origin[K] is not None else K
+                break
+    return origin
+
+
+def depth_table(reports: list[HandlerReport] | tuple[HandlerReport, ...],
+                origins: list[int | None] | None = None) -> pd.DataFrame:
+    """One row per layer: ``layer, found`` (the discovery found a structure), ``downstream_of`` (the earlier
+    layer it echoes, :func:`echo_origins`; -1: none), ``handler`` (found and not downstream: a handler of this
+    layer's own), ``indicator, indicator_rate, indicator_share`` (bootstrap stability), ``core_size,
+    core_stability`` (mean over the Core), ``n_differentiators, n_specialists, n_consensus, margin, runner_up,
+    n_warnings, warnings``."""
     import numpy as np
     import pandas as pd
 
+    origins = origins if origins is not None else [None] * len(reports)
     rows = []
     for L, r in enumerate(reports):
         core_stab = [r.stability.get(n, np.nan) for n in r.core[1:]]
+        up = origins[L]
         rows.append({
-            "layer": L, "found": r.found, "indicator": r.indicator if r.found else None,
+            "layer": L, "found": r.found, "downstream_of": -1 if up is None else int(up),
+            "handler": bool(r.found and up is None), "indicator": r.indicator if r.found else None,
             "indicator_rate": r.indicator_rate, "indicator_share": r.indicator_share,
-            "core_size": len(r.core), "core_stability": float(np.nanmean(core_stab)) if core_stab else np.nan,
+            "core_size": len(r.core),
+            "core_stability": float(np.nanmean(core_stab)) if np.isfinite(core_stab).any() else np.nan,
             "n_differentiators": len(r.differentiators), "n_specialists": len(r.specialists),
             "n_consensus": len(r.consensus), "margin": r.margin, "runner_up": r.runner_up,
             "n_warnings": len(r.warnings), "warnings": " | ".join(r.warnings)})
@@ -134,7 +199,9 @@ def discover_layers(model: str | Subject | None = None, corpus: CorpusSpec | Non
     masks = layer_masks(subject, corpus, CrossLayerConfig(rules=(FIRE_POS, FIRE_ABS)), cache=cache, progress=progress)
     reports = tuple(discover(masks.mask(L, FIRE_POS), masks.mask(L, FIRE_ABS), corpus.window, config, cache=cache)
                     for L in tqdm(range(masks.n_layers), desc="discover", disable=not progress))
-    return DepthResult(subject.spec.describe(), masks.label, masks.is_pretrained, reports, depth_table(reports))
+    origins = echo_origins(lambda L: masks.mask(L, FIRE_POS), reports, config)
+    return DepthResult(subject.spec.describe(), masks.label, masks.is_pretrained, reports,
+                       depth_table(reports, origins))
 
 
 def describe(run: LayerRun) -> str:
@@ -206,13 +273,17 @@ def run_command(args: argparse.Namespace) -> int:
         result = discover_layers(subject, corpus, config, cache=args.cache, progress=progress)
         if args.json:
             print(json.dumps({"model": result.model, "pretrained": result.is_pretrained, "source": result.label,
-                              "layers": [{"layer": L, **r.to_json()} for L, r in enumerate(result.reports)]}, indent=1))
+                              "layers": [{"layer": L, **r.to_json(),
+                                          "downstream_of": result.downstream.get(L)}
+                                         for L, r in enumerate(result.reports)]}, indent=1))
         else:
-            cols = ["layer", "found", "indicator", "indicator_rate", "indicator_share", "core_size",
+            cols = ["layer", "found", "downstream_of", "indicator", "indicator_rate", "indicator_share", "core_size",
                     "n_differentiators", "n_specialists", "n_consensus", "margin"]
             print(result.label)
             print(result.table[cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
             print("layers with a handler:", result.layers_with_handler or "none")
+            for L, K in result.downstream.items():
+                print(f"layer {L}: downstream of layer {K} (its structure echoes the handler of layer {K})")
         return 0
     run = discover_layer(subject, corpus, args.layer, config, cache=args.cache, progress=progress)
     print(json.dumps(run.to_json(), indent=1) if args.json else describe(run))
@@ -226,4 +297,4 @@ def command(model: str, windows: int = 20, all_layers: bool = True) -> str:
 
 
 __all__ = ["DepthResult", "LayerRun", "add_command", "command", "depth_table", "describe",
-           "discover_layer", "discover_layers", "run_command"]
+           "discover_layer", "discover_layers", "echo_origins", "run_command"]

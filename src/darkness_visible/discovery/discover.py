@@ -8,15 +8,40 @@ handler under the signed rule GELU > 0.1, of the consensus under |GELU| > 0.1, a
     tokens where ``i`` fires and are associated with ``i`` beyond chance (below). The Core level is the
     paper's definition, not a fitted cut; the report gives the gap the data leave around it (the lowest
     Core rate and the highest rate below it).
-*exception indicator*
-    a neuron with a fire rate in ``rate_window`` whose Core holds at least one *strongly* associated
-    member and which is the most specific member of its Core (every Core member fires at least as often).
-    Such a neuron is a *valid candidate*. Among valid candidates the indicator is the one whose firing most
-    strongly coincides with the default-ON neurons falling silent (*consensus depletion*: the sum of
-    ``-phi`` with the default-ON neurons it significantly depletes), the paper's central claim that the
-    exception handler takes over when the consensus breaks; then the strongest Core. Candidates that cover
-    each other at the Core level (a fused group, e.g. neurons planted alike) count once, as their most
-    specific member. Without ``|GELU|`` masks the ranking is by Core strength alone.
+*exception indicator* (the rule, after paper-claims §2, E1 and E10)
+    The spec defines the tiers *relative to* the indicator: the exception tokens are the tokens where it
+    fires (E1 step 2: N2123 > 0.1), the Core fires on 90-100 % of them (E1 step 5; within those tokens the
+    Jaccard of the indicator with a neuron *is* that neuron's conditional rate, E1 step 6, so "Jaccard >=
+    0.91 within exception tokens" and "conditional rate >= the Core level" are one bound), and the
+    Differentiators fire on 35-88 % of them: high, but below the Core's bound (§2's table: N2462 at 87.98 %
+    is a Differentiator, N2044 at 91.21 % Core). E10's automatic pick (the neuron most anti-correlated with
+    the consensus) is the paper's own cross-layer rule; the spec notes it fails to find N2123 at L11, so it
+    is used only as a ranking (depletion, step 3), never as the definition. Turned into a decision:
+
+    1. *valid candidate*: a neuron with a fire rate in ``rate_window`` whose Core holds at least one
+       *strongly* associated member (below) and which is the most specific member of its Core (every Core
+       member fires at least as often): it can define an exception condition the Core co-fires with.
+    2. *nested candidates are not indicators*: a valid candidate ``m`` is nested in a valid candidate ``M``
+       of its Core when (a) ``P(m | M)`` is *shown* to lie below the Core level (one-sided Wilson upper
+       bound at level ``alpha`` below ``core_level``): ``m`` fires on a strict, smaller subset of ``M``'s
+       tokens; and (b) ``M``'s own Core holds every other member of ``m``'s Core: ``m``'s Core is
+       ``M`` and ``M``'s Core, so ``m`` adds nothing to ``M``'s condition but specificity. By the
+       definition ``m`` is then one of ``M``'s Differentiators or Specialists (it fires on a share of
+       ``M``'s tokens below the Core level), not the neuron that defines the condition. Condition (b) is
+       what keeps a true indicator whose Core members spill beyond it (a Core member that fires on more
+       tokens, and is itself covered by a wider neuron, is a valid candidate the indicator is a subset of;
+       but the indicator's other Core members do not cover that member, so the indicator is not nested in
+       it). Condition (a) keeps neurons that differ from the Core level only by sampling noise together.
+    3. *ranking* of the candidates nested in no other (tie-breaks in this order): the strongest consensus
+       *depletion* (the sum of ``-phi`` with the default-ON neurons it significantly depletes: the paper's
+       central claim that the handler takes over when the consensus breaks, and E10's anti-correlation
+       criterion); then the largest *handler* (the number of neurons associated with it, log odds ratio
+       bound above ``assoc_log_odds``: the condition the Differentiators and Specialists are organised
+       around); then the strongest Core (sum of its lower bounds); then the lower fire rate and the lower
+       index. Candidates that cover each other within sampling error of the Core level (one is in the
+       other's Core and the reverse share is not shown below the Core level: a fused group, e.g. neurons
+       planted alike) count once, as their most specific member. Without ``|GELU|`` masks the depletion is
+       0 for all and the ranking starts at the handler size.
 *Differentiators and Specialists*
     the other neurons associated with the indicator, split by whether they co-fire with another such neuron
     **within** the indicator's tokens (the paper: Differentiators come in co-firing pairs, Specialists
@@ -433,8 +458,9 @@ class Candidate:
     """One candidate indicator: its Core (members, conditional rates, lower bounds), validity and scores.
 
     ``strength``: the sum of the Core's lower bounds; ``depletion``: how strongly its firing switches off
-    the default-ON neurons (sum over them of ``max(0, -upper bound)`` of the log odds ratio, 0 without
-    ``|GELU|`` masks).
+    the default-ON neurons (sum over them of ``-phi``, 0 without ``|GELU|`` masks); ``handler_size``: how
+    many neurons are associated with it (log odds ratio lower bound above ``assoc_log_odds``);
+    ``nested_in``: the valid candidate whose tokens it is shown to be a strict subset of (``None``: none).
     """
 
     neuron: int
@@ -445,10 +471,12 @@ class Candidate:
     valid: bool
     strength: float
     depletion: float = 0.0
+    handler_size: int = 0
+    nested_in: int | None = None
 
     @property
-    def score(self) -> tuple[float, float]:
-        return (round(self.depletion, 9), round(self.strength, 9))
+    def score(self) -> tuple[float, float, float]:
+        return (round(self.depletion, 9), float(self.handler_size), round(self.strength, 9))
 
 
 def candidate_core(c: Counts, row: int, config: DiscoverConfig, z: float, depletion: float = 0.0) -> Candidate:
@@ -463,31 +491,73 @@ def candidate_core(c: Counts, row: int, config: DiscoverConfig, z: float, deplet
     core = core[np.argsort(-cond[core], kind="stable")]
     # the candidate must be the most specific member: every Core member fires at least as often as it does
     valid = len(core) > 0 and bool(np.all(c.fires[core] >= n_m))
+    _, lower_or, _ = log_odds_bounds(joint, n_m, c.fires, c.n, z)
+    lower_or[m] = -np.inf
+    size = int(np.sum(lower_or > config.assoc_log_odds))
     return Candidate(m, float(n_m / c.n), tuple(int(n) for n in core), tuple(float(v) for v in cond[core]),
-                     tuple(float(v) for v in lower[core]), valid, float(lower[core].sum()), float(depletion))
+                     tuple(float(v) for v in lower[core]), valid, float(lower[core].sum()), float(depletion), size)
+
+
+def share_upper(k: np.ndarray | float, n: np.ndarray | float, z: float) -> np.ndarray:
+    """Wilson score upper bound of a proportion ``k / n`` at normal quantile ``z`` (1 when ``n`` is 0)."""
+    k = np.asarray(k, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(n > 0, k / n, 0.0)
+        centre = p + z * z / (2 * n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        up = (centre + half) / (1 + z * z / n)
+    return np.where(n > 0, np.clip(up, 0.0, 1.0), 1.0)
 
 
 def search(c: Counts, config: DiscoverConfig, depletion: np.ndarray | None = None) -> tuple[list[Candidate],
                                                                                             list[Candidate]]:
-    """Steps 1-2 of the module docstring: ``(valid candidates, indicators best first)``.
+    """Steps 1-3 of the module docstring ("The indicator rule"): ``(valid candidates, indicators best first)``.
 
-    ``depletion [k]``: each candidate's consensus depletion (:func:`depletion_scores`); valid candidates
-    are ranked by it, then by Core strength. Of candidates that cover each other at the Core level (a fused
-    group, e.g. neurons planted alike), only the most specific is ranked.
+    A valid candidate ``m`` is *nested* in another valid candidate ``M`` of its Core when ``P(m | M)`` is
+    shown to lie below the Core level (the one-sided Wilson upper bound at level ``alpha`` is below
+    ``core_level``): ``m`` fires on a strict, smaller subset of ``M``'s tokens, so by the definition it is
+    one of ``M``'s Differentiators or Specialists (or a refinement of its Core), never the indicator. The
+    candidates nested in no other are ranked by consensus depletion (``depletion [k]``,
+    :func:`depletion_scores`), then by handler size, then Core strength; of candidates that cover each
+    other at the Core level (a fused group, e.g. neurons planted alike) only the most specific is ranked.
     """
     z = bonferroni_z(config.alpha, len(c.columns) * len(c.fires))
     dep = np.zeros(len(c.columns)) if depletion is None else np.asarray(depletion, dtype=np.float64)
     cands = [candidate_core(c, r, config, z, dep[r]) for r in range(len(c.columns))]
-    valid = [cd for cd in cands if cd.valid]
+    valid_set = {cd.neuron for cd in cands if cd.valid}
     row_of = {int(m): r for r, m in enumerate(c.columns)}
+    z_one = bonferroni_z(config.alpha, 1)
+
+    core_all = {cd.neuron: set(cd.core) for cd in cands if cd.valid}
+
+    def nested_in(cd: Candidate) -> int | None:
+        # M in m's Core (covers >= core_level of m's tokens), M valid, P(m | M) shown below core_level, and
+        # M's Core holds every other member of m's Core (m adds nothing to M's condition but specificity)
+        for big in cd.core:
+            if big in valid_set and big != cd.neuron and set(cd.core) - {big} <= core_all[big]:
+                both = c.joint[row_of[cd.neuron], big]
+                if float(share_upper(both, c.fires[big], z_one)) < config.core_level:
+                    return int(big)
+        return None
+
+    from dataclasses import replace
+
+    valid = [replace(cd, nested_in=nested_in(cd)) for cd in cands if cd.valid]
+
+    def covers(m: int, n: int) -> bool:
+        # n in m's Core, and P(m | n) not shown below the Core level: the same condition within sampling error
+        both = c.joint[row_of[m], n]
+        return n in core_of[m] and float(share_upper(both, c.fires[n], z_one)) >= config.core_level
 
     def mutual(m: int, n: int) -> bool:
-        both = c.joint[row_of[m], n]
-        return both >= config.core_level * c.fires[m] and both >= config.core_level * c.fires[n]
+        return covers(m, n) or covers(n, m)
 
-    kept = [cd for cd in valid if not any(o.neuron != cd.neuron and (o.rate, o.neuron) < (cd.rate, cd.neuron)
-                                          and mutual(cd.neuron, o.neuron) for o in valid)]
-    ranked = sorted(kept, key=lambda cd: (-cd.score[0], -cd.score[1], cd.rate, cd.neuron))
+    core_of = {cd.neuron: set(cd.core) for cd in valid}
+    roots = [cd for cd in valid if cd.nested_in is None]
+    kept = [cd for cd in roots if not any(o.neuron != cd.neuron and (o.rate, o.neuron) < (cd.rate, cd.neuron)
+                                          and mutual(cd.neuron, o.neuron) for o in roots)]
+    ranked = sorted(kept, key=lambda cd: (-cd.score[0], -cd.score[1], -cd.score[2], cd.rate, cd.neuron))
     return valid, ranked
 
 
@@ -763,7 +833,8 @@ def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.nd
         dep = np.zeros(len(cand))
     valid, ranked = search(full, config, dep)
     table = pd.DataFrame([{"neuron": cd.neuron, "rate": cd.rate, "core": cd.core, "core_size": len(cd.core),
-                           "strength": cd.strength, "depletion": cd.depletion,
+                           "strength": cd.strength, "depletion": cd.depletion, "handler_size": cd.handler_size,
+                           "nested_in": -1 if cd.nested_in is None else cd.nested_in,
                            "indicator_candidate": any(r.neuron == cd.neuron for r in ranked)} for cd in valid])
     if not ranked:
         return HandlerReport(None, candidates=table, warnings=(
@@ -776,6 +847,8 @@ def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.nd
         margin = np.nan
     elif best.depletion > 0:
         margin = (best.depletion - second.depletion) / best.depletion
+    elif best.handler_size != second.handler_size:
+        margin = (best.handler_size - second.handler_size) / max(best.handler_size, 1)
     else:
         margin = (best.strength - second.strength) / max(best.strength, 1e-12)
 

@@ -14,7 +14,8 @@ from darkness_visible.plotting import WIDTH
 
 def depth_figure(table: pd.DataFrame, label: str, ax: Any = None):
     """Where a handler appears: per layer, the indicator's bootstrap stability (share of window resamples that
-    pick it; a cross where no handler is found; the dashed line is the stability a handler needs) and the Core
+    pick it; a square where the layer only echoes an earlier handler, a cross where no handler is found; the
+    dashed line is the stability a handler needs) and the Core
     size. Drawn at the book's content width, legend below the panels. Returns the matplotlib figure."""
     import matplotlib.pyplot as plt
     import numpy as np
@@ -26,11 +27,14 @@ def depth_figure(table: pd.DataFrame, label: str, ax: Any = None):
         fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 3.8))
     else:
         axes, fig = ax, ax[0].figure
-    t = table.assign(status=np.where(table.found, "handler found", "no handler"),
-                     share=table.indicator_share.where(table.found, 0.0))
-    sns.scatterplot(data=t, x="layer", y="share", hue="status", style="status",
-                    hue_order=["handler found", "no handler"], style_order=["handler found", "no handler"],
-                    markers={"handler found": "o", "no handler": "X"}, s=80, ax=axes[0])
+    own = table["handler"] if "handler" in table else table.found
+    status = np.where(own, "handler found", np.where(table.found, "downstream of a handler", "no handler"))
+    order = [k for k in ("handler found", "downstream of a handler", "no handler") if k in set(status)] or \
+        ["no handler"]
+    t = table.assign(status=status, share=table.indicator_share.where(table.found, 0.0))
+    sns.scatterplot(data=t, x="layer", y="share", hue="status", style="status", hue_order=order, style_order=order,
+                    markers={"handler found": "o", "downstream of a handler": "s", "no handler": "X"}, s=80,
+                    ax=axes[0])
     stable = DiscoverConfig().stable_share
     axes[0].axhline(stable, color="grey", lw=1, ls="--", label=f"stability needed ({stable:g})")
     axes[0].set(ylim=(-0.05, 1.05), ylabel="indicator stability\n(share of resamples)",
