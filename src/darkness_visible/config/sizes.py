@@ -20,6 +20,8 @@ field                  ``paper``   ``quick``  what it sizes (paper-claims sectio
 ``lens_train_windows`` 8           1          1,024-token windows the translators train on
 ``consensus_windows``  500         4          DS-C train windows for E2's "512K" statistics (needs the hub)
 ``bootstrap``          10,000      10,000     bootstrap resamples (E3, E5: 10,000, seed 42)
+``evaluation_seeds``   10          1          seeds per setting of the book's own held-out test of discovery
+                                              (not in the paper; 100: ``python -m darkness_visible.discovery.evaluate``)
 =====================  ==========  =========  ===============================================================
 """
 
@@ -49,6 +51,7 @@ class Size:
     lens_train_windows: int
     consensus_windows: int
     bootstrap: int = 10_000
+    evaluation_seeds: int = 1
 
     def capped(self, windows: int) -> Size:
         """This size with the window count set to ``windows`` and every derived slice capped by it."""
@@ -79,7 +82,7 @@ class Size:
 PRESETS: dict[str, Size] = {
     "paper": Size("paper", windows=200, survey_windows=100, lens_windows=200, lens_stride=1, sink_windows=200,
                   controls_windows=195, null_seeds=(1, 2, 3, 4, 5), lens_max_steps=300, lens_tokens_per_step=256,
-                  lens_train_windows=8, consensus_windows=500),
+                  lens_train_windows=8, consensus_windows=500, evaluation_seeds=10),
     "quick": Size("quick", windows=4, survey_windows=4, lens_windows=2, lens_stride=8, sink_windows=1,
                   controls_windows=8, null_seeds=(1, 2), lens_max_steps=8, lens_tokens_per_step=64,
                   lens_train_windows=1, consensus_windows=4),
