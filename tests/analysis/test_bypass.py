@@ -173,3 +173,33 @@ def test_suite_runs_cover_the_harness_table():
     assert {layers for layers, rep, _ in runs.values() if len(layers) > 1} == set(bypass.PAPER_CUMULATIVE)
     assert 100 * (bypass.PAPER_CUMULATIVE[(7, 11)] / bypass.PAPER_BASE_PPL - 1) == pytest.approx(
         bypass.PAPER_L7_L11_DELTA_PCT, abs=0.05), "35.55 / 31.79 is the paper's +11.8 %"
+
+
+def test_transparent_mode_is_the_standard_model(tiny, tiny_corpus):
+    """Rebuilding the last MLP tier by tier (plus the rest and b_out) leaves the log-probabilities as they were;
+    the routing shares are exactly the HOLDS and FIRE-POS means."""
+    H = _tiny_harvest(tiny, tiny_corpus)
+    neurons = _busy_neurons(H, 5)
+    tiers = {"a": neurons[:2], "b": neurons[2:], "empty": ()}
+    out = bypass.transparent_table(tiny, H, tiny.n_layers - 1, tiers, neurons[:3], neurons[0])
+    assert out["max_abs_logprob_diff"] < 1e-4
+    assert out["delta_pct"] == pytest.approx(0.0, abs=1e-3)
+    assert out["ppl_standard"] == pytest.approx(np.exp(-H.logprob("full")[H.within_window].astype(float).mean()))
+    assert out["consensus_pct"] == pytest.approx(100 * bypass.holds(H, neurons[:3]).mean())
+    assert out["exception_pct"] == pytest.approx(100 * H.fires(neurons[0], FIRE_POS).mean())
+    rows = {r.claim: r for r in bypass.transparent_rows(H, out)}
+    assert rows["E0.transparent.ppl_delta"].tolerance == pytest.approx(0.005), "+0.00 % is printed to two decimals"
+    assert all("different corpus" in r.comparison for r in rows.values())
+
+
+def test_decomposition_rebuilds_the_mlp_output(tiny):
+    """``decomposed`` of the traced activations equals the traced MLP output; overlapping parts are refused."""
+    last = tiny.n_layers - 1
+    ids = torch.arange(100, 140)[None]
+    with torch.inference_mode(), tiny.model.trace(ids):
+        act = tiny.model.transformer.h[last].mlp.act.output.save()
+        out = tiny.model.transformer.h[last].mlp.output.save()
+    step = bypass.LayerBypass(last, replace="transparent", where="all", parts=((0, 5, 9), (1, 2)))
+    torch.testing.assert_close(bypass.decomposed(tiny, act, step), out, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="overlap"):
+        bypass.decomposed(tiny, act, bypass.LayerBypass(last, replace="transparent", where="all", parts=((0, 1), (1,))))

@@ -126,18 +126,22 @@ class LayerBypass:
 
     ``neurons``: the layer's consensus neurons; the gate is on where at least :func:`quorum` of them fire under
     GELU > 0.1 (``where="holds"``), or everywhere (``where="all"``). ``replace="zero"`` zeroes the MLP output
-    (bias included) there; ``"linear"`` replaces GELU by the identity there (the "linear bypass").
+    (bias included) there; ``"linear"`` replaces GELU by the identity there (the "linear bypass");
+    ``"transparent"`` replaces the MLP output by its tier decomposition there, ``sum over parts P of
+    a[..., P] W_out[P]`` plus the other neurons' share and ``b_out`` (E0's transparent mode: the same maths
+    summed tier by tier).
     """
 
     layer: int
     neurons: tuple[int, ...] = ()
-    replace: Literal["zero", "linear"] = "zero"
+    replace: Literal["zero", "linear", "transparent"] = "zero"
     where: Literal["holds", "all"] = "holds"
+    parts: tuple[tuple[int, ...], ...] = ()
 
     def __post_init__(self) -> None:
-        if self.replace not in ("zero", "linear") or self.where not in ("holds", "all"):
-            raise ValueError(f"replace must be zero or linear and where holds or all, got {self.replace!r}, "
-                             f"{self.where!r}")
+        if self.replace not in ("zero", "linear", "transparent") or self.where not in ("holds", "all"):
+            raise ValueError(f"replace must be zero, linear or transparent and where holds or all, got "
+                             f"{self.replace!r}, {self.where!r}")
         if self.where == "holds" and not self.neurons:
             raise ValueError(f"layer {self.layer}: a HOLDS gate needs the layer's consensus neurons")
 
@@ -170,6 +174,21 @@ def _gate(act: torch.Tensor, step: LayerBypass) -> torch.Tensor:
     return count >= quorum(len(step.neurons))
 
 
+def decomposed(subject: Any, act: torch.Tensor, step: LayerBypass) -> torch.Tensor:
+    """The MLP output rebuilt tier by tier from post-GELU ``act [..., d_mlp]``: each part's ``a[..., P] W_out[P]``,
+    then the remaining neurons', then ``b_out`` (paper-claims §5 "The decomposition at layer 11")."""
+    w, b = subject.w_out(step.layer).to(act.device), subject.b_out(step.layer).to(act.device)
+    named = [n for part in step.parts for n in part]
+    if len(set(named)) != len(named):
+        raise ValueError("the parts of a decomposition must not overlap")
+    rest = sorted(set(range(act.shape[-1])) - set(named))
+    total = torch.zeros(*act.shape[:-1], w.shape[-1], dtype=act.dtype, device=act.device)
+    for part in (*step.parts, tuple(rest)):
+        if part:
+            total = total + act[..., list(part)] @ w[list(part)]
+    return total + b
+
+
 def trace_bypass(subject: Any, input_ids: torch.Tensor, plan: tuple[LayerBypass, ...]
                  ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """One nnsight trace of ``input_ids [B, T]`` with ``plan`` applied: the logits ``[B, T, vocab]`` and each
@@ -189,6 +208,9 @@ def trace_bypass(subject: Any, input_ids: torch.Tensor, plan: tuple[LayerBypass,
             gates.append(gate.save())
             if step.replace == "linear":
                 mlp.act.output = torch.where(gate[..., None], pre, act)
+            elif step.replace == "transparent":
+                out = mlp.output
+                mlp.output = torch.where(gate[..., None], decomposed(subject, act, step), out)
             else:
                 out = mlp.output
                 mlp.output = out * (~gate)[..., None].to(out.dtype)
@@ -278,6 +300,52 @@ def suite_table(subject: Any, H: Harvest, n_boot: int = 10_000, seed: int = 42,
                     "paper_delta_pct": None if paper is None else 100 * (paper / PAPER_BASE_PPL - 1),
                     "n_scored": int(keep.sum())})
     return pd.DataFrame(out)
+
+
+#: E0's transparent mode and routing report (``docs/RESULTS.md``, paper-claims §5): the PPL (+0.00 % against the
+#: standard 31.79) and, at the last layer, the share of tokens where HOLDS and where the exception neuron fires.
+PAPER_TRANSPARENT_PPL, PAPER_TRANSPARENT_DELTA_PCT = 31.79, 0.00
+PAPER_ROUTING_CONSENSUS_PCT, PAPER_ROUTING_EXCEPTION_PCT = 55.5, 11.5
+
+
+def transparent_table(subject: Any, H: Harvest, layer: int, tiers: dict[str, tuple[int, ...]],
+                      consensus: tuple[int, ...], indicator: int,
+                      cache: str | Path | bool | None = False) -> dict[str, float]:
+    """E0's transparent mode on ``H``'s windows: the PPL with the layer's MLP output rebuilt from its tiers
+    (:func:`decomposed`, one traced pass), against the standard PPL (``H``'s ``full``), and the routing report's
+    shares over every position: HOLDS of ``consensus`` and FIRE-POS of ``indicator``.
+
+    Keys: ``ppl_standard, ppl, delta_pct, max_abs_logprob_diff, consensus_pct, exception_pct, n_positions``."""
+    window = int(H.meta["corpus"]["window"])
+    plan = (LayerBypass(layer, replace="transparent", where="all", parts=tuple(t for t in tiers.values() if t)),)
+    lp = bypass_logprob(subject, H["input_ids"], H["target"], plan, window, cache)["logprob"]
+    keep = H.within_window
+    ppl_standard = perplexity(*window_nll(H, "full"))
+    ppl = float(np.exp(-lp[keep].astype(np.float64).mean()))
+    return {"ppl_standard": ppl_standard, "ppl": ppl, "delta_pct": 100 * (ppl / ppl_standard - 1),
+            "max_abs_logprob_diff": float(np.abs(lp[keep] - H.logprob("full")[keep]).max()),
+            "consensus_pct": 100 * float(holds(H, consensus).mean()),
+            "exception_pct": 100 * float(H.fires(indicator, FIRE_POS).mean()), "n_positions": H.n_tokens}
+
+
+def transparent_rows(H: Harvest, result: dict[str, float], chapter: str = "02_exception_handler") -> list[ResultRow]:
+    """``E0.transparent.…`` and ``E0.routing.…`` rows from :func:`transparent_table`, on the harness's corpus."""
+    other = corpus_comparison(H)
+    label, pre = H.label, H.is_pretrained
+    return [
+        ResultRow(chapter, "E0.transparent.ppl", "PPL in transparent mode (MLP output summed tier by tier)",
+                  PAPER_TRANSPARENT_PPL, result["ppl"], None, label, pre, comparison=other,
+                  note=f"standard PPL on this run {result['ppl_standard']:.4f}"),
+        ResultRow(chapter, "E0.transparent.ppl_delta", "transparent vs standard PPL change",
+                  PAPER_TRANSPARENT_DELTA_PCT, result["delta_pct"], None, label, pre, unit="%", comparison=other,
+                  note=f"largest |log p change| {result['max_abs_logprob_diff']:.1e}"),
+        ResultRow(chapter, "E0.routing.consensus_pct", "routing report: tokens where consensus HOLDS at the last "
+                  "layer", PAPER_ROUTING_CONSENSUS_PCT, result["consensus_pct"], None, label, pre, unit="%",
+                  comparison=other, note="every position of every window"),
+        ResultRow(chapter, "E0.routing.exception_pct", "routing report: tokens where the exception neuron fires "
+                  "(GELU > 0.1)", PAPER_ROUTING_EXCEPTION_PCT, result["exception_pct"], None, label, pre, unit="%",
+                  comparison=other, note="every position of every window"),
+    ]
 
 
 def suite_prose(suite: pd.DataFrame | None, not_applicable: str = "") -> dict[str, str]:
