@@ -258,3 +258,18 @@ def test_the_survey_rows_are_cached_by_their_masks(tiny, tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(again, first)
     pd.testing.assert_frame_equal(again, fresh, check_dtype=False)  # JSON's ints and floats, same values
     assert isinstance(again.loc[0, "consensus_neurons"], tuple)
+
+
+def test_importance_rows_name_the_top_head_and_its_score():
+    """E15's "91.5": the top head's importance, its index (paper: H7) and the ratio to the next, from a planted
+    importance vector."""
+    from darkness_visible.analysis import crosslayer as CL
+
+    survey = pd.DataFrame({"layer": [0], "exception_neuron": [1], "exception_fire_rate": [0.1], "max_jaccard": [0.1],
+                           "max_enrichment": [1.0], "high_jaccard_count": [0]})
+    importance = np.array([3.0, 12.0, 2.0, 48.0, 1.0])
+    rows = {r.claim: r for r in CL.scorecard_rows(survey, None, None, importance, "planted", False)}
+    assert rows["E15.importance_top"].paper == 91.5 and rows["E15.importance_top"].value == 48.0
+    assert rows["E15.importance_top_head"].paper == 7 and rows["E15.importance_top_head"].value == 3
+    assert rows["E15.importance_ratio"].value == pytest.approx(4.0)
+    assert rows["E15.importance_top"].verdict == "other model"

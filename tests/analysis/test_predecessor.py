@@ -52,3 +52,45 @@ def test_rows_carry_values_and_name_the_corpus():
     assert set(rows) == {"E18.n2123_rate", "E18.rate_level0", "E18.rate_level7", "E18.gradient_pp"}
     assert rows["E18.gradient_pp"].paper == 94.3 and rows["E18.gradient_pp"].ci is not None
     assert all(r.value is not None and "different corpus" in r.comparison for r in rows.values())
+
+
+def _with_corpus(H, **corpus):
+    return Harvest({**H.meta, "corpus": {**H.meta["corpus"], **corpus}}, H.arrays)
+
+
+def test_only_the_predecessors_corpus_is_comparable():
+    """488 windows of 1,024 train tokens (the predecessor's 500K) are comparable; the test split, or DS-C at E2's
+    500 windows or at the quick size, are not."""
+    H, *_ = planted()
+    ok = _with_corpus(H, split="train", n_windows=488, window=1024, describe="train 488")
+    assert all(r.comparison == "" for r in P.scorecard_rows(ok, n_resamples=100))
+    for other in ({"split": "test", "n_windows": 488, "window": 1024}, {"split": "train", "n_windows": 500,
+                  "window": 1024}, {"split": "train", "n_windows": 4, "window": 1024}):
+        assert P.corpus_comparison({**other, "describe": "x"}).startswith("different corpus")
+
+
+def test_head_keeps_the_first_windows_exactly():
+    H, level, fires = planted()
+    H = _with_corpus(H, split="train", n_windows=80, window=100, source="local", construction="DS-A")
+    H = Harvest(H.meta, {**H.arrays, "input_ids": np.arange(H.meta["corpus"]["n_windows"] * 100)})
+    first = P.head(H, 30)
+    assert first.n_tokens == 3000 and first.meta["corpus"]["n_windows"] == 30
+    assert "30 × 100" in first.meta["corpus"]["describe"]
+    np.testing.assert_array_equal(first.fires(EXCEPTION_NEURON, FIRE_POS), fires[:3000])
+    assert P.head(H, 500).n_tokens == H.n_tokens, "never more windows than the harvest has"
+
+
+def test_corpus_harvest_is_the_head_of_ds_c_and_none_offline():
+    from types import SimpleNamespace
+
+    from darkness_visible.config.sizes import PRESETS
+
+    assert PRESETS["paper"].predecessor_windows * 1024 == 499_712 and PRESETS["paper"].predecessor_windows == \
+        P.PREDECESSOR_WINDOWS
+    assert PRESETS["paper"].predecessor_windows <= PRESETS["paper"].consensus_windows, "a prefix of E2's DS-C"
+    H, *_ = planted()
+    H = _with_corpus(H, split="train", n_windows=80, window=100, source="hub", construction="DS-A")
+    H = Harvest(H.meta, {**H.arrays, "input_ids": np.zeros(8000, np.int32)})
+    run = SimpleNamespace(size=SimpleNamespace(predecessor_windows=20), corpus=SimpleNamespace(source="local"))
+    assert P.corpus_harvest(run, H).n_tokens == 2000
+    assert P.corpus_harvest(run) is None, "a local-only run never reaches the train split"

@@ -403,7 +403,20 @@ def test_e13_contingency_tables_hold_ds_b_exactly(synthetic) -> None:
 
     results = replace(tiers.analyse(synthetic[0], n_boot=50, enrichment=False), enrichment=tables,
                       enrichment_corpus=meta["corpus"])
-    total = {r.claim: r for r in tiers.scorecard_rows(results)}["E13.contingency.total.faithful"]
+    by = {r.claim: r for r in tiers.scorecard_rows(results)}
+    total = by["E13.contingency.total.faithful"]
     assert total.value == total.paper == 49_920 and total.comparison == ""
+    # the faithful rows compare with the JSON the faithful code wrote; the corrected ones with P's table
+    f, c = tables["faithful lists"].set_index("neuron"), tables["corrected lists"].set_index("neuron")
+    for n, (base, exc, enrich) in tiers.JSON_ENRICHMENT.items():
+        assert by[f"E13.enrich.N{n}.faithful"].paper == enrich
+        assert by[f"E13.enrich.N{n}.faithful"].value == pytest.approx(f.loc[f"N{n}", "enrichment"])
+        assert by[f"E13.base_rate.N{n}.faithful"].paper == base
+        assert by[f"E13.base_rate.N{n}.faithful"].value == pytest.approx(f.loc[f"N{n}", "base_rate"])
+        assert by[f"E13.exc_rate.N{n}.faithful"].paper == exc
+        if f"N{n}" in c.index:
+            assert by[f"E13.enrich.N{n}.corrected"].paper == tiers.PAPER_ENRICHMENT[n][0]
+    assert by["E13.n_significant.faithful"].paper == tiers.JSON_N_SIGNIFICANT == 5
+    assert by["E13.n_significant.corrected"].paper == 6
     other = tiers.enrichment_comparison({"describe": "WikiText-103 test", "construction": "DS-A"})
     assert other.startswith("different corpus")

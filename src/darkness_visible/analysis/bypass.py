@@ -10,14 +10,34 @@ The paper's discussion says "bypassing 7/7 consensus (40 % of tokens) costs only
 
 Layer 11 is the last block, so zeroing its MLP at a position changes only that position's logits: the
 bypassed model's log-probability is the harvest's ``no_mlp`` variant where the gate is on and ``full``
-elsewhere (exact, no second pass). The L7 + L11 cumulative run needs a pass with layer 7 changed and is not
-computed here. Perplexity follows the PPL harness: within-window targets (1,023 per 1,024-token window).
+elsewhere (exact, no second pass). Every other run of the harness's table (single layers 0 and 7-10, the
+cumulative L7 + L11 and L0 + L7 + L11, the "linear bypass") changes an earlier block and needs its own
+traced pass (:func:`bypass_logprob`): in one nnsight trace, layer by layer in forward order, the gate is
+read off that layer's post-GELU activations *in the same pass* (so L11's gate in the L7 + L11 run sees
+the bypassed L7), and the layer's MLP output is zeroed, or its GELU replaced by the identity ("linear
+bypass", :class:`LayerBypass`), where the gate is on. Perplexity follows the PPL harness: within-window
+targets (1,023 per 1,024-token window), on the harness's corpus, DS-C (200 train windows) when the hub
+answers (:func:`corpus_comparison` says so when not).
+
+The per-layer gate neurons are the predecessor's GPT-2 Small indices (:data:`PAPER_LAYER_CONSENSUS`,
+paper-claims §2 "Other layers"); they name neurons of GPT-2 Small's shape only, so :func:`paper_plan` refuses
+another shape (:func:`applies`) and the rows of such a model say "not applicable".
+
+[UNSPEC] "Linear bypass (W_out·W_in without GELU)": the spec names the map but not where it is applied. Here
+the primary reading replaces the MLP by its linear part, ``(ln_2(x) W_in + b_in) W_out + b_out``, where the
+layer's HOLDS gate is on (the bypass mode's gate); the reading "at every position" is computed beside it.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
 import numpy as np
 import pandas as pd
+import torch
 
 from darkness_visible.analysis.consensus import consensus_level
 from darkness_visible.analysis.tiers import perplexity, ppl_ratio_draws, window_nll
@@ -34,6 +54,23 @@ PAPER_L11_DELTA_PCT = 6.9
 PAPER_L11_BYPASSED_PCT = 55.5
 PAPER_TEXT_SHARE_PCT = 40.0
 PAPER_L7_L11_DELTA_PCT = 11.8
+
+#: The PPL harness's standard perplexity on its train array (``docs/RESULTS.md``, paper-claims §5).
+PAPER_BASE_PPL = 31.79
+#: ``TransparentGPT2``'s per-layer consensus neurons (paper-claims §2 "Other layers"): GPT-2 Small indices, from
+#: the predecessor. Layer 11's are the paper's seven.
+PAPER_LAYER_CONSENSUS: dict[int, tuple[int, ...]] = {0: (800,), 7: (2489,), 8: (1640, 2579, 1374), 9: (1305, 1889),
+                                                     10: (1486, 1109, 928), 11: CONSENSUS}
+#: The shape those indices belong to: GPT-2 Small's 12 blocks of 3,072 MLP neurons.
+PAPER_SHAPE = (12, 3072)
+#: Single-layer bypass (paper-claims §5): layer -> (PPL, change in %, tokens bypassed in %).
+PAPER_SINGLE_LAYER: dict[int, tuple[float, float, float]] = {
+    0: (858.52, 2601.0, 82.6), 7: (32.77, 3.1, 79.6), 8: (32.40, 1.9, 42.7), 9: (32.77, 3.1, 70.8),
+    10: (32.38, 1.9, 42.2), 11: (33.99, 6.9, 55.5)}
+#: Cumulative bypass (paper-claims §5): layers -> PPL (L7 + L11: 35.55, the "+11.8 %").
+PAPER_CUMULATIVE: dict[tuple[int, ...], float] = {(7, 11): 35.55, (0, 7, 11): 928.86}
+#: "Linear bypass" (W_out·W_in without GELU): layer -> PPL.
+PAPER_LINEAR: dict[int, float] = {11: 19_615.0, 10: 113.0}
 
 
 def holds(H: Harvest, neurons: tuple[int, ...] = CONSENSUS, fraction: float = HOLDS_FRACTION) -> np.ndarray:
@@ -78,22 +115,280 @@ def bypass_table(H: Harvest, n_boot: int = 10_000, seed: int = 42) -> pd.DataFra
     return pd.DataFrame(out)
 
 
-def corpus_comparison(H: Harvest) -> str:
-    """``""`` on the train split (the spec's reconstruction of the harness's train array), else "different corpus"."""
-    corpus = H.meta["corpus"]
-    if corpus.get("split") == "train":
+def quorum(n_neurons: int, fraction: float = HOLDS_FRACTION) -> int:
+    """The fewest firing neurons that make ``count / n_neurons >= fraction``: 6 of 7, 3 of 3, 2 of 2, 1 of 1."""
+    return next(c for c in range(n_neurons + 1) if c / n_neurons >= fraction)
+
+
+@dataclass(frozen=True)
+class LayerBypass:
+    """One layer's change in ``TransparentGPT2``'s bypass mode (paper-claims §5).
+
+    ``neurons``: the layer's consensus neurons; the gate is on where at least :func:`quorum` of them fire under
+    GELU > 0.1 (``where="holds"``), or everywhere (``where="all"``). ``replace="zero"`` zeroes the MLP output
+    (bias included) there; ``"linear"`` replaces GELU by the identity there (the "linear bypass");
+    ``"transparent"`` replaces the MLP output by its tier decomposition there, ``sum over parts P of
+    a[..., P] W_out[P]`` plus the other neurons' share and ``b_out`` (E0's transparent mode: the same maths
+    summed tier by tier).
+    """
+
+    layer: int
+    neurons: tuple[int, ...] = ()
+    replace: Literal["zero", "linear", "transparent"] = "zero"
+    where: Literal["holds", "all"] = "holds"
+    parts: tuple[tuple[int, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.replace not in ("zero", "linear", "transparent") or self.where not in ("holds", "all"):
+            raise ValueError(f"replace must be zero, linear or transparent and where holds or all, got "
+                             f"{self.replace!r}, {self.where!r}")
+        if self.where == "holds" and not self.neurons:
+            raise ValueError(f"layer {self.layer}: a HOLDS gate needs the layer's consensus neurons")
+
+
+def applies(subject: Any) -> str:
+    """``""`` when the paper's per-layer neuron indices name neurons of ``subject`` (GPT-2 Small's shape: 12 blocks
+    of 3,072), else why not (the rows then say "not applicable")."""
+    shape = (subject.n_layers, subject.d_mlp)
+    if shape == PAPER_SHAPE:
         return ""
-    return f"different corpus: {corpus.get('describe')} vs the harness's train array (DS-C; needs the hub)"
+    return (f"not applicable: the bypass layers and their neurons are GPT-2 Small's ({PAPER_SHAPE[0]} blocks of "
+            f"{PAPER_SHAPE[1]:,}); this model has {shape[0]} of {shape[1]:,}")
 
 
-def scorecard_rows(H: Harvest, table: pd.DataFrame, chapter: str = "02_exception_handler") -> list[ResultRow]:
-    """``E17.…`` rows: the L11 HOLDS bypass (the paper's 6.9 %, 55.5 %), the text's 7/7 reading, and L7 + L11."""
+def paper_plan(subject: Any, layers: tuple[int, ...], replace: str = "zero", where: str = "holds"
+               ) -> tuple[LayerBypass, ...]:
+    """The bypass of ``layers`` with the paper's gate neurons (:data:`PAPER_LAYER_CONSENSUS`); refuses a model of
+    another shape (:func:`applies`)."""
+    why = applies(subject)
+    if why:
+        raise ValueError(why)
+    return tuple(LayerBypass(L, PAPER_LAYER_CONSENSUS[L], replace, where) for L in sorted(layers))  # type: ignore[arg-type]
+
+
+def _gate(act: torch.Tensor, step: LayerBypass) -> torch.Tensor:
+    """``bool [B, T]``: where ``step``'s gate is on, from the layer's post-GELU activations ``[B, T, d_mlp]``."""
+    if step.where == "all":
+        return torch.ones(act.shape[:-1], dtype=torch.bool, device=act.device)
+    count = FIRE_POS(act[..., list(step.neurons)]).sum(-1)
+    return count >= quorum(len(step.neurons))
+
+
+def decomposed(subject: Any, act: torch.Tensor, step: LayerBypass) -> torch.Tensor:
+    """The MLP output rebuilt tier by tier from post-GELU ``act [..., d_mlp]``: each part's ``a[..., P] W_out[P]``,
+    then the remaining neurons', then ``b_out`` (paper-claims §5 "The decomposition at layer 11")."""
+    w, b = subject.w_out(step.layer).to(act.device), subject.b_out(step.layer).to(act.device)
+    named = [n for part in step.parts for n in part]
+    if len(set(named)) != len(named):
+        raise ValueError("the parts of a decomposition must not overlap")
+    rest = sorted(set(range(act.shape[-1])) - set(named))
+    total = torch.zeros(*act.shape[:-1], w.shape[-1], dtype=act.dtype, device=act.device)
+    for part in (*step.parts, tuple(rest)):
+        if part:
+            total = total + act[..., list(part)] @ w[list(part)]
+    return total + b
+
+
+def trace_bypass(subject: Any, input_ids: torch.Tensor, plan: tuple[LayerBypass, ...]
+                 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """One nnsight trace of ``input_ids [B, T]`` with ``plan`` applied: the logits ``[B, T, vocab]`` and each
+    step's gate ``bool [B, T]``. Layers are changed in forward order; each gate reads its own layer's
+    activations in this pass (after every earlier change)."""
+    model = subject.model
+    steps = sorted(plan, key=lambda p: p.layer)
+    if len({p.layer for p in steps}) != len(steps):
+        raise ValueError("one change per layer")
+    gates = []
+    with torch.inference_mode(), model.trace(input_ids.to(subject.device)):
+        for step in steps:
+            mlp = model.transformer.h[step.layer].mlp
+            pre = mlp.act.input if step.replace == "linear" else None
+            act = mlp.act.output
+            gate = _gate(act, step)
+            gates.append(gate.save())
+            if step.replace == "linear":
+                mlp.act.output = torch.where(gate[..., None], pre, act)
+            elif step.replace == "transparent":
+                out = mlp.output
+                mlp.output = torch.where(gate[..., None], decomposed(subject, act, step), out)
+            else:
+                out = mlp.output
+                mlp.output = out * (~gate)[..., None].to(out.dtype)
+        logits = model.lm_head.output.save()
+    return logits, gates
+
+
+def bypass_logprob(subject: Any, input_ids: np.ndarray, targets: np.ndarray, plan: tuple[LayerBypass, ...],
+                   window: int, cache: str | Path | bool | None = False) -> dict[str, np.ndarray]:
+    """Log-probability of each target under ``plan``, ``float32 [N]``, and the gates, ``bool [len(plan), N]``
+    (in the plan's layer order), over the windows of ``input_ids``/``targets`` (``[N]``, ``N`` a multiple of
+    ``window``), one window per trace. ``cache``: as :func:`darkness_visible.io.cache.cached_arrays`."""
+    import sys
+
+    from darkness_visible.io.cache import array_digest, cached_arrays, source_digest
+    from darkness_visible.tracing.harvest import target_stats
+
+    ids = np.asarray(input_ids).reshape(-1, window)
+    tgt = np.asarray(targets).reshape(-1, window)
+    steps = tuple(sorted(plan, key=lambda p: p.layer))
+
+    def compute() -> dict[str, np.ndarray]:
+        logprob, gates = [], []
+        for w in range(ids.shape[0]):
+            with torch.inference_mode():
+                logits, g = trace_bypass(subject, torch.from_numpy(ids[w:w + 1].astype(np.int64)), steps)
+                lp, _, _ = target_stats(logits[0].float(), torch.from_numpy(tgt[w].astype(np.int64)).to(
+                    logits.device), inplace=True)
+            logprob.append(lp.cpu().numpy().astype(np.float32))
+            gates.append(np.stack([x[0].cpu().numpy() for x in g]) if g else np.zeros((0, window), bool))
+        return {"logprob": np.concatenate(logprob), "gates": np.concatenate(gates, axis=1)}
+
+    material = {"what": "bypass", "model": subject.spec.key(), "inputs": array_digest(ids, tgt),
+                "plan": [asdict(p) for p in steps], "code": source_digest(sys.modules[__name__])}
+    return cached_arrays(cache, material, "bypass", compute)
+
+
+#: The harness's runs beyond the last-layer ones (paper-claims §5): name -> (layers, replacement, gate).
+def suite_runs() -> dict[str, tuple[tuple[int, ...], str, str]]:
+    runs: dict[str, tuple[tuple[int, ...], str, str]] = {
+        f"L{L}": ((L,), "zero", "holds") for L in sorted(PAPER_SINGLE_LAYER)}
+    runs.update({" + ".join(f"L{L}" for L in layers): (layers, "zero", "holds") for layers in PAPER_CUMULATIVE})
+    runs.update({f"linear L{L}": ((L,), "linear", "holds") for L in sorted(PAPER_LINEAR)})
+    last = max(PAPER_LINEAR)
+    runs[f"linear L{last}, every position"] = ((last,), "linear", "all")
+    return runs
+
+
+def _paper_ppl(layers: tuple[int, ...], replace: str, where: str) -> float | None:
+    if where != "holds":
+        return None
+    if replace == "linear":
+        return PAPER_LINEAR.get(layers[0]) if len(layers) == 1 else None
+    if len(layers) == 1:
+        return PAPER_SINGLE_LAYER[layers[0]][0]
+    return PAPER_CUMULATIVE.get(layers)
+
+
+def suite_table(subject: Any, H: Harvest, n_boot: int = 10_000, seed: int = 42,
+                cache: str | Path | bool | None = False) -> pd.DataFrame:
+    """The harness's bypass table on ``H``'s windows (its ``full`` log-probabilities are the base): every run of
+    :func:`suite_runs`, one traced pass each, with a window-bootstrap CI of the change (seed 42).
+
+    Columns: ``run, layers, replace, where, bypassed_pct`` (per layer, in layer order), ``ppl_base, ppl,
+    delta_pct, ci_low, ci_high, paper_ppl, paper_delta_pct, n_scored``.
+    """
+    window = int(H.meta["corpus"]["window"])
+    base = window_nll(H, "full")
+    n_windows = len(base[0])
+    weights = resample_weights(np.random.default_rng(seed), n_windows, n_boot)
+    keep = H.within_window
+    out = []
+    for name, (layers, replace, where) in suite_runs().items():
+        plan = paper_plan(subject, layers, replace, where)
+        res = bypass_logprob(subject, H["input_ids"], H["target"], plan, window, cache)
+        lp = res["logprob"].astype(np.float64)
+        other = (np.bincount(H.window_index[keep], weights=-lp[keep], minlength=n_windows),
+                 np.bincount(H.window_index[keep], minlength=n_windows).astype(np.float64))
+        draws = 100 * (ppl_ratio_draws(base, other, weights) - 1)
+        lo, hi = percentile_ci(draws[np.isfinite(draws)])
+        ppl_base, ppl = perplexity(*base), perplexity(*other)
+        paper = _paper_ppl(layers, replace, where)
+        out.append({"run": name, "layers": layers, "replace": replace, "where": where,
+                    "bypassed_pct": tuple(100 * float(g[keep].mean()) for g in res["gates"]),
+                    "ppl_base": ppl_base, "ppl": ppl, "delta_pct": 100 * (ppl / ppl_base - 1),
+                    "ci_low": float(lo), "ci_high": float(hi), "paper_ppl": paper,
+                    "paper_delta_pct": None if paper is None else 100 * (paper / PAPER_BASE_PPL - 1),
+                    "n_scored": int(keep.sum())})
+    return pd.DataFrame(out)
+
+
+#: E0's transparent mode and routing report (``docs/RESULTS.md``, paper-claims §5): the PPL (+0.00 % against the
+#: standard 31.79) and, at the last layer, the share of tokens where HOLDS and where the exception neuron fires.
+PAPER_TRANSPARENT_PPL, PAPER_TRANSPARENT_DELTA_PCT = 31.79, 0.00
+PAPER_ROUTING_CONSENSUS_PCT, PAPER_ROUTING_EXCEPTION_PCT = 55.5, 11.5
+
+
+def transparent_table(subject: Any, H: Harvest, layer: int, tiers: dict[str, tuple[int, ...]],
+                      consensus: tuple[int, ...], indicator: int,
+                      cache: str | Path | bool | None = False) -> dict[str, float]:
+    """E0's transparent mode on ``H``'s windows: the PPL with the layer's MLP output rebuilt from its tiers
+    (:func:`decomposed`, one traced pass), against the standard PPL (``H``'s ``full``), and the routing report's
+    shares over every position: HOLDS of ``consensus`` and FIRE-POS of ``indicator``.
+
+    Keys: ``ppl_standard, ppl, delta_pct, max_abs_logprob_diff, consensus_pct, exception_pct, n_positions``."""
+    window = int(H.meta["corpus"]["window"])
+    plan = (LayerBypass(layer, replace="transparent", where="all", parts=tuple(t for t in tiers.values() if t)),)
+    lp = bypass_logprob(subject, H["input_ids"], H["target"], plan, window, cache)["logprob"]
+    keep = H.within_window
+    ppl_standard = perplexity(*window_nll(H, "full"))
+    ppl = float(np.exp(-lp[keep].astype(np.float64).mean()))
+    return {"ppl_standard": ppl_standard, "ppl": ppl, "delta_pct": 100 * (ppl / ppl_standard - 1),
+            "max_abs_logprob_diff": float(np.abs(lp[keep] - H.logprob("full")[keep]).max()),
+            "consensus_pct": 100 * float(holds(H, consensus).mean()),
+            "exception_pct": 100 * float(H.fires(indicator, FIRE_POS).mean()), "n_positions": H.n_tokens}
+
+
+def transparent_rows(H: Harvest, result: dict[str, float], chapter: str = "02_exception_handler") -> list[ResultRow]:
+    """``E0.transparent.…`` and ``E0.routing.…`` rows from :func:`transparent_table`, on the harness's corpus."""
+    other = corpus_comparison(H)
+    label, pre = H.label, H.is_pretrained
+    return [
+        ResultRow(chapter, "E0.transparent.ppl", "PPL in transparent mode (MLP output summed tier by tier)",
+                  PAPER_TRANSPARENT_PPL, result["ppl"], None, label, pre, comparison=other,
+                  note=f"standard PPL on this run {result['ppl_standard']:.4f}"),
+        ResultRow(chapter, "E0.transparent.ppl_delta", "transparent vs standard PPL change",
+                  PAPER_TRANSPARENT_DELTA_PCT, result["delta_pct"], None, label, pre, unit="%", comparison=other,
+                  note=f"largest |log p change| {result['max_abs_logprob_diff']:.1e}"),
+        ResultRow(chapter, "E0.routing.consensus_pct", "routing report: tokens where consensus HOLDS at the last "
+                  "layer", PAPER_ROUTING_CONSENSUS_PCT, result["consensus_pct"], None, label, pre, unit="%",
+                  comparison=other, note="every position of every window"),
+        ResultRow(chapter, "E0.routing.exception_pct", "routing report: tokens where the exception neuron fires "
+                  "(GELU > 0.1)", PAPER_ROUTING_EXCEPTION_PCT, result["exception_pct"], None, label, pre, unit="%",
+                  comparison=other, note="every position of every window"),
+    ]
+
+
+def suite_prose(suite: pd.DataFrame | None, not_applicable: str = "") -> dict[str, str]:
+    """Glue values for the chapter's sentence on the suite: the cumulative pair's change and the linear bypass of
+    the last paper layer; the reason instead when the suite was not run."""
+    if suite is None:
+        why = not_applicable or "not computed"
+        return {"e17_cumulative_delta": why, "e17_linear_last": why}
+    s = suite.set_index("run")
+    pair = " + ".join(f"L{L}" for L in min(PAPER_CUMULATIVE, key=len))
+    linear = s.loc[f"linear L{max(PAPER_LINEAR)}"]
+    return {"e17_cumulative_delta": f"{s.loc[pair, 'delta_pct']:+.1f} % (PPL {s.loc[pair, 'ppl']:,.2f})",
+            "e17_linear_last": f"{linear.ppl:,.0f}"}
+
+
+#: The harness's corpus: DS-C's first 200 windows of 1,024 train tokens (paper-claims §5, §4 DS-C).
+HARNESS_WINDOWS, HARNESS_WINDOW = 200, 1024
+
+
+def corpus_comparison(H: Harvest) -> str:
+    """``""`` on the harness's corpus (the spec's DS-C reconstruction: 200 windows of 1,024 *train* tokens), else
+    "different corpus" with what it was."""
+    corpus = H.meta["corpus"]
+    if (corpus.get("split"), corpus.get("n_windows"), corpus.get("window")) == ("train", HARNESS_WINDOWS,
+                                                                                 HARNESS_WINDOW):
+        return ""
+    return (f"different corpus: {corpus.get('describe')} vs the harness's train array (DS-C, 200 x 1,024 train "
+            "tokens; needs the hub)")
+
+
+def scorecard_rows(H: Harvest, table: pd.DataFrame, chapter: str = "02_exception_handler",
+                   suite: pd.DataFrame | None = None, not_applicable: str = "") -> list[ResultRow]:
+    """``E17.…`` rows: the L11 HOLDS bypass (the paper's 6.9 %, 55.5 %), the text's 7/7 reading, and, from
+    ``suite`` (:func:`suite_table`), L7 + L11, L0 + L7 + L11, the linear bypass and the per-layer table.
+
+    ``suite=None``: those rows say why in their note (``not_applicable``, e.g. :func:`applies`'s reason, else
+    "not computed")."""
     t = table.set_index("gate")
     code, text = t.iloc[0], t.loc["CONS-ABS = 7/7 (the text's '7/7, 40 %')"]
     other = corpus_comparison(H)
     label, pre = H.label, H.is_pretrained
     ci = (float(code.ci_low), float(code.ci_high))
-    return [
+    rows = [
         ResultRow(chapter, "E17.bypass_L11.ppl_delta", "zero the L11 MLP where HOLDS (CONS-POS >= 6/7): PPL change",
                   PAPER_L11_DELTA_PCT, float(code.delta_pct), None, label, pre, ci=ci, unit="%", comparison=other,
                   note="docs/RESULTS.md; window bootstrap, 10,000 resamples, seed 42"),
@@ -105,7 +400,52 @@ def scorecard_rows(H: Harvest, table: pd.DataFrame, chapter: str = "02_exception
                   "reading of the 6.9 %)", PAPER_L11_DELTA_PCT, float(text.delta_pct), None, label, pre,
                   ci=(float(text.ci_low), float(text.ci_high)), unit="%",
                   comparison="different procedure: the 6.9 % was measured under HOLDS, not 7/7 (§7 item 18)"),
-        ResultRow(chapter, "E17.bypass_L7_L11.ppl_delta", "zero L7 and L11 MLPs where their consensus holds "
-                  "(the '11.8 %', L7 + L11 only)", PAPER_L7_L11_DELTA_PCT, None, None, label, pre, unit="%",
-                  note="needs a pass with layer 7 changed; not computed"),
     ]
+    rows += suite_rows(H, suite, chapter, not_applicable)
+    return rows
+
+
+def suite_rows(H: Harvest, suite: pd.DataFrame | None, chapter: str = "02_exception_handler",
+               not_applicable: str = "") -> list[ResultRow]:
+    """The rows of :func:`suite_table`'s runs (values ``None``, with the reason, when ``suite`` is ``None``)."""
+    other = corpus_comparison(H)
+    label, pre = H.label, H.is_pretrained
+    s = None if suite is None else suite.set_index("run")
+    why = not_applicable or "needs the bypass passes (bypass.suite_table); not computed"
+    rows: list[ResultRow] = []
+
+    def add(claim: str, description: str, paper: float, run: str, column: str, *, ci: bool = False,
+            comparison: str = "", note: str = "") -> None:
+        if s is None:
+            rows.append(ResultRow(chapter, claim, description, paper, None, None, label, pre,
+                                  unit="%" if "pct" in column or "bypassed" in column else "", note=why))
+            return
+        r = s.loc[run]
+        value = r[column][0] if column == "bypassed_pct" else r[column]
+        value = float(value) if value is not None and math.isfinite(float(value)) else None
+        rows.append(ResultRow(chapter, claim, description, paper, value, None, label, pre,
+                              ci=(float(r.ci_low), float(r.ci_high)) if ci else None,
+                              unit="%" if column in ("delta_pct", "bypassed_pct") else "",
+                              comparison=comparison or other, note=note))
+
+    for layers, ppl in PAPER_CUMULATIVE.items():
+        run = " + ".join(f"L{L}" for L in layers)
+        tag = "_".join(f"L{L}" for L in layers)
+        add(f"E17.bypass_{tag}.ppl", f"PPL with the MLPs of {run} zeroed where their consensus holds", ppl, run, "ppl",
+            note=f"standard PPL {PAPER_BASE_PPL} on the harness's array")
+        if layers == (7, 11):
+            add("E17.bypass_L7_L11.ppl_delta", "zero L7 and L11 MLPs where their consensus holds (the '11.8 %', "
+                "L7 + L11 only)", PAPER_L7_L11_DELTA_PCT, run, "delta_pct", ci=True,
+                note="gates read in the same pass: L11's sees the bypassed L7")
+    for L, ppl in sorted(PAPER_LINEAR.items()):
+        add(f"E17.linear_L{L}.ppl", f"PPL with L{L}'s GELU replaced by the identity where HOLDS (linear bypass)",
+            ppl, f"linear L{L}", "ppl", note="[UNSPEC] where the linear map applies: here where HOLDS")
+    last = max(PAPER_LINEAR)
+    add(f"E17.linear_L{last}.every_position.ppl", f"PPL with L{last}'s GELU replaced by the identity everywhere",
+        PAPER_LINEAR[last], f"linear L{last}, every position", "ppl",
+        comparison="different procedure: the other reading of 'linear bypass' (every position, no gate)")
+    for L, (ppl, delta, share) in sorted(PAPER_SINGLE_LAYER.items()):
+        add(f"E17.layer{L}.ppl", f"single-layer bypass of L{L}: PPL", ppl, f"L{L}", "ppl")
+        add(f"E17.layer{L}.ppl_delta", f"single-layer bypass of L{L}: PPL change", delta, f"L{L}", "delta_pct", ci=True)
+        add(f"E17.layer{L}.bypassed", f"single-layer bypass of L{L}: tokens bypassed", share, f"L{L}", "bypassed_pct")
+    return rows

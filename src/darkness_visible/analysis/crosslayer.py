@@ -272,7 +272,8 @@ PAPER_E10: dict[int, tuple[int, float, float, float, float, float]] = {
 PAPER_KNOWN = {"rate": 0.113, "max_jaccard": 0.998, "enrichment": 2.0, "high_jaccard_count": 4}
 #: The paper's L11H7 claims (paper-claims E15; no code exists for any of them).
 PAPER_SINK = {"sink_all": 0.454, "sink_exception": 0.470, "sink_high_consensus": 0.373,
-              "entropy_exception": 3.01, "entropy_high_consensus": 3.51, "importance_ratio": 6.0}
+              "entropy_exception": 3.01, "entropy_high_consensus": 3.51, "importance_ratio": 6.0,
+              "importance_top": 91.5}
 
 
 def paper_comparison(survey: Any) -> Any:
@@ -361,6 +362,13 @@ def scorecard_rows(survey: Any, known: Any | None, sink: Any | None, importance:
         rows.append(ResultRow(chapter, "E15.importance_ratio", "importance of the top head / the next head "
                               "(paper: H7, '6×')", PAPER_SINK["importance_ratio"], float(ordered[0] / ordered[1]),
                               None, label, pretrained, note=f"top head: H{int(np.argmax(importance))}"))
+        rows.append(ResultRow(chapter, "E15.importance_top", "importance of the top head (paper: H7's 91.5, 'mean "
+                              "absolute attention-weighted value norm')", PAPER_SINK["importance_top"],
+                              float(ordered[0]), None, label, pretrained,
+                              note=f"top head: H{int(np.argmax(importance))}; [UNSPEC] measure: the mean norm of "
+                              "the head's output before the heads are summed"))
+        rows.append(ResultRow(chapter, "E15.importance_top_head", "index of the most important head (paper: H7)",
+                              float(SINK_HEAD), float(np.argmax(importance)), None, label, pretrained))
     return rows
 
 

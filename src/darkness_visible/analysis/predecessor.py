@@ -4,9 +4,17 @@ The "94.3 pp" gradient: N2123's fire rate under GELU > 0.1 (FIRE-POS) at CONS-PO
 (0.5 %), on the predecessor's 500K train tokens, with a token-level bootstrap (seed 42) giving [93.8, 94.7].
 Here both rates come from the harvest's firing masks, grouped by CONS-POS level, and the difference gets the
 same stratified token bootstrap (:func:`darkness_visible.stats.bootstrap.token_bootstrap`).
+
+The corpus is the predecessor's: its first 500,000 train tokens, i.e. 488 windows of 1,024 (499,712 tokens) of
+the train array (paper-claims §4 DS-C). DS-C is rebuilt as the spec recommends (DS-A's construction on the
+train split), and the predecessor's windows are the first ``Size.predecessor_windows`` of the chapter's DS-C
+harvest (:func:`corpus_harvest`, no second pass). Offline the train split is out of reach: the rows then run on
+the chapter's own harvest and say "different corpus" (:func:`corpus_comparison`).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +32,41 @@ PAPER_RATE_LEVEL7 = 0.5
 PAPER_GRADIENT_PP = 94.3
 PAPER_GRADIENT_CI = (93.8, 94.7)
 PAPER_N2123_RATE = 11.3
+#: The predecessor's corpus: the first 500,000 train tokens in windows of 1,024 (488 windows, 499,712 tokens).
+PREDECESSOR_WINDOWS, PREDECESSOR_WINDOW = 488, 1024
+
+
+def head(H: Harvest, n_windows: int) -> Harvest:
+    """The first ``n_windows`` windows of ``H`` (all of it if it has fewer), with its corpus metadata saying so."""
+    from dataclasses import fields
+
+    from darkness_visible.data.corpus import CorpusSpec
+
+    corpus = H.meta["corpus"]
+    n = min(int(n_windows), int(corpus["n_windows"]))
+    rows = n * int(corpus["window"])
+    spec = CorpusSpec(**{**{f.name: corpus[f.name] for f in fields(CorpusSpec) if f.name in corpus}, "n_windows": n})
+    meta = {**H.meta, "corpus": {**corpus, "n_windows": n, "describe": spec.describe()}}
+    return Harvest(meta, {k: v[:rows] for k, v in H.arrays.items()})
+
+
+def corpus_harvest(run: Any, ds_c: Harvest | None = None) -> Harvest | None:
+    """The predecessor's corpus: the first ``run.size.predecessor_windows`` windows of DS-C (``ds_c``, else
+    :func:`darkness_visible.analysis.consensus.ds_c_harvest`); ``None`` when DS-C is out of reach (offline)."""
+    from darkness_visible.analysis.consensus import ds_c_harvest
+
+    ds_c = ds_c if ds_c is not None else ds_c_harvest(run)
+    return None if ds_c is None else head(ds_c, run.size.predecessor_windows)
+
+
+def corpus_comparison(corpus: dict) -> str:
+    """``""`` on the predecessor's corpus (a harvest's ``meta["corpus"]``: 488 windows of 1,024 train tokens),
+    else the "different corpus" reason."""
+    if (corpus.get("split"), corpus.get("n_windows"), corpus.get("window")) == ("train", PREDECESSOR_WINDOWS,
+                                                                                PREDECESSOR_WINDOW):
+        return ""
+    return (f"different corpus: {corpus.get('describe')} vs the predecessor's 500K train tokens (DS-C, 488 x "
+            "1,024; the train split needs the hub)")
 
 
 def rate_by_level(H: Harvest) -> pd.DataFrame:
@@ -58,9 +101,7 @@ def scorecard_rows(H: Harvest, chapter: str = "03_consensus_crossover", n_resamp
     pp, ci = gradient(H, n_resamples)
     empty = [f"{lv}/7" for lv in (0, len(CONSENSUS)) if table.loc[lv, "n"] == 0]
     why = f"; no token at {' and '.join(empty)} on this run" if empty else ""
-    corpus = H.meta["corpus"]
-    other = "" if corpus.get("split") == "train" else (
-        f"different corpus: {corpus.get('describe')} vs the predecessor's 500K train tokens")
+    other = corpus_comparison(H.meta["corpus"])
     label, pre = H.label, H.is_pretrained
     rate = 100 * float(H.fires(EXCEPTION_NEURON, FIRE_POS).mean())
 

@@ -448,6 +448,13 @@ PAPER_ENRICHMENT: dict[int, tuple[float, float]] = {
     2123: (1.41, 1.4539), 584: (1.33, 1.2342), 2378: (1.30, 1.1728), 737: (1.22, 1.0921),
     611: (1.07, 1.0478), 1602: (1.08, 1.0114),
 }
+#: ``enrichment_stats.json`` (what the faithful code, with its wrong lists, produced; paper-claims E13): base rate,
+#: exception rate and enrichment of the neurons the spec quotes, and its count of significant ids (P says 6).
+JSON_ENRICHMENT: dict[int, tuple[float, float, float]] = {
+    2123: (0.6878, 1.0, 1.4539), 584: (0.0394, 0.0486, 1.2342), 2378: (0.0318, 0.0373, 1.1728),
+    737: (0.0292, 0.0319, 1.0921), 611: (0.6862, 0.7190, 1.0478), 1602: (0.2042, 0.2065, 1.0114),
+}
+JSON_N_SIGNIFICANT = 5
 
 
 def fisher_enrichment_table(H: Harvest, condition: np.ndarray, rule: FiringRule = FIRE_ABS, mode: str = "corrected",
@@ -643,11 +650,25 @@ def _e13_rows(add: _Add, R: TierResults) -> None:
     e13 = enrichment_comparison(R.enrichment_corpus)
     for mode, table in R.enrichment.items():
         tag = "faithful" if mode.startswith("faithful") else "corrected"
+        faithful = tag == "faithful"  # the faithful code produced the JSON: its rows compare with the JSON
         for _, r in table[table.paper_enrichment.notna()].iterrows():
-            add(f"E13.enrich.{r.neuron}.{tag}", f"enrichment of {r.neuron} under N2123 FIRE-ABS ({tag} lists)",
-                r.paper_enrichment, r.enrichment, note=f"JSON value {r.json_enrichment}", comparison=e13)
-        add(f"E13.n_significant.{tag}", f"routing ids significant after Bonferroni over 3,072 ({tag} lists)", 6,
-            int(table.significant.sum()), note="JSON: 5", comparison=e13)
+            if faithful:
+                base, exc, enrich = JSON_ENRICHMENT[int(r.neuron[1:])]
+                add(f"E13.enrich.{r.neuron}.faithful", f"enrichment of {r.neuron} under N2123 FIRE-ABS (faithful "
+                    "lists; enrichment_stats.json)", enrich, r.enrichment,
+                    note=f"P's table: {r.paper_enrichment}", comparison=e13)
+                add(f"E13.base_rate.{r.neuron}.faithful", f"P({r.neuron} fires) (enrichment_stats.json)", base,
+                    r.base_rate, comparison=e13)
+                add(f"E13.exc_rate.{r.neuron}.faithful", f"P({r.neuron} fires | N2123 fires) "
+                    "(enrichment_stats.json)", exc, r.exc_rate, comparison=e13)
+            else:
+                add(f"E13.enrich.{r.neuron}.corrected", f"enrichment of {r.neuron} under N2123 FIRE-ABS (corrected "
+                    "lists; P's table)", r.paper_enrichment, r.enrichment, note=f"JSON value {r.json_enrichment}",
+                    comparison=e13)
+        add(f"E13.n_significant.{tag}", f"routing ids significant after Bonferroni over 3,072 ({tag} lists; "
+            f"{'enrichment_stats.json' if faithful else 'P'})", JSON_N_SIGNIFICANT if faithful else 6,
+            int(table.significant.sum()), note="P says 6" if faithful else f"JSON: {JSON_N_SIGNIFICANT}",
+            comparison=e13)
         totals = (table.a + table.b + table.c + table.d).unique()
         add(f"E13.contingency.total.{tag}", f"tokens in each 2x2 table ({tag} lists; §9 F3.4: DS-B's 49,920)",
             DSB_TOKENS, float(totals[0]) if len(totals) == 1 else float("nan"), comparison=e13,

@@ -19,6 +19,8 @@ field                  ``paper``   ``quick``  what it sizes (paper-claims sectio
 ``lens_tokens_per_step`` 256       64         positions per tuned-lens step
 ``lens_train_windows`` 8           1          1,024-token windows the translators train on
 ``consensus_windows``  500         4          DS-C train windows for E2's "512K" statistics (needs the hub)
+``predecessor_windows`` 488        4          DS-C train windows for E18 (the predecessor's first 500K tokens:
+                                               488 × 1,024 = 499,712; the first windows of E2's, needs the hub)
 ``bootstrap``          10,000      10,000     bootstrap resamples (E3, E5: 10,000, seed 42)
 ``evaluation_seeds``   10          1          seeds per setting of the book's own held-out test of discovery
                                               (not in the paper; 100: ``python -m darkness_visible.discovery.evaluate``)
@@ -50,6 +52,7 @@ class Size:
     lens_tokens_per_step: int
     lens_train_windows: int
     consensus_windows: int
+    predecessor_windows: int
     bootstrap: int = 10_000
     evaluation_seeds: int = 1
 
@@ -82,10 +85,12 @@ class Size:
 PRESETS: dict[str, Size] = {
     "paper": Size("paper", windows=200, survey_windows=100, lens_windows=200, lens_stride=1, sink_windows=200,
                   controls_windows=195, null_seeds=(1, 2, 3, 4, 5), lens_max_steps=300, lens_tokens_per_step=256,
-                  lens_train_windows=8, consensus_windows=500, evaluation_seeds=10),
+                  lens_train_windows=8, consensus_windows=500,
+                  predecessor_windows=488, evaluation_seeds=10),
     "quick": Size("quick", windows=4, survey_windows=4, lens_windows=2, lens_stride=8, sink_windows=1,
                   controls_windows=8, null_seeds=(1, 2), lens_max_steps=8, lens_tokens_per_step=64,
-                  lens_train_windows=1, consensus_windows=4),
+                  lens_train_windows=1, consensus_windows=4,
+                  predecessor_windows=4),
 }
 DEFAULT_SIZE = "paper"
 

@@ -93,7 +93,7 @@ HEADLINES: tuple[Headline, ...] = (
     Headline("E10", "No layer before L11 has a fused pair (max Jaccard)", "0.384", "E10.max_jaccard_other_layers"),
     Headline("E10", "The automatic survey's L11 exception neuron", "N3066", "E10.L11.exception_neuron"),
     Headline("E11", "A random-init GPT-2's N2123 rate (|GELU| > 0.1)", "64.6 %", "E11.random.exception_fire_rate"),
-    Headline("E13", "Routing neurons significant after Bonferroni", "6", "E13.n_significant.faithful"),
+    Headline("E13", "Routing neurons significant after Bonferroni", "6", "E13.n_significant.corrected"),
     Headline("E14", "Logit-lens top-1 at the last layer", "39.0 %", "E14.logit.L11"),
     Headline("E15", "L11H7 sends 45 % of its attention to position 0", "0.454", "E15.sink_all"),
     Headline("E17", "Bypassing L11 where consensus holds costs 6.9 % perplexity", "+6.9 %", "E17.bypass_L11.ppl_delta"),

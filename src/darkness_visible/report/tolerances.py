@@ -98,6 +98,10 @@ PRINTED: tuple[tuple[str, float, str], ...] = (
     (r"^E4\.all\.(promoted|lost)_pct$", 0.005, "the paper prints 8.77 % and 3.81 % (two decimals)"),
     (r"^E3\.level\d\.seq_ci_width$", 1e-5, "difference of two endpoints printed to 5 decimals"),
     (r"^E3\.crossover$", 0.5, "the paper brackets the crossover between 4/7 and 5/7 (midpoint ±0.5)"),
+    (r"^E0\.transparent\.ppl_delta$", 0.005, "docs/RESULTS.md prints the transparent-mode change as +0.00 % (two "
+     "decimals)"),
+    (r"^E17\.(layer\d+|bypass_L[\dL_]+)\.ppl$", 0.005, "docs/RESULTS.md prints the bypass perplexities to two "
+     "decimals (32.40, 35.55)"),
     (r"^E8\.transplant\.dest_change$", 5e-5, "the spec prints the mean destination change as −0.0080 (four "
      "decimals; not an F2.3 knockout or overlap average)"),
 )
