@@ -80,10 +80,10 @@ def test_only_the_harness_corpus_is_comparable():
     def corpus(split, n, window):
         return Harvest({"corpus": {"split": split, "n_windows": n, "window": window, "describe": "x"}}, {})
 
-    assert bypass.corpus_comparison(corpus("train", 200, 1024)) == ""
+    assert bypass.harness_comparison(corpus("train", 200, 1024)) == ""
     for other in (corpus("test", 200, 1024), corpus("train", 4, 1024), corpus("train", 200, 256),
                   corpus("train", 500, 1024)):
-        assert bypass.corpus_comparison(other).startswith("different corpus")
+        assert bypass.harness_comparison(other).startswith("different corpus")
 
 
 # -- the traced bypass passes (tiny model: 2 blocks of 256 neurons) ------------------------------------------------

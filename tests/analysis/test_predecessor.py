@@ -66,7 +66,7 @@ def test_only_the_predecessors_corpus_is_comparable():
     assert all(r.comparison == "" for r in P.scorecard_rows(ok, n_resamples=100))
     for other in ({"split": "test", "n_windows": 488, "window": 1024}, {"split": "train", "n_windows": 500,
                   "window": 1024}, {"split": "train", "n_windows": 4, "window": 1024}):
-        assert P.corpus_comparison({**other, "describe": "x"}).startswith("different corpus")
+        assert P.predecessor_comparison({**other, "describe": "x"}).startswith("different corpus")
 
 
 def test_head_keeps_the_first_windows_exactly():

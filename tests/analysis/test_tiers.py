@@ -358,9 +358,10 @@ def test_suite_and_null_prose() -> None:
     suite = pd.DataFrame({"passed": [True, True, False, True, True], "indicator_ok": [1, 1, 0, 1, 1],
                           "found": [True] * 5, "core_precision": [1.0] * 5, "core_recall": [0.8] * 5,
                           "handler_precision": [0.5] * 5})
-    got = tiers.suite_prose(suite)
+    got = tiers.recovery_suite_prose(suite)
     assert got["suite_fail"] == "20%" and got["suite_vs_bar"].startswith("within")
-    assert tiers.suite_prose(suite.assign(passed=[True, False, False, True, True]))["suite_vs_bar"].startswith("above")
+    above = tiers.recovery_suite_prose(suite.assign(passed=[True, False, False, True, True]))
+    assert above["suite_vs_bar"].startswith("above")
 
     class Found:
         found, indicator = False, None

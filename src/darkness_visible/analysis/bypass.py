@@ -17,7 +17,7 @@ read off that layer's post-GELU activations *in the same pass* (so L11's gate in
 the bypassed L7), and the layer's MLP output is zeroed, or its GELU replaced by the identity ("linear
 bypass", :class:`LayerBypass`), where the gate is on. Perplexity follows the PPL harness: within-window
 targets (1,023 per 1,024-token window), on the harness's corpus, DS-C (200 train windows) when the hub
-answers (:func:`corpus_comparison` says so when not).
+answers (:func:`harness_comparison` says so when not).
 
 The per-layer gate neurons are the predecessor's GPT-2 Small indices (:data:`PAPER_LAYER_CONSENSUS`,
 paper-claims §2 "Other layers"); they name neurons of GPT-2 Small's shape only, so :func:`paper_plan` refuses
@@ -41,6 +41,7 @@ import torch
 
 from darkness_visible.analysis.consensus import consensus_level
 from darkness_visible.analysis.tiers import perplexity, ppl_ratio_draws, window_nll
+from darkness_visible.data.corpus import train_windows_comparison
 from darkness_visible.data.neurons import CONSENSUS
 from darkness_visible.report.results import ResultRow
 from darkness_visible.stats.bootstrap import percentile_ci, resample_weights
@@ -330,7 +331,7 @@ def transparent_table(subject: Any, H: Harvest, layer: int, tiers: dict[str, tup
 
 def transparent_rows(H: Harvest, result: dict[str, float], chapter: str = "02_exception_handler") -> list[ResultRow]:
     """``E0.transparent.…`` and ``E0.routing.…`` rows from :func:`transparent_table`, on the harness's corpus."""
-    other = corpus_comparison(H)
+    other = harness_comparison(H)
     label, pre = H.label, H.is_pretrained
     return [
         ResultRow(chapter, "E0.transparent.ppl", "PPL in transparent mode (MLP output summed tier by tier)",
@@ -365,15 +366,11 @@ def suite_prose(suite: pd.DataFrame | None, not_applicable: str = "") -> dict[st
 HARNESS_WINDOWS, HARNESS_WINDOW = 200, 1024
 
 
-def corpus_comparison(H: Harvest) -> str:
+def harness_comparison(H: Harvest) -> str:
     """``""`` on the harness's corpus (the spec's DS-C reconstruction: 200 windows of 1,024 *train* tokens), else
     "different corpus" with what it was."""
-    corpus = H.meta["corpus"]
-    if (corpus.get("split"), corpus.get("n_windows"), corpus.get("window")) == ("train", HARNESS_WINDOWS,
-                                                                                 HARNESS_WINDOW):
-        return ""
-    return (f"different corpus: {corpus.get('describe')} vs the harness's train array (DS-C, 200 x 1,024 train "
-            "tokens; needs the hub)")
+    return train_windows_comparison(H.meta["corpus"], HARNESS_WINDOWS, HARNESS_WINDOW,
+                                    "the harness's train array (DS-C, 200 x 1,024 train tokens)")
 
 
 def scorecard_rows(H: Harvest, table: pd.DataFrame, chapter: str = "02_exception_handler",
@@ -385,7 +382,7 @@ def scorecard_rows(H: Harvest, table: pd.DataFrame, chapter: str = "02_exception
     "not computed")."""
     t = table.set_index("gate")
     code, text = t.iloc[0], t.loc["CONS-ABS = 7/7 (the text's '7/7, 40 %')"]
-    other = corpus_comparison(H)
+    other = harness_comparison(H)
     label, pre = H.label, H.is_pretrained
     ci = (float(code.ci_low), float(code.ci_high))
     rows = [
@@ -408,7 +405,7 @@ def scorecard_rows(H: Harvest, table: pd.DataFrame, chapter: str = "02_exception
 def suite_rows(H: Harvest, suite: pd.DataFrame | None, chapter: str = "02_exception_handler",
                not_applicable: str = "") -> list[ResultRow]:
     """The rows of :func:`suite_table`'s runs (values ``None``, with the reason, when ``suite`` is ``None``)."""
-    other = corpus_comparison(H)
+    other = harness_comparison(H)
     label, pre = H.label, H.is_pretrained
     s = None if suite is None else suite.set_index("run")
     why = not_applicable or "needs the bypass passes (bypass.suite_table); not computed"

@@ -9,7 +9,7 @@ The corpus is the predecessor's: its first 500,000 train tokens, i.e. 488 window
 the train array (paper-claims §4 DS-C). DS-C is rebuilt as the spec recommends (DS-A's construction on the
 train split), and the predecessor's windows are the first ``Size.predecessor_windows`` of the chapter's DS-C
 harvest (:func:`corpus_harvest`, no second pass). Offline the train split is out of reach: the rows then run on
-the chapter's own harvest and say "different corpus" (:func:`corpus_comparison`).
+the chapter's own harvest and say "different corpus" (:func:`predecessor_comparison`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from darkness_visible.analysis.consensus import consensus_level, level_counts
+from darkness_visible.data.corpus import train_windows_comparison
 from darkness_visible.data.neurons import CONSENSUS, EXCEPTION_NEURON
 from darkness_visible.report.results import ResultRow
 from darkness_visible.stats.bootstrap import BootstrapConfig, percentile_ci, token_bootstrap
@@ -59,14 +60,11 @@ def corpus_harvest(run: Any, ds_c: Harvest | None = None) -> Harvest | None:
     return None if ds_c is None else head(ds_c, run.size.predecessor_windows)
 
 
-def corpus_comparison(corpus: dict) -> str:
+def predecessor_comparison(corpus: dict) -> str:
     """``""`` on the predecessor's corpus (a harvest's ``meta["corpus"]``: 488 windows of 1,024 train tokens),
     else the "different corpus" reason."""
-    if (corpus.get("split"), corpus.get("n_windows"), corpus.get("window")) == ("train", PREDECESSOR_WINDOWS,
-                                                                                PREDECESSOR_WINDOW):
-        return ""
-    return (f"different corpus: {corpus.get('describe')} vs the predecessor's 500K train tokens (DS-C, 488 x "
-            "1,024; the train split needs the hub)")
+    return train_windows_comparison(corpus, PREDECESSOR_WINDOWS, PREDECESSOR_WINDOW,
+                                    "the predecessor's 500K train tokens (DS-C, 488 x 1,024)")
 
 
 def rate_by_level(H: Harvest) -> pd.DataFrame:
@@ -101,7 +99,7 @@ def scorecard_rows(H: Harvest, chapter: str = "03_consensus_crossover", n_resamp
     pp, ci = gradient(H, n_resamples)
     empty = [f"{lv}/7" for lv in (0, len(CONSENSUS)) if table.loc[lv, "n"] == 0]
     why = f"; no token at {' and '.join(empty)} on this run" if empty else ""
-    other = corpus_comparison(H.meta["corpus"])
+    other = predecessor_comparison(H.meta["corpus"])
     label, pre = H.label, H.is_pretrained
     rate = 100 * float(H.fires(EXCEPTION_NEURON, FIRE_POS).mean())
 

@@ -808,7 +808,7 @@ def toy_prose(toy: Any, found: Any, scores: pd.DataFrame) -> dict[str, str]:
             "toy_share": _num(found.indicator_share, ".0%") if found.found else "n/a"}
 
 
-def suite_prose(suite: pd.DataFrame, bar: float = 0.2) -> dict[str, str]:
+def recovery_suite_prose(suite: pd.DataFrame, bar: float = 0.2) -> dict[str, str]:
     """The planted-model suite (:func:`darkness_visible.discovery.planted_random.recovery_suite`): counts, failure
     rate and whether it is within ``bar``, indicator and handler recovery."""
     n = len(suite)

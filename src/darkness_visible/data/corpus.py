@@ -97,6 +97,15 @@ def corpus_spec(n_windows: int | None = None, split: str | None = None, window: 
 DSB_WINDOWS, DSB_WINDOW = 195, 256
 
 
+def train_windows_comparison(corpus: dict, n_windows: int, window: int, theirs: str) -> str:
+    """``""`` when a harvest's ``meta["corpus"]`` is ``n_windows`` windows of ``window`` tokens of the *train*
+    split (the DS-C reconstructions: E17's harness, 200 x 1,024; E18's predecessor, 488 x 1,024), else the
+    "different corpus" note naming ``theirs`` (what the paper ran on)."""
+    if (corpus.get("split"), corpus.get("n_windows"), corpus.get("window")) == ("train", n_windows, window):
+        return ""
+    return f"different corpus: {corpus.get('describe')} vs {theirs} (the train split needs the hub)"
+
+
 def dsb_comparison(corpus: CorpusSpec | dict | None, missing: str = "the controls' corpus (not recorded)") -> str:
     """``""`` when ``corpus`` is DS-B itself (195 × 256 tokens of the train head), else the "different corpus"
     note for the rows of the controls that the paper ran on DS-B (E11-E13).
