@@ -161,3 +161,11 @@ def test_a_row_writes_paper_value_and_ci_with_the_papers_decimals():
     shown = scorecard.display_rows(table).iloc[0]
     assert (shown.paper, shown.value, shown.ci) == ("3.81 %", "0.50 %", "[0.25, 0.75] %")
     assert shown.tolerance == "within ±0.005 pp"
+
+
+def test_a_headline_printed_as_a_percentage_shows_this_runs_fraction_as_one():
+    table = pd.DataFrame([{"claim": "E11.random.exception_fire_rate", "paper": 0.646, "value": 0.58691, "unit": "",
+                           "tolerance": 0.05, "verdict": "other model", "consistent_ci": None}])
+    heads = scorecard.headline_table(table).set_index("row")
+    assert heads.loc["E11.random.exception_fire_rate", "paper"] == "64.6 %"
+    assert heads.loc["E11.random.exception_fire_rate", "this run"] == "58.7 %"

@@ -149,7 +149,8 @@ def test_aggregates_are_within_rounding_of_the_printed_value(claim, paper, tol):
     ("E1.jaccard.core_min", 0.91, ">=", "", "at least 0.91 (0.905 after rounding)"),    # a bound
     ("E0.max_abs_error", 6e-5, "<=", "", "at most 6×10⁻⁵ (0.0001 with the §9 slack)"),
     ("E9.surprisal.mean_trans", 10.3702, "=", "", "within rounding of the printed 4 decimals (±5×10⁻⁵)"),
-    ("E1.cond.N584", 37.34, "=", "%", "within rounding of the printed 2 decimals (±0.005)"),
+    ("E1.cond.N584", 37.34, "=", "%", "within rounding of the printed 2 decimals (±0.005 pp)"),
+    ("E1.cond.N2123", 100.0, "=", "%", "within rounding of the printed whole number (±0.5 pp)"),
     ("E6.context.top10", 18.0, "=", "", "exactly (a whole number)"),                  # an integer
     ("E10.L7.exception_neuron", 1364.0, "=", "", "exactly"),                           # §9 exact
     ("E3.level5.n", 34155.0, "=", "", "within ±0.2 % of the paper's number (±68.31)"),  # a relative rule

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,7 +256,12 @@ def _headline_value(h: Headline, r) -> str:
         return f"N{int(v)}"
     if h.paper.startswith(("yes", "no")) and v in (0.0, 1.0):
         return "yes (1)" if v else "no (0)"
-    return format_value(v, _text(r.get("unit")), row_decimals(r["paper"], r.get("tolerance")))
+    unit, places = _text(r.get("unit")), row_decimals(r["paper"], r.get("tolerance"))
+    printed = re.search(r"(\d+(?:\.\d+)?) %$", h.paper)
+    if printed and not unit and not _missing(r["paper"]) and abs(100 * float(r["paper"]) - float(printed[1])) < 1e-6:
+        # the row holds a fraction (0.646), the paper prints a percentage (64.6 %): write the run's the same way
+        return format_value(100 * v, "%", decimals(float(printed[1])))
+    return format_value(v, unit, places)
 
 
 def display_rows(table: pd.DataFrame) -> pd.DataFrame:

@@ -222,11 +222,14 @@ def describe(claim: str, paper: float | None, tolerance: float | None, source: s
     tighter = source.startswith("tighter than ")
     if tolerance == 0:
         return "exactly"
+    points = f" {tol_unit}" if tol_unit else ""
     if source.startswith("an integer"):
+        if unit:  # a whole percentage is a printed precision, not a count
+            return f"within rounding of the printed whole number (±{_plain(tolerance)}{points})"
         return "exactly (a whole number)"
     if source.startswith("half a unit in the last printed digit"):
         d = decimals(paper)
-        return f"within rounding of the printed {d} decimal{'s' if d != 1 else ''} (±{_plain(tolerance)})"
+        return f"within rounding of the printed {d} decimal{'s' if d != 1 else ''} (±{_plain(tolerance)}{points})"
     relative = next((r.relative for r in SPEC_RULES if r.source in source and r.relative), 0.0)
     if relative and not tighter:
         return f"within ±{_plain(100 * relative)} % of the paper's number (±{_plain(tolerance)})"
