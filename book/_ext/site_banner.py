@@ -1,7 +1,7 @@
 """Sphinx extension: the run banner on every page of a book not built on the paper's GPT-2 Small.
 
 The chapters show their own banner (``book.Run.banner()``, HTML from :func:`darkness_visible.book.banner_html`),
-but the book's own pages (intro, how-to-run, instructors, glossary, specification, references) and any chapter
+but the book's own pages (intro, how-to-run, instructors, glossary, specification pages, references) and any chapter
 that does not call it would otherwise say nothing about which model produced the numbers a reader is looking
 at. On each HTML page whose body has no ``dv-banner`` yet, this puts the same banner (for the resolved model
 setting, :func:`darkness_visible.config.settings.model_setting`) at the top of the article, wrapped in

@@ -1,10 +1,12 @@
 import json
 
+import pandas as pd
 import pytest
 
 from darkness_visible.config.sizes import PRESETS
 from darkness_visible.data.corpus import CorpusSpec
 from darkness_visible.models.loading import ModelSpec
+from darkness_visible.report import scorecard
 from darkness_visible.report.results import VERDICTS, ResultRow, save_rows
 from darkness_visible.report.scorecard import (
     EXPERIMENTS,
@@ -66,7 +68,7 @@ def test_headline_table_has_one_line_per_claim_and_its_rows_verdict(tmp_path):
     assert len(heads) == len(HEADLINES) >= 25
     assert list(heads.columns[:5]) == ["experiment", "claim", "paper", "this run", "verdict"]
     by_row = heads.set_index("row")
-    assert by_row.loc["E3.crossover", "verdict"] == "differs" and by_row.loc["E3.crossover", "this run"] == "1.72"
+    assert by_row.loc["E3.crossover", "verdict"] == "differs" and by_row.loc["E3.crossover", "this run"] == "1.7"
     assert by_row.loc["E18.gradient_pp", "verdict"] == "not run"
     assert {h.experiment for h in HEADLINES} >= {"E0", "E7", "E17", "E18"}
 
@@ -125,3 +127,45 @@ def test_gpt2_rows_at_a_smaller_size_get_no_verdict_on_the_scorecard(tmp_path, s
     assert set(headline_table(table).verdict) <= {"not comparable", "not run", "replicated"}
     assert "replicated" not in set(table[table.claim.str.startswith("E3")].verdict)
     assert "differs" not in set(table.verdict)
+
+
+@pytest.mark.parametrize(("value", "unit", "places", "text"), [
+    (25160.3, "", None, "25,160"),            # was "2.516e+04"
+    (34155.0, "", 0, "34,155"),               # a count: thousands separated
+    (11.3, "%", 2, "11.30 %"),                # the unit is written, the paper's decimals kept
+    (9.4731, "%", 2, "9.47 %"),               # was "9.473" beside "11.55 %"
+    (-0.02, "", 3, "\u22120.020"),            # a minus sign, the printed "−0.020"
+    (0.5463917526, "", 3, "0.546"),
+    (8.94e-08, "", 5, "8.94×10⁻⁸"),           # only tiny magnitudes in powers of ten
+    (-0.0389414973, "", 1, "\u22120.03894"),  # the row's 1 decimal would print 0.0: significant figures instead
+    (94.3, "pp", 1, "94.3 pp"),
+    (0.0, "", 3, "0.000"),
+    (1386.0, "", None, "1,386"),
+    (None, "%", 2, ""),
+    (float("nan"), "", None, ""),
+])
+def test_numbers_are_formatted_one_way(value, unit, places, text):
+    assert scorecard.format_value(value, unit, places) == text
+
+
+def test_a_row_writes_paper_value_and_ci_with_the_papers_decimals():
+    assert scorecard.row_decimals(0.838, 0.0005) == 3
+    assert scorecard.row_decimals(3.80987292, 0.005) == 2, "derived from printed counts: the printed 3.81"
+    assert scorecard.row_decimals(None) is None
+    assert scorecard.format_ci((0.0138399559, 0.0640493388), "", 4) == "[0.0138, 0.0640]"
+    assert scorecard.format_ci((0.0435, 0.1), "%", 1) == "[0.0435, 0.1000] %", "both ends with the same decimals"
+    assert scorecard.format_ci(None) == ""
+    table = pd.DataFrame([{"claim": "E4.all.lost_pct", "paper": 3.80987292, "value": 0.5, "ci": [0.25, 0.75],
+                           "unit": "%", "tolerance": 0.005, "tolerance_source": "printed", "relation": "=",
+                           "verdict": "differs"}])
+    shown = scorecard.display_rows(table).iloc[0]
+    assert (shown.paper, shown.value, shown.ci) == ("3.81 %", "0.50 %", "[0.25, 0.75] %")
+    assert shown.tolerance == "within ±0.005 pp"
+
+
+def test_a_headline_printed_as_a_percentage_shows_this_runs_fraction_as_one():
+    table = pd.DataFrame([{"claim": "E11.random.exception_fire_rate", "paper": 0.646, "value": 0.58691, "unit": "",
+                           "tolerance": 0.05, "verdict": "other model", "consistent_ci": None}])
+    heads = scorecard.headline_table(table).set_index("row")
+    assert heads.loc["E11.random.exception_fire_rate", "paper"] == "64.6 %"
+    assert heads.loc["E11.random.exception_fire_rate", "this run"] == "58.7 %"

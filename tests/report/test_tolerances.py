@@ -142,3 +142,32 @@ def test_aggregates_are_within_rounding_of_the_printed_value(claim, paper, tol):
     """§9 F2.1 gives ±0.01 bits per position only ("aggregate within rounding"); F2.3 covers the IG knockout and
     overlap averages, not the transplant's destination change, which the spec prints as −0.0080."""
     assert T.allowed(claim, paper)[0] == pytest.approx(tol)
+
+
+@pytest.mark.parametrize(("claim", "paper", "relation", "unit", "words"), [
+    ("E9.trace.0.surprisal", 3.2, "=", "", "within ±0.01 bits"),                       # a §9 absolute rule
+    ("E1.jaccard.core_min", 0.91, ">=", "", "at least 0.91 (0.905 after rounding)"),    # a bound
+    ("E0.max_abs_error", 6e-5, "<=", "", "at most 6×10⁻⁵ (0.0001 with the §9 slack)"),
+    ("E9.surprisal.mean_trans", 10.3702, "=", "", "within rounding of the printed 4 decimals (±5×10⁻⁵)"),
+    ("E1.cond.N584", 37.34, "=", "%", "within rounding of the printed 2 decimals (±0.005 pp)"),
+    ("E1.cond.N2123", 100.0, "=", "%", "within rounding of the printed whole number (±0.5 pp)"),
+    ("E6.context.top10", 18.0, "=", "", "exactly (a whole number)"),                  # an integer
+    ("E10.L7.exception_neuron", 1364.0, "=", "", "exactly"),                           # §9 exact
+    ("E3.level5.n", 34155.0, "=", "", "within ±0.2 % of the paper's number (±68.31)"),  # a relative rule
+    ("E14.logit.L5", 8.609, "=", "%", "within ±0.05 pp"),                             # percentages: points
+    ("E6.fact.rank", 2500.0, "=", "", "within ±2 ranks"),
+    ("E3.crossover", 4.5, "=", "", "within ±0.5"),                                     # a printed bracket
+    ("E8.ig.enrichment_matched", None, "=", "", "no paper number to compare with"),
+])
+def test_every_kind_of_rule_reads_in_plain_words(claim, paper, relation, unit, words):
+    tol, source = T.check(claim, paper, None)
+    assert T.describe(claim, paper, tol, source, relation, unit) == words
+
+
+def test_a_tighter_tolerance_says_so_and_the_rules_table_has_no_regular_expression_to_read():
+    tol, source = T.check("E3.level4.mean", 0.05, 0.001)
+    assert T.describe("E3.level4.mean", 0.05, tol, source) == "within ±0.001 (tighter than the specification's)"
+    rules = T.rules_table()
+    assert "E2.cos.N#.N#" in set(rules.claims) and not any("\\" in c or "^" in c for c in rules.claims)
+    assert set(rules.tolerance) >= {"exactly", "within ±0.01 bits", "within ±0.2 % of the paper's number",
+                                    "within ±2 ranks", "within ±0.05 pp"}

@@ -1,6 +1,7 @@
 """Student and instructor copies from one chapter source: solutions out of the student copy, MyST turned into
 plain markdown, every solution checked, and a student copy filled with the solutions runs top to bottom."""
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -122,8 +123,9 @@ def test_instructor_copy_has_everything_and_no_myst_syntax(tmp_path):
         assert "[02_other](02_other.ipynb)" in markdown and "*GELU*" in markdown and "`rate_value`" in markdown
         assert "Balogh (2026a) report (Dai et al., 2022)" in markdown
         assert "> **Note:** Read [02_other](02_other.ipynb) first." in markdown
-        # a specification section links to the specification's file; any other {ref} keeps its text
-        assert "As [paper-claims §3](../../book/specification.md) says; see the table." in markdown
+        # a specification section links to the page of the specification that holds it; any other {ref}
+        # keeps its text
+        assert "As [paper-claims §3](../../book/specification/s3.md) says; see the table." in markdown
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
 
 
@@ -273,3 +275,12 @@ def test_a_cell_magic_stays_the_first_line_of_generated_cells():
     for path in (ROOT / "notebooks" / "student").glob("*.ipynb"):
         for cell in nbformat.read(path, as_version=4).cells:
             assert "\n%%" not in cell["source"], f"{path.name}: a cell magic below the first line"
+
+
+def test_every_specification_reference_of_the_chapters_has_a_page():
+    pages = mk.spec_pages(ROOT / "book" / "specification")
+    assert pages["spec-s3"] == "s3.md" and pages["spec-e9"] == "s6.md" and pages["spec-appendix-a"] == "appendix-a.md"
+    refs = set()
+    for chapter in sorted((ROOT / "notebooks").glob("0*.ipynb")):
+        refs |= set(re.findall(r"<(spec-[\w-]+)>`", chapter.read_text(encoding="utf-8")))
+    assert refs and refs <= set(pages), sorted(refs - set(pages))

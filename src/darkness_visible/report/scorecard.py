@@ -10,6 +10,8 @@ it (:func:`details_html`); the verdict rule is :data:`darkness_visible.report.to
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,76 @@ import pandas as pd
 
 from darkness_visible.io.cache import atomic_write
 from darkness_visible.report.results import VERDICTS, load_rows
-from darkness_visible.report.tolerances import VERDICT_RULE_VERSION
+from darkness_visible.report.tolerances import VERDICT_RULE_VERSION, decimals, describe
+
+#: Significant figures of a number whose precision the paper does not fix (a row without a paper number).
+SIGNIFICANT = 4
+#: Below this magnitude (and from 10^15 up) a number is written as ``a×10ⁿ``; everything between is plain.
+SMALL = 1e-4
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+MINUS = "\u2212"
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x)) or (not isinstance(x, str) and pd.isna(x))
+
+
+def _scientific(v: float, digits: int) -> str:
+    mantissa, _, exponent = f"{v:.{max(digits - 1, 0)}e}".partition("e")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    return f"{mantissa}×10{str(int(exponent)).translate(_SUPERSCRIPT)}".replace("-", MINUS)
+
+
+def row_decimals(paper, tolerance=None) -> int | None:
+    """The decimals a row's numbers are written with: those the paper printed (``0.838`` -> 3, ``34155`` -> 0),
+    or ``None`` (significant figures) without a paper number. A paper number that the book derived from printed
+    counts (``3.80987292``: more decimals than the paper ever prints) is written to the precision its tolerance
+    says was printed (±0.005: 2 decimals)."""
+    if _missing(paper) or not math.isfinite(float(paper)):
+        return None
+    places = min(decimals(float(paper)), 8)
+    if places > 5 and not _missing(tolerance) and float(tolerance) > 0:
+        printed = -math.log10(2 * float(tolerance))
+        if abs(printed - round(printed)) < 1e-9 and 0 <= round(printed) < places:
+            places = round(printed)
+    return places
+
+
+def format_value(value, unit: str = "", places: int | None = None, digits: int = SIGNIFICANT) -> str:
+    """One number of the scorecard as text, the same way everywhere (the paper's column, this run's, the CI).
+
+    ``places`` fixes the decimals (a row passes :func:`row_decimals` of its paper number, so the paper's and the
+    run's columns agree); without it the number gets ``digits`` significant figures, and a whole number none.
+    Thousands are separated (``34,155``), negatives get a minus sign (``−0.020``), and only magnitudes below
+    10⁻⁴ (or from 10¹⁵) are written ``8.94×10⁻⁸``; a number that its row's decimals would round to zero falls
+    back to significant figures. ``unit`` ``"%"``, ``"pp"`` or any other is written after a space
+    (``11.55 %``). Missing values are ``""``.
+    """
+    if _missing(value):
+        return ""
+    v = float(value)
+    if not math.isfinite(v):
+        text = "∞" if v > 0 else (f"{MINUS}∞" if v < 0 else "NaN")
+    elif v != 0 and (abs(v) < SMALL or abs(v) >= 1e15):
+        text = _scientific(v, digits if places is None else min(digits, 3))
+    else:
+        if places is not None and v != 0 and abs(v) < 0.5 * 10.0 ** -places:
+            places = None  # the row's decimals would print 0: keep the digits that matter
+        if places is None:
+            places = 0 if v.is_integer() else max(0, digits - 1 - math.floor(math.log10(abs(v))))
+        text = f"{v:,.{places}f}".replace("-", MINUS)
+    return f"{text} {unit}" if unit else text
+
+
+def format_ci(ci, unit: str = "", places: int | None = None) -> str:
+    """A 95 % interval as ``[0.0138, 0.0640]`` (:func:`format_value` for each end; the unit once, after it)."""
+    if _missing(ci) if not isinstance(ci, (list, tuple)) else len(ci) != 2:
+        return ""
+    if places is not None and any(c != 0 and abs(c) < 0.5 * 10.0 ** -places for c in ci if math.isfinite(c)):
+        small = min(abs(c) for c in ci if c != 0 and math.isfinite(c))
+        places = None if small < SMALL else min(max(0, 2 - math.floor(math.log10(small))), 8)
+    lo, hi = (format_value(c, places=places, digits=3) for c in ci)
+    return f"[{lo}, {hi}]" + (f" {unit}" if unit else "")
 
 
 @dataclass(frozen=True)
@@ -64,7 +135,8 @@ class Headline:
 
 #: One line per claim of the paper (the headline table), each pointing at the detail row that tests it.
 HEADLINES: tuple[Headline, ...] = (
-    Headline("E0", "The tier decomposition reproduces the MLP output exactly", "max error < 6e-5", "E0.max_abs_error"),
+    Headline("E0", "The tier decomposition reproduces the MLP output exactly", "max error < 6×10⁻⁵",
+             "E0.max_abs_error"),
     Headline("E1", "N2123 is on for 11.3 % of tokens (the exception path; the spec's DS-A value 11.55 %)", "11.55 %",
              "E1.exception.rate[GELU > 0.1 (FIRE-POS)]"),
     Headline("E1", "N2123 is active (|GELU| > 0.1) on most tokens", "70.9 %", "E1.n2123.active_rate"),
@@ -102,7 +174,7 @@ HEADLINES: tuple[Headline, ...] = (
 
 COLUMNS = ["experiment", "claim", "description", "paper", "value", "ci", "tolerance", "verdict", "consistent_ci",
            "comparison", "scope", "chapter", "model", "identity", "gpt2_small", "model_free", "preset", "corpus",
-           "tolerance_source",
+           "tolerance_source", "unit", "relation",
            "verdict_rule", "note"]
 
 
@@ -160,7 +232,7 @@ def headline_table(table: pd.DataFrame) -> pd.DataFrame:
         if h.row in by_claim.index:
             r = by_claim.loc[h.row]
             r = r.iloc[0] if isinstance(r, pd.DataFrame) else r
-            value = "" if pd.isna(r["value"]) else f"{float(r['value']):.4g}"
+            value = _headline_value(h, r)
             verdict, ci = r["verdict"], r.get("consistent_ci")
         else:
             value, verdict, ci = "", "not run", None
@@ -168,6 +240,46 @@ def headline_table(table: pd.DataFrame) -> pd.DataFrame:
                         "verdict": verdict, "consistent (CI)": "" if ci is None or pd.isna(ci) else
                         ("yes" if ci else "no"), "row": h.row})
     return pd.DataFrame(records)
+
+
+def _text(x) -> str:
+    return "" if _missing(x) else str(x)
+
+
+def _headline_value(h: Headline, r) -> str:
+    """This run's value of a headline, written like the paper's number beside it: the row's unit and the paper's
+    decimals (:func:`format_value`), a neuron as ``N1303``, a yes/no claim as ``yes (1)``."""
+    if _missing(r["value"]):
+        return ""
+    v = float(r["value"])
+    if h.paper.startswith("N") and h.paper[1:].isdigit():
+        return f"N{int(v)}"
+    if h.paper.startswith(("yes", "no")) and v in (0.0, 1.0):
+        return "yes (1)" if v else "no (0)"
+    unit, places = _text(r.get("unit")), row_decimals(r["paper"], r.get("tolerance"))
+    printed = re.search(r"(\d+(?:\.\d+)?) %$", h.paper)
+    if printed and not unit and not _missing(r["paper"]) and abs(100 * float(r["paper"]) - float(printed[1])) < 1e-6:
+        # the row holds a fraction (0.646), the paper prints a percentage (64.6 %): write the run's the same way
+        return format_value(100 * v, "%", decimals(float(printed[1])))
+    return format_value(v, unit, places)
+
+
+def display_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The detail rows as the scorecard shows them: paper, value and CI by :func:`format_value` with the row's
+    unit and the paper's decimals, the tolerance in words (:func:`~darkness_visible.report.tolerances.describe`)."""
+    out = table.copy()
+    paper, value, ci, tol = [], [], [], []
+    for _, r in table.iterrows():
+        unit, places = _text(r.get("unit")), row_decimals(r["paper"], r.get("tolerance"))
+        paper.append(format_value(r["paper"], unit, places))
+        value.append(format_value(r["value"], unit, places))
+        ci.append(format_ci(r.get("ci"), unit, places))
+        tol.append(describe(r["claim"], None if _missing(r["paper"]) else float(r["paper"]),
+                            None if _missing(r["tolerance"]) else float(r["tolerance"]),
+                            _text(r.get("tolerance_source")), _text(r.get("relation")) or "=", unit)
+                   if r["verdict"] != "not run" or not _missing(r["paper"]) else "")
+    out["paper"], out["value"], out["ci"], out["tolerance"] = paper, value, ci, tol
+    return out
 
 
 def verdict_counts(table: pd.DataFrame) -> dict[str, int]:
@@ -215,7 +327,7 @@ def html_table(frame: pd.DataFrame, columns: list[str]) -> str:
         for c in columns:
             v = r[c]
             text = "" if v is None or (isinstance(v, float) and pd.isna(v)) else (
-                f"{v:.4g}" if isinstance(v, float) else str(v))
+                format_value(v) if isinstance(v, float) else str(v))
             cls = f' class="{_VERDICT_CLASS.get(text, "")}"' if c == "verdict" else ""
             cells.append(f"<td{cls}>{html.escape(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -227,10 +339,10 @@ def details_html(table: pd.DataFrame) -> str:
     """Every detail row, grouped by chapter, each group collapsed behind a ``<details>`` with its own counts."""
     import html
 
-    columns = ["claim", "verdict", "paper", "value", "tolerance", "consistent_ci", "comparison", "scope",
+    columns = ["claim", "verdict", "paper", "value", "ci", "tolerance", "consistent_ci", "comparison", "scope",
                "description"]
     parts = []
-    for chapter, group in table.groupby("chapter", sort=True):
+    for chapter, group in display_rows(table).groupby("chapter", sort=True):
         counts = verdict_counts(group)
         summary = html.escape(f"{chapter}: {summary_sentence(counts)}")
         parts.append(f"<details><summary>{summary}</summary>{html_table(group, columns)}</details>")

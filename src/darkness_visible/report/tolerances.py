@@ -161,11 +161,98 @@ def check(claim: str, paper: float | None, tolerance: float | None) -> tuple[flo
 
 
 def rules_table() -> pd.DataFrame:
-    """Every tolerance rule for the scorecard page: ``claim pattern, source, absolute, relative``."""
+    """Every tolerance rule for the scorecard page: ``claims, tolerance, source, claim pattern, absolute,
+    relative``; ``claims`` is the pattern read aloud (:func:`pattern_words`), ``tolerance`` the rule in words
+    (:func:`describe_rule`)."""
     import pandas as pd
 
     rows = [(r.pattern, r.source, r.absolute, r.relative) for r in SPEC_RULES]
     rows += [(pattern, why, tol, 0.0) for pattern, tol, why in PRINTED]
     rows.append((r"^E6\..*(rank|median)", "§9 F2.2: ranks above 1,000 within ±2", 2.0, 0.0))
     rows.append(("(any other)", "half a unit in the last digit the paper printed", float("nan"), 0.0))
-    return pd.DataFrame(rows, columns=["claim pattern", "source", "absolute", "relative"])
+    table = pd.DataFrame(rows, columns=["claim pattern", "source", "absolute", "relative"])
+    table.insert(0, "claims", [pattern_words(p) for p in table["claim pattern"]])
+    table.insert(1, "tolerance", [describe_rule(a, r, s) for a, r, s in
+                                  zip(table.absolute, table.relative, table.source, strict=True)])
+    return table
+
+
+def pattern_words(pattern: str) -> str:
+    """A rule's claim pattern as a reader would write it: ``^E2\\.cos\\.N\\d+\\.N\\d+$`` -> ``E2.cos.N#.N#``,
+    ``.*`` -> ``…``, ``(a|b)`` -> ``(a or b)``; a pattern without ``$`` matches claims beginning so (``E12.…``)."""
+    if not pattern.startswith("^"):
+        return pattern
+    words = pattern[1:]
+    end = words.endswith("$")
+    words = words.rstrip("$")
+    for regex, text in (("\\d+", "#"), ("\\d", "#"), ("\\.", "."), (".*", "…"), ("|", " or ")):
+        words = words.replace(regex, text)
+    return words if end or words.endswith("…") else words + "…"
+
+
+def _plain(x: float) -> str:
+    """A tolerance or bound as the shortest number: ``0.01`` -> ``"0.01"``, ``4e-05`` -> ``"4×10⁻⁵"``."""
+    from darkness_visible.report.scorecard import format_value
+
+    return format_value(x, places=min(decimals(x), 8))
+
+
+def describe(claim: str, paper: float | None, tolerance: float | None, source: str = "", relation: str = "=",
+             unit: str = "") -> str:
+    """A row's tolerance rule in plain words, for the scorecard: ``"within ±0.01 bits"``,
+    ``"at least 0.91 (0.905 after rounding)"``, ``"within rounding of the printed 4 decimals (±5×10⁻⁵)"``,
+    ``"exactly"``.
+
+    ``source`` is the row's ``tolerance_source`` (which rule gave the tolerance, :func:`check`); without it the
+    source is looked up with :func:`allowed`. ``relation`` is the row's: a bound (``"<="``/``">="``) reads
+    "at most"/"at least" the paper's number plus/minus the tolerance. ``unit`` is the row's: a tolerance on a
+    percentage is in percentage points.
+    """
+    if paper is None or (isinstance(paper, float) and math.isnan(paper)):
+        return "no paper number to compare with"
+    if not source or tolerance is None:
+        widest, found = allowed(claim, paper)
+        tolerance, source = (widest if tolerance is None else tolerance), (source or found)
+    tolerance = float(tolerance)
+    if relation in ("<=", ">="):
+        bound = paper + tolerance if relation == "<=" else paper - tolerance
+        word = "at most" if relation == "<=" else "at least"
+        u = f" {unit}" if unit else ""
+        if tolerance == 0:
+            return f"{word} {_plain(paper)}{u}"
+        slack = "after rounding" if source.startswith(("half a unit", "an integer")) else "with the §9 slack"
+        return f"{word} {_plain(paper)}{u} ({_plain(bound)}{u} {slack})"
+    tol_unit = "pp" if unit == "%" else ("bits" if "bits" in source and not unit else unit)
+    tighter = source.startswith("tighter than ")
+    if tolerance == 0:
+        return "exactly"
+    points = f" {tol_unit}" if tol_unit else ""
+    if source.startswith("an integer"):
+        if unit:  # a whole percentage is a printed precision, not a count
+            return f"within rounding of the printed whole number (±{_plain(tolerance)}{points})"
+        return "exactly (a whole number)"
+    if source.startswith("half a unit in the last printed digit"):
+        d = decimals(paper)
+        return f"within rounding of the printed {d} decimal{'s' if d != 1 else ''} (±{_plain(tolerance)}{points})"
+    relative = next((r.relative for r in SPEC_RULES if r.source in source and r.relative), 0.0)
+    if relative and not tighter:
+        return f"within ±{_plain(100 * relative)} % of the paper's number (±{_plain(tolerance)})"
+    if "ranks above" in source:
+        return f"within ±{_plain(tolerance)} ranks"
+    words = f"within ±{_plain(tolerance)}{' ' + tol_unit if tol_unit else ''}"
+    return words + (" (tighter than the specification's)" if tighter else "")
+
+
+def describe_rule(absolute: float, relative: float, source: str) -> str:
+    """A rule of :func:`rules_table` in words: ``"within ±0.002"``, ``"within ±0.2 % of the paper's number"``,
+    ``"exactly"``, ``"within rounding of the printed digits"``."""
+    if isinstance(absolute, float) and math.isnan(absolute):
+        return "within rounding of the printed digits (half a unit in the last one)"
+    if relative:
+        return f"within ±{_plain(100 * relative)} % of the paper's number"
+    if absolute == 0:
+        return "exactly"
+    if "ranks above" in source:
+        return f"within ±{_plain(absolute)} ranks"
+    unit = " bits" if "bits" in source else (" pp" if " pp" in source else "")
+    return f"within ±{_plain(absolute)}{unit}"

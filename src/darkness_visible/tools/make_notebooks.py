@@ -37,8 +37,8 @@ admonitions become quotes, ``dropdown``/``toggle`` become ``<details>``; roles: 
 (the code above it computes the value and, outside a book build, shows ``x = value`` under its cell:
 :func:`darkness_visible.book.glue`), ``{doc}`` → a link to the sibling notebook, ``{cite:t}``/
 ``{cite:p}`` → "Author (year)" / "(Author, year)" from ``book/references.bib``, ``{term}`` → *italic*,
-``{math}`` → ``$…$``, ``{ref}`` → its text (a link to ``book/specification.md`` for its ``spec-…``
-sections); ``(label)=`` targets and ``%`` comments are dropped. Outputs are not kept.
+``{math}`` → ``$…$``, ``{ref}`` → its text (for a ``spec-…`` label, a link to the page of
+``book/specification/`` that holds it); ``(label)=`` targets and ``%`` comments are dropped. Outputs are not kept.
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ class Context:
     citations: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (authors, year)
     chapters: set[str] = field(default_factory=set)
     exercises: dict[str, int] = field(default_factory=dict)  # label -> number within the chapter
+    spec_pages: dict[str, str] = field(default_factory=dict)  # spec-… label -> its page, e.g. "s3.md"
 
     def number(self, label: str) -> int:
         if label not in self.exercises:
@@ -148,8 +149,8 @@ def _role(match: re.Match[str], ctx: Context) -> str:
         return f"*{text}*"
     if name in ("eq",):
         return f"({target})"
-    if name == "ref" and target.startswith("spec-"):  # a section of the specification page: the file itself
-        return f"[{text}](../../book/specification.md)"
+    if name == "ref" and target.startswith("spec-"):  # a section of the specification: the page that holds it
+        return f"[{text}](../../book/specification/{ctx.spec_pages.get(target, 'index.md')})"
     return text  # ref, numref, abbr, download, ...: the visible text
 
 
@@ -422,13 +423,26 @@ def render(nb: Any) -> str:
     return nbformat.writes(nb) + "\n"
 
 
+LABEL = re.compile(r"^\((spec-[\w-]+)\)=\s*$", re.M)
+
+
+def spec_pages(folder: Path) -> dict[str, str]:
+    """Which page of the specification (``book/specification/*.md``) holds each ``spec-…`` label."""
+    pages: dict[str, str] = {}
+    for page in sorted(Path(folder).glob("*.md")):
+        for label in LABEL.findall(page.read_text(encoding="utf-8")):
+            pages[label] = page.name
+    return pages
+
+
 def build(folder: Path, bib: Path | None) -> dict[Path, str]:
     """Every generated file's path and text for the chapters in ``folder``."""
     if Path(folder).resolve().name in ("student", "instructor"):
         raise NotebookError(f"{folder} holds generated copies, and the copies would be written inside it "
                             f"({Path(folder) / 'student'}): pass the chapters' folder, e.g. --notebooks "
                             f"{Path(folder).parent}")
-    ctx = Context(citations=load_citations(bib) if bib and bib.is_file() else {})
+    ctx = Context(citations=load_citations(bib) if bib and bib.is_file() else {},
+                  spec_pages=spec_pages(Path(bib).parent / "specification") if bib else {})
     sources = chapters(folder)
     if not sources:
         raise NotebookError(f"no chapter notebooks in {folder}: pass the folder with the chapters' .ipynb files")
