@@ -449,7 +449,6 @@ def json_ready(value: Any) -> Any:
 CHUNK_WINDOWS = 4
 
 
-@releases_locks
 def _check_inputs(subject: Subject, corpus: CorpusSpec, config: HarvestConfig, layer: int) -> None:
     """Refuse a harvest that cannot run on this model (variants, neuron indices, window length), in one line."""
     check_variants(subject, config.variants, layer)
@@ -529,6 +528,7 @@ def _trace_chunks(subject: Subject, inputs: np.ndarray, targets: np.ndarray, con
     return chunks, throughput
 
 
+@releases_locks
 def harvest(subject: Subject | None = None, corpus: CorpusSpec | None = None, config: HarvestConfig | None = None,
             *, cache: str | Path | bool | None = None, progress: bool = True) -> Harvest:
     """Run (or load from cache) the one traced pass over a corpus slice.
