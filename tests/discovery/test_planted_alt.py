@@ -63,7 +63,7 @@ def held_out():
     return evaluation_summary(evaluation_table(EVAL_SEEDS[:20])).set_index("setting")
 
 
-@pytest.mark.slow
+@pytest.mark.evaluation
 def test_held_out_indicator_accuracy(held_out) -> None:
     """Both constructions, last and middle block, random and (alt) paper indices: the indicator is a planted
     Core neuron in at least 95 % of seeds."""
@@ -72,7 +72,7 @@ def test_held_out_indicator_accuracy(held_out) -> None:
         assert row.indicator_accuracy >= 0.95, setting
 
 
-@pytest.mark.slow
+@pytest.mark.evaluation
 @pytest.mark.xfail(strict=False, reason=(
     "issue 24, open: the false handlers measured downstream of a plant are not echoes (those are reported "
     "'downstream of'), they are the null-bar false positives also seen on unplanted wide, narrow random models "
