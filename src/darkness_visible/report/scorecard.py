@@ -18,27 +18,12 @@ from pathlib import Path
 import pandas as pd
 
 from darkness_visible.io.cache import atomic_write
+from darkness_visible.report.formats import MINUS, SIGNIFICANT, SMALL, _missing, _scientific, format_value  # noqa: F401
 from darkness_visible.report.results import VERDICTS, load_rows
-from darkness_visible.report.tolerances import VERDICT_RULE_VERSION, decimals, describe
+from darkness_visible.report.tolerances import VERDICT_RULE_VERSION, decimals, describe_tolerance
+
 
 #: Significant figures of a number whose precision the paper does not fix (a row without a paper number).
-SIGNIFICANT = 4
-#: Below this magnitude (and from 10^15 up) a number is written as ``a×10ⁿ``; everything between is plain.
-SMALL = 1e-4
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-MINUS = "\u2212"
-
-
-def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x)) or (not isinstance(x, str) and pd.isna(x))
-
-
-def _scientific(v: float, digits: int) -> str:
-    mantissa, _, exponent = f"{v:.{max(digits - 1, 0)}e}".partition("e")
-    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
-    return f"{mantissa}×10{str(int(exponent)).translate(_SUPERSCRIPT)}".replace("-", MINUS)
-
-
 def row_decimals(paper, tolerance=None) -> int | None:
     """The decimals a row's numbers are written with: those the paper printed (``0.838`` -> 3, ``34155`` -> 0),
     or ``None`` (significant figures) without a paper number. A paper number that the book derived from printed
@@ -52,32 +37,6 @@ def row_decimals(paper, tolerance=None) -> int | None:
         if abs(printed - round(printed)) < 1e-9 and 0 <= round(printed) < places:
             places = round(printed)
     return places
-
-
-def format_value(value, unit: str = "", places: int | None = None, digits: int = SIGNIFICANT) -> str:
-    """One number of the scorecard as text, the same way everywhere (the paper's column, this run's, the CI).
-
-    ``places`` fixes the decimals (a row passes :func:`row_decimals` of its paper number, so the paper's and the
-    run's columns agree); without it the number gets ``digits`` significant figures, and a whole number none.
-    Thousands are separated (``34,155``), negatives get a minus sign (``−0.020``), and only magnitudes below
-    10⁻⁴ (or from 10¹⁵) are written ``8.94×10⁻⁸``; a number that its row's decimals would round to zero falls
-    back to significant figures. ``unit`` ``"%"``, ``"pp"`` or any other is written after a space
-    (``11.55 %``). Missing values are ``""``.
-    """
-    if _missing(value):
-        return ""
-    v = float(value)
-    if not math.isfinite(v):
-        text = "∞" if v > 0 else (f"{MINUS}∞" if v < 0 else "NaN")
-    elif v != 0 and (abs(v) < SMALL or abs(v) >= 1e15):
-        text = _scientific(v, digits if places is None else min(digits, 3))
-    else:
-        if places is not None and v != 0 and abs(v) < 0.5 * 10.0 ** -places:
-            places = None  # the row's decimals would print 0: keep the digits that matter
-        if places is None:
-            places = 0 if v.is_integer() else max(0, digits - 1 - math.floor(math.log10(abs(v))))
-        text = f"{v:,.{places}f}".replace("-", MINUS)
-    return f"{text} {unit}" if unit else text
 
 
 def format_ci(ci, unit: str = "", places: int | None = None) -> str:
@@ -266,7 +225,8 @@ def _headline_value(h: Headline, r) -> str:
 
 def display_rows(table: pd.DataFrame) -> pd.DataFrame:
     """The detail rows as the scorecard shows them: paper, value and CI by :func:`format_value` with the row's
-    unit and the paper's decimals, the tolerance in words (:func:`~darkness_visible.report.tolerances.describe`)."""
+    unit and the paper's decimals, the tolerance in words
+    (:func:`~darkness_visible.report.tolerances.describe_tolerance`)."""
     out = table.copy()
     paper, value, ci, tol = [], [], [], []
     for _, r in table.iterrows():
@@ -274,7 +234,7 @@ def display_rows(table: pd.DataFrame) -> pd.DataFrame:
         paper.append(format_value(r["paper"], unit, places))
         value.append(format_value(r["value"], unit, places))
         ci.append(format_ci(r.get("ci"), unit, places))
-        tol.append(describe(r["claim"], None if _missing(r["paper"]) else float(r["paper"]),
+        tol.append(describe_tolerance(r["claim"], None if _missing(r["paper"]) else float(r["paper"]),
                             None if _missing(r["tolerance"]) else float(r["tolerance"]),
                             _text(r.get("tolerance_source")), _text(r.get("relation")) or "=", unit)
                    if r["verdict"] != "not run" or not _missing(r["paper"]) else "")

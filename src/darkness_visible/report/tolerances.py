@@ -192,12 +192,12 @@ def pattern_words(pattern: str) -> str:
 
 def _plain(x: float) -> str:
     """A tolerance or bound as the shortest number: ``0.01`` -> ``"0.01"``, ``4e-05`` -> ``"4×10⁻⁵"``."""
-    from darkness_visible.report.scorecard import format_value
+    from darkness_visible.report.formats import format_value
 
     return format_value(x, places=min(decimals(x), 8))
 
 
-def describe(claim: str, paper: float | None, tolerance: float | None, source: str = "", relation: str = "=",
+def describe_tolerance(claim: str, paper: float | None, tolerance: float | None, source: str = "", relation: str = "=",
              unit: str = "") -> str:
     """A row's tolerance rule in plain words, for the scorecard: ``"within ±0.01 bits"``,
     ``"at least 0.91 (0.905 after rounding)"``, ``"within rounding of the printed 4 decimals (±5×10⁻⁵)"``,
