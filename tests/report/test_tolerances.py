@@ -166,7 +166,8 @@ def test_every_kind_of_rule_reads_in_plain_words(claim, paper, relation, unit, w
 
 def test_a_tighter_tolerance_says_so_and_the_rules_table_has_no_regular_expression_to_read():
     tol, source = T.check("E3.level4.mean", 0.05, 0.001)
-    assert T.describe_tolerance("E3.level4.mean", 0.05, tol, source) == "within ±0.001 (tighter than the specification's)"
+    said = T.describe_tolerance("E3.level4.mean", 0.05, tol, source)
+    assert said == "within ±0.001 (tighter than the specification's)"
     rules = T.rules_table()
     assert "E2.cos.N#.N#" in set(rules.claims) and not any("\\" in c or "^" in c for c in rules.claims)
     assert set(rules.tolerance) >= {"exactly", "within ±0.01 bits", "within ±0.2 % of the paper's number",
