@@ -14,10 +14,10 @@ import darkness_visible as dv
 PKG = Path(dv.__file__).resolve().parent
 
 #: Each concern's rank: a module may import only from its own rank or a lower one.
-#: ``plotting`` sits above the computations it draws (a figure takes an analysis' result), and nothing that
-#: computes imports it.
+#: ``report`` (words, scorecard rows, tolerances) and ``plotting`` sit above the computations they describe and
+#: draw (a row or a figure takes an analysis' result), and nothing that computes imports either.
 RANK = {"errors": 0, "config": 1, "io": 2, "stats": 2, "data": 3, "models": 4, "tracing": 5,
-        "report": 5, "discovery": 6, "lens": 6, "analysis": 7, "plotting": 7.5, "book": 8, "exercises": 9, "tools": 9,
+        "discovery": 6, "lens": 6, "analysis": 7, "report": 7.2, "plotting": 7.5, "book": 8, "exercises": 9, "tools": 9,
         "cli": 10, "__main__": 11, "__init__": 12}
 
 

@@ -8,6 +8,7 @@ import torch
 
 from darkness_visible.analysis import bypass
 from darkness_visible.data.neurons import CONSENSUS, EXCEPTION_NEURON
+from darkness_visible.report import bypass as bypass_report
 from darkness_visible.tracing.firing import FIRE_ABS, FIRE_POS, pack
 from darkness_visible.tracing.harvest import Harvest
 
@@ -59,7 +60,7 @@ def test_bypassed_perplexity_is_exact():
 
 def test_rows_say_what_the_numbers_measure():
     H, *_ = planted("test")
-    rows = {r.claim: r for r in bypass.scorecard_rows(H, bypass.bypass_table(H, n_boot=100))}
+    rows = {r.claim: r for r in bypass_report.scorecard_rows(H, bypass.bypass_table(H, n_boot=100))}
     assert rows["E17.bypass_L11.ppl_delta"].paper == 6.9 and rows["E17.bypass_L11.bypassed"].paper == 55.5
     assert "different corpus" in rows["E17.bypass_L11.ppl_delta"].comparison
     assert "HOLDS" in rows["E17.text.abs7_ppl_delta"].comparison
@@ -71,7 +72,7 @@ def test_rows_say_what_the_numbers_measure():
     assert all(rows[c].verdict == "not run" and "not computed" in rows[c].note for c in suite_claims)
     assert all(r.value is not None for c, r in rows.items() if c not in suite_claims)
     why = "not applicable: planted"
-    assert all(r.note == why for r in bypass.suite_rows(H, None, not_applicable=why))
+    assert all(r.note == why for r in bypass_report.suite_rows(H, None, not_applicable=why))
 
 
 def test_only_the_harness_corpus_is_comparable():
@@ -172,7 +173,7 @@ def test_suite_runs_cover_the_harness_table():
     assert singles == set(bypass.PAPER_SINGLE_LAYER)
     assert {layers for layers, rep, _ in runs.values() if len(layers) > 1} == set(bypass.PAPER_CUMULATIVE)
     assert 100 * (bypass.PAPER_CUMULATIVE[(7, 11)] / bypass.PAPER_BASE_PPL - 1) == pytest.approx(
-        bypass.PAPER_L7_L11_DELTA_PCT, abs=0.05), "35.55 / 31.79 is the paper's +11.8 %"
+        bypass_report.PAPER_L7_L11_DELTA_PCT, abs=0.05), "35.55 / 31.79 is the paper's +11.8 %"
 
 
 def test_transparent_mode_is_the_standard_model(tiny, tiny_corpus):
@@ -187,7 +188,7 @@ def test_transparent_mode_is_the_standard_model(tiny, tiny_corpus):
     assert out["ppl_standard"] == pytest.approx(np.exp(-H.logprob("full")[H.within_window].astype(float).mean()))
     assert out["consensus_pct"] == pytest.approx(100 * bypass.holds(H, neurons[:3]).mean())
     assert out["exception_pct"] == pytest.approx(100 * H.fires(neurons[0], FIRE_POS).mean())
-    rows = {r.claim: r for r in bypass.transparent_rows(H, out)}
+    rows = {r.claim: r for r in bypass_report.transparent_rows(H, out)}
     assert rows["E0.transparent.ppl_delta"].tolerance == pytest.approx(0.005), "+0.00 % is printed to two decimals"
     assert all("different corpus" in r.comparison for r in rows.values())
 

@@ -10,6 +10,7 @@ import torch
 
 from darkness_visible.analysis import consensus as C
 from darkness_visible.data.neurons import CONSENSUS, EXCEPTION_NEURON
+from darkness_visible.report import consensus as consensus_report
 from darkness_visible.tracing.firing import FIRE_ABS, pack
 from darkness_visible.tracing.harvest import Harvest
 
@@ -195,7 +196,7 @@ def test_scorecard_rows(pretrained: bool) -> None:
     f = C.crossover(lv, dp, H.window_index, C.FAITHFUL.seeded(0))
     s = C.crossover(lv, dp, H.window_index, C.STATED)
     W = np.random.default_rng(0).normal(size=(3072, 16))
-    rows = C.scorecard_rows(H, f, s, C.level_counts(lv), C.top1_changes(H, lv), C.fire_rates(H),
+    rows = consensus_report.scorecard_rows(H, f, s, C.level_counts(lv), C.top1_changes(H, lv), C.fire_rates(H),
                             C.output_cosines(W), {b: C.cosine_with_mean(W, normalise=b) for b in (False, True)},
                             C.probability_by_level(H, lv))
     by_id = {r.claim: r for r in rows}
@@ -251,7 +252,7 @@ def test_gpt2_output_cosines_match_the_paper(gpt2) -> None:
     cos = C.output_cosines(subject.w_out()).to_numpy()
     np.testing.assert_allclose(cos, C.paper_cosines().to_numpy(), atol=0.01)
     values = [C.cosine_with_mean(subject.w_out(), normalise=b) for b in (False, True)]
-    assert min(abs(v - C.PAPER_COS_EXCEPTION_MEAN) for v in values) <= 0.01
+    assert min(abs(v - consensus_report.PAPER_COS_EXCEPTION_MEAN) for v in values) <= 0.01
 
 
 def test_exercise_checks_accept_the_reference_and_reject_mistakes() -> None:
@@ -285,10 +286,11 @@ def test_width_and_acf_wording_follow_the_numbers() -> None:
     assert C.width_phrase(0.89) == "narrower than" and C.width_phrase(1.8) == "wider than"
     assert C.width_phrase(1.02) == "about as wide as" and C.width_phrase(float("nan")) == "not comparable with"
     acf = pd.DataFrame({"lag": [1, 2], "acf": [-0.03, 0.01], "n_sequences": [200, 200]})
-    got = C.acf_prose(acf, 204_800)
+    got = consensus_report.acf_prose(acf, 204_800)
     assert got == {"cc_acf1": "-0.03", "cc_acf_bound": "0.004", "cc_acf_visible": "is not visible"}
-    assert C.acf_prose(acf.assign(acf=[0.3, 0.1]), 204_800)["cc_acf_visible"] == "is visible"
-    assert C.acf_prose(acf.assign(acf=[0.01, 0.0]), 100)["cc_acf_visible"] == "is not visible"  # within noise
+    assert consensus_report.acf_prose(acf.assign(acf=[0.3, 0.1]), 204_800)["cc_acf_visible"] == "is visible"
+    # within noise
+    assert consensus_report.acf_prose(acf.assign(acf=[0.01, 0.0]), 100)["cc_acf_visible"] == "is not visible"
 
 
 def test_bootstrap_and_crossover_prose_read_the_results(H: Harvest) -> None:
@@ -296,30 +298,30 @@ def test_bootstrap_and_crossover_prose_read_the_results(H: Harvest) -> None:
     faithful = C.crossover(lv, dp, H.window_index, C.FAITHFUL.seeded(0))
     stated = C.crossover(lv, dp, H.window_index, C.STATED)
     side = C.compare_procedures(faithful, stated)
-    got = C.bootstrap_prose(faithful, stated, side)
+    got = consensus_report.bootstrap_prose(faithful, stated, side)
     assert got["cc_wider"] == C.width_phrase(float(side["width ratio"].median()))
     assert got["cc_all_seq"] == ("yes" if stated.all_exclude_zero else "no")
     assert got["cc_n_sig_tok"] == f"{int(faithful.table['significant'].sum())} of 8"
-    cross = C.crossover_prose(faithful, stated)
+    cross = consensus_report.crossover_prose(faithful, stated)
     assert cross["cc_cross_where"] == f"lies between 4/7 and 5/7, at {stated.point:.2f}"
     flat = C.crossover(lv, np.abs(dp) + 0.01, H.window_index, C.STATED)  # never turns negative
-    assert C.crossover_prose(faithful, flat)["cc_cross_where"].startswith("is not found")
+    assert consensus_report.crossover_prose(faithful, flat)["cc_cross_where"].startswith("is not found")
     assert C.unseeded_drift(faithful, faithful) == 0.0
 
 
 def test_moloch_premlp_and_level_prose(H: Harvest) -> None:
     lv = C.consensus_level(H)
     moloch = C.top1_changes(H, lv, "no_mlp")
-    got = C.moloch_prose(moloch)
+    got = consensus_report.moloch_prose(moloch)
     m7 = moloch.set_index("level").loc["7"]
     assert got["cc_m7_promoted"] == f"{int(m7.promoted):,}"
     assert ("promotes more" in got["cc_m7_balance"]) == (m7.promoted > m7.lost)
     probs = C.probability_by_level(H, lv)
     mono = C.is_monotone(probs.set_index("level")["top-1 P no_mlp"].to_numpy())
-    assert C.premlp_prose(probs)["cc_premlp_monotone"] == ("is" if mono else "is not")
+    assert consensus_report.premlp_prose(probs)["cc_premlp_monotone"] == ("is" if mono else "is not")
     counts = C.level_counts(lv)
-    assert C.level_prose(counts)["cc_share7"] == f"{100 * counts['share'].iloc[7]:.1f} %"
-    assert C.run_prose(H) == {"cc_tokens": f"{H.n_tokens:,}", "cc_windows": "40"}
+    assert consensus_report.level_prose(counts)["cc_share7"] == f"{100 * counts['share'].iloc[7]:.1f} %"
+    assert consensus_report.run_prose(H) == {"cc_tokens": f"{H.n_tokens:,}", "cc_windows": "40"}
 
 
 def test_e2_rows_are_comparable_only_on_ds_c() -> None:

@@ -13,6 +13,7 @@ from darkness_visible.analysis import garden_path as gp
 from darkness_visible.data.stimuli import PAPER_PAIRS, REDUCED_RELATIVE_PAIRS, GardenPathPair
 from darkness_visible.exercises import garden_path as ex
 from darkness_visible.models.loading import load_model, load_tokenizer
+from darkness_visible.report import garden_path as garden_path_report
 from darkness_visible.tracing.firing import FiringRule, gelu_new
 from darkness_visible.tracing.reference import logits_with_mlp_neurons_zeroed
 
@@ -293,7 +294,7 @@ def test_scorecard_rows_and_which_reproduces(tiny, tok):
     table = gp.disambiguation_table(data, tok)
     rr = gp.measure(tiny, REDUCED_RELATIVE_PAIRS, gp.GardenPathConfig.for_model(tiny))
     rr_table = gp.disambiguation_table(rr, tok, ("main_verb",))
-    rows = gp.scorecard_rows(data, table, rr, rr_table)
+    rows = garden_path_report.scorecard_rows(data, table, rr, rr_table)
     by = {r.claim: r for r in rows}
     assert by["E9.wilcoxon.W.faithful"].paper == 12 and by["E9.n2123.t"].paper == -0.45
     assert by["E9.wilcoxon.W.paper"].value == gp.compare(*gp.paired_arrays(table, "surprisal", "paper")).wilcoxon_w
@@ -365,26 +366,26 @@ def test_prose_wording_follows_the_statistics():
     g, c = _arrays()
     reversed_ = gp.compare(g, c + 3.0)  # control far more surprising: reversed and significant
     null = gp.compare(g, g + np.random.default_rng(5).normal(0, 2, len(g)))
-    p = gp.wilcoxon_prose({"faithful": null, "main_verb": reversed_})
+    p = garden_path_report.wilcoxon_prose({"faithful": null, "main_verb": reversed_})
     assert p["gp_signif_main_verb"] == "significant" and p["gp_W_main_verb"] == f"{reversed_.wilcoxon_w:g}"
     assert float(p["gp_median_main_verb"]) > 0 and p["gp_reproduces"] == "none of them"
     assert p["gp_exact_13"] == f"{gp.exact_wilcoxon_p(12, 13):.4f}"
-    assert gp.n2123_prose(reversed_)["gp_n2123_differs"] == "differ significantly"
-    assert gp.n2123_prose(null)["gp_n2123_differs"] == ("differ significantly" if null.p_t < 0.05
+    assert garden_path_report.n2123_prose(reversed_)["gp_n2123_differs"] == "differ significantly"
+    assert garden_path_report.n2123_prose(null)["gp_n2123_differs"] == ("differ significantly" if null.p_t < 0.05
                                                          else "do not differ significantly")
     pw = gp.power_analysis(15, observed_d=0.1)
-    assert gp.power_prose(pw)["gp_min_d_vs_paper"] == "agrees with"
-    assert gp.power_prose(gp.power_analysis(40))["gp_min_d_vs_paper"] == "differs from"
-    assert gp.power_prose(gp.power_analysis(15))["gp_n_obs"] == "n/a"
+    assert garden_path_report.power_prose(pw)["gp_min_d_vs_paper"] == "agrees with"
+    assert garden_path_report.power_prose(gp.power_analysis(40))["gp_min_d_vs_paper"] == "differs from"
+    assert garden_path_report.power_prose(gp.power_analysis(15))["gp_n_obs"] == "n/a"
 
 
 def test_position_and_reduced_relative_prose():
-    pos = gp.position_prose(_long_table([3, 5, 7, 9], [3, 4, 8, 9]))
+    pos = garden_path_report.position_prose(_long_table([3, 5, 7, 9], [3, 4, 8, 9]))
     assert pos == {"gp_pos_differs": "2", "gp_pos_later_I": "1", "gp_pos_later_T": "1", "gp_pos_n": "4"}
-    up = gp.reduced_relative_prose(_long_table([9.0, 8, 7, 9, 10, 11], [1.0, 2, 2, 3, 1, 2]))
+    up = garden_path_report.reduced_relative_prose(_long_table([9.0, 8, 7, 9, 10, 11], [1.0, 2, 2, 3, 1, 2]))
     assert up["gp_rr_direction"].startswith("positive") and up["gp_rr_effect"].startswith("+")
     assert up["gp_rr_pos_differs"] == "6"
-    down = gp.reduced_relative_prose(_long_table([1.0, 2, 2, 3, 1, 2], [9.0, 8, 7, 9, 10, 11]))
+    down = garden_path_report.reduced_relative_prose(_long_table([1.0, 2, 2, 3, 1, 2], [9.0, 8, 7, 9, 10, 11]))
     assert down["gp_rr_direction"].startswith("negative")
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from darkness_visible.analysis import predecessor as P
 from darkness_visible.data.neurons import CONSENSUS, EXCEPTION_NEURON
+from darkness_visible.report import predecessor as predecessor_report
 from darkness_visible.tracing.firing import FIRE_POS, pack
 from darkness_visible.tracing.harvest import Harvest
 
@@ -48,7 +49,7 @@ def test_gradient_and_its_bootstrap_interval():
 
 def test_rows_carry_values_and_name_the_corpus():
     H, *_ = planted()
-    rows = {r.claim: r for r in P.scorecard_rows(H, n_resamples=500)}
+    rows = {r.claim: r for r in predecessor_report.scorecard_rows(H, n_resamples=500)}
     assert set(rows) == {"E18.n2123_rate", "E18.rate_level0", "E18.rate_level7", "E18.gradient_pp"}
     assert rows["E18.gradient_pp"].paper == 94.3 and rows["E18.gradient_pp"].ci is not None
     assert all(r.value is not None and "different corpus" in r.comparison for r in rows.values())
@@ -63,7 +64,7 @@ def test_only_the_predecessors_corpus_is_comparable():
     500 windows or at the quick size, are not."""
     H, *_ = planted()
     ok = _with_corpus(H, split="train", n_windows=488, window=1024, describe="train 488")
-    assert all(r.comparison == "" for r in P.scorecard_rows(ok, n_resamples=100))
+    assert all(r.comparison == "" for r in predecessor_report.scorecard_rows(ok, n_resamples=100))
     for other in ({"split": "test", "n_windows": 488, "window": 1024}, {"split": "train", "n_windows": 500,
                   "window": 1024}, {"split": "train", "n_windows": 4, "window": 1024}):
         assert P.predecessor_comparison({**other, "describe": "x"}).startswith("different corpus")

@@ -16,6 +16,7 @@ from darkness_visible.data.corpus import CorpusSpec
 from darkness_visible.data.neurons import CONSENSUS, EXCEPTION_NEURON, HANDLER, HANDLER_TIERS, ROUTING
 from darkness_visible.discovery.planted import PlantConfig, build_planted, planted_harvest_config
 from darkness_visible.exercises import tiers as ex
+from darkness_visible.report import tiers as tiers_report
 from darkness_visible.stats.bootstrap import resample_weights
 from darkness_visible.tracing.firing import FIRE_ABS, FIRE_POS, FiringRule, gelu_new, pack
 from darkness_visible.tracing.harvest import Harvest, harvest
@@ -188,7 +189,7 @@ def test_analyse_and_scorecard(synthetic) -> None:
     results = tiers.analyse(H, n_boot=500)
     scores = pd.DataFrame({"role": ["indicator", "core"], "n_true": [1, 5], "n_found": [1, 4], "hits": [1, 3],
                            "precision": [1.0, 0.75], "recall": [1.0, 0.6]})
-    rows = tiers.scorecard_rows(results, discovery_recovered=3, discovery_scores=scores)
+    rows = tiers_report.scorecard_rows(results, discovery_recovered=3, discovery_scores=scores)
     claims = [r.claim for r in rows]
     assert {"NEW.discovery.indicator", "NEW.discovery.core.precision", "NEW.discovery.core.recall"} <= set(claims)
     assert {r.claim: r.value for r in rows}["NEW.discovery.core.recall"] == 0.6
@@ -305,12 +306,12 @@ def test_regime_and_share_prose_read_the_tables(synthetic) -> None:
     H, act = synthetic
     a = H.recorded(EXCEPTION_NEURON)
     exception = tiers.CANONICAL_PATH.mask(a)
-    got = tiers.regime_prose(tiers.regimes(a), exception)
+    got = tiers_report.regime_prose(tiers.regimes(a), exception)
     assert got["rate_pos"] == f"{100 * np.mean(a > 0.1):.1f} %"
     assert got["rate_abs"] == f"{100 * np.mean(np.abs(a) > 0.1):.1f} %"
     assert got["n_exception"] == f"{int(exception.sum()):,}"
     shares = tiers.norm_shares(H, exception)
-    prose = tiers.share_prose(shares)
+    prose = tiers_report.share_prose(shares)
     assert prose["share_largest"] == shares.tier[shares.share_of_norms_pct.idxmax()]
     assert prose["share_core"] == f"{shares.share_of_norms_pct[0]:.1f} %"
 
@@ -321,10 +322,10 @@ def test_jaccard_prose_says_lower_or_higher() -> None:
                 ("all tokens", f"N{EXCEPTION_NEURON}-N2910", overall)]
         return pd.DataFrame(rows, columns=["population", "statistic", "value"])
 
-    assert tiers.jaccard_prose(summary(0.998, 0.4))["j_peak_change"] == "lower"
-    assert tiers.jaccard_prose(summary(0.3, 0.6))["j_peak_change"] == "higher"
-    assert tiers.jaccard_prose(summary(0.5, 0.501))["j_peak_change"] == "about the same"
-    assert tiers.jaccard_prose(summary(0.5, 0.4))["j_pair_within"] == "n/a"  # a pair the table lacks
+    assert tiers_report.jaccard_prose(summary(0.998, 0.4))["j_peak_change"] == "lower"
+    assert tiers_report.jaccard_prose(summary(0.3, 0.6))["j_peak_change"] == "higher"
+    assert tiers_report.jaccard_prose(summary(0.5, 0.501))["j_peak_change"] == "about the same"
+    assert tiers_report.jaccard_prose(summary(0.5, 0.4))["j_pair_within"] == "n/a"  # a pair the table lacks
 
 
 def test_direction_prose_follows_signs(tiny) -> None:
@@ -332,7 +333,7 @@ def test_direction_prose_follows_signs(tiny) -> None:
     scores = {"ln_f": pd.DataFrame([[1.0], [1.0]], names), "ln_f_no_bias": pd.DataFrame([[-0.5], [0.7]], names)}
     for c, words in ((-0.4, "in opposite directions"), (0.5, "in similar directions"), (0.02, "nearly orthogonal")):
         cos = pd.DataFrame([[1.0, c], [c, 1.0]], names, names)
-        got = tiers.direction_prose(tiny, scores, cos)
+        got = tiers_report.direction_prose(tiny, scores, cos)
         assert words in got["cos_direction"] and got["cos_2123_2910"] == f"{c:+.3f}"
     assert got["fw_2123_direction"] == "away from" and got["fw_2910_direction"] == "toward"
     assert got["beta_norm"] == f"{tiers.ln_f_bias_norm(tiny):.3f}"
@@ -342,39 +343,40 @@ def test_direction_prose_follows_signs(tiny) -> None:
 def test_ablation_and_simpson_prose(synthetic) -> None:
     H, _ = synthetic
     table = tiers.ablation_table(H, n_boot=200)
-    got = tiers.ablation_prose(table, H, None)
+    got = tiers_report.ablation_prose(table, H, None)
     excludes = int(((table.ci_low > 0) | (table.ci_high < 0)).sum())
     assert got["abl_n_exclude"] == f"{excludes} of {len(table)}" and got["train_status"].startswith("not run")
     assert got["abl_no_core"].startswith(f"{table.delta_pct[0]:+.2f} %")
     flip = pd.DataFrame({"level": ["3/7", "7/7", "all"], "delta_pct": [2.4, -0.4, 0.2]})
-    assert "opposite signs" in tiers.simpson_prose(flip)["simpson_flip"]
+    assert "opposite signs" in tiers_report.simpson_prose(flip)["simpson_flip"]
     same = flip.assign(delta_pct=[2.4, 0.4, 0.2])
-    assert "same sign" in tiers.simpson_prose(same)["simpson_flip"]
+    assert "same sign" in tiers_report.simpson_prose(same)["simpson_flip"]
     empty = flip.assign(delta_pct=[np.nan, 0.4, 0.2])
-    assert "cannot be told" in tiers.simpson_prose(empty)["simpson_flip"]
+    assert "cannot be told" in tiers_report.simpson_prose(empty)["simpson_flip"]
 
 
 def test_suite_and_null_prose() -> None:
     suite = pd.DataFrame({"passed": [True, True, False, True, True], "indicator_ok": [1, 1, 0, 1, 1],
                           "found": [True] * 5, "core_precision": [1.0] * 5, "core_recall": [0.8] * 5,
                           "handler_precision": [0.5] * 5})
-    got = tiers.recovery_suite_prose(suite)
+    got = tiers_report.recovery_suite_prose(suite)
     assert got["suite_fail"] == "20%" and got["suite_vs_bar"].startswith("within")
-    above = tiers.recovery_suite_prose(suite.assign(passed=[True, False, False, True, True]))
+    above = tiers_report.recovery_suite_prose(suite.assign(passed=[True, False, False, True, True]))
     assert above["suite_vs_bar"].startswith("above")
 
     class Found:
         found, indicator = False, None
 
-    assert tiers.discovery_null_prose({"max_lower": 0.4, "bar": 1.0}, Found(), "x")["null_vs_bar"] == "below"
-    assert tiers.discovery_null_prose({"max_lower": 1.4, "bar": 1.0}, Found(), "x")["null_vs_bar"] == "above"
+    assert tiers_report.discovery_null_prose({"max_lower": 0.4, "bar": 1.0}, Found(), "x")["null_vs_bar"] == "below"
+    assert tiers_report.discovery_null_prose({"max_lower": 1.4, "bar": 1.0}, Found(), "x")["null_vs_bar"] == "above"
     Found.found, Found.indicator = True, 7
-    assert "false positive" in tiers.discovery_null_prose({"max_lower": 1.4, "bar": 1.0}, Found(), "x")["null_answer"]
+    found = tiers_report.discovery_null_prose({"max_lower": 1.4, "bar": 1.0}, Found(), "x")
+    assert "false positive" in found["null_answer"]
 
 
 def test_sign_rows_read_the_function_word_scores(tiny) -> None:
     scores = {m: tiers.function_word_scores(tiny, (0, 5), mode=m) for m in ("ln_f", "ln_f_no_bias")}
-    rows = tiers.sign_rows(scores, "tiny", False, neurons=(0, 5))
+    rows = tiers_report.sign_rows(scores, "tiny", False, neurons=(0, 5))
     assert [r.claim for r in rows] == ["E1.sign.n0_toward_function_words", "E1.sign.n0_toward_function_words"
                                        ".ln_f_no_bias", "E1.sign.n5_toward_function_words",
                                        "E1.sign.n5_toward_function_words.ln_f_no_bias"]
@@ -404,12 +406,12 @@ def test_e13_contingency_tables_hold_ds_b_exactly(synthetic) -> None:
 
     results = replace(tiers.analyse(synthetic[0], n_boot=50, enrichment=False), enrichment=tables,
                       enrichment_corpus=meta["corpus"])
-    by = {r.claim: r for r in tiers.scorecard_rows(results)}
+    by = {r.claim: r for r in tiers_report.scorecard_rows(results)}
     total = by["E13.contingency.total.faithful"]
     assert total.value == total.paper == 49_920 and total.comparison == ""
     # the faithful rows compare with the JSON the faithful code wrote; the corrected ones with P's table
     f, c = tables["faithful lists"].set_index("neuron"), tables["corrected lists"].set_index("neuron")
-    for n, (base, exc, enrich) in tiers.JSON_ENRICHMENT.items():
+    for n, (base, exc, enrich) in tiers_report.JSON_ENRICHMENT.items():
         assert by[f"E13.enrich.N{n}.faithful"].paper == enrich
         assert by[f"E13.enrich.N{n}.faithful"].value == pytest.approx(f.loc[f"N{n}", "enrichment"])
         assert by[f"E13.base_rate.N{n}.faithful"].paper == base
@@ -417,7 +419,7 @@ def test_e13_contingency_tables_hold_ds_b_exactly(synthetic) -> None:
         assert by[f"E13.exc_rate.N{n}.faithful"].paper == exc
         if f"N{n}" in c.index:
             assert by[f"E13.enrich.N{n}.corrected"].paper == tiers.PAPER_ENRICHMENT[n][0]
-    assert by["E13.n_significant.faithful"].paper == tiers.JSON_N_SIGNIFICANT == 5
+    assert by["E13.n_significant.faithful"].paper == tiers_report.JSON_N_SIGNIFICANT == 5
     assert by["E13.n_significant.corrected"].paper == 6
     other = tiers.enrichment_comparison({"describe": "WikiText-103 test", "construction": "DS-A"})
     assert other.startswith("different corpus")

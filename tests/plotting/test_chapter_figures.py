@@ -13,6 +13,7 @@ from darkness_visible.plotting import WIDTH
 from darkness_visible.plotting import crystallization as cl_draw
 from darkness_visible.plotting import garden_path as gp_draw
 from darkness_visible.plotting import knowledge as kn_draw
+from darkness_visible.report import knowledge as knowledge_report
 
 plt = pytest.importorskip("matplotlib.pyplot")
 
@@ -30,7 +31,7 @@ def _knockouts(n: int = 9, seed: int = 3) -> pd.DataFrame:
 def test_the_knockout_error_bars_are_the_summarys_bootstrap_ci():
     knock = _knockouts()
     summary = kn.knockout_summary(knock)
-    fig = kn_draw.knockout_figure(knock, summary, layer=3, paper=kn.PAPER_KNOCKOUT)
+    fig = kn_draw.knockout_figure(knock, summary, layer=3, paper=knowledge_report.PAPER_KNOCKOUT)
     try:
         ax = fig.axes[0]
         (bars,) = [c for c in ax.collections if c.__class__.__name__ == "LineCollection"]

@@ -5,8 +5,9 @@ import torch
 from darkness_visible.config.sizes import PRESETS
 from darkness_visible.data.corpus import CorpusSpec
 from darkness_visible.models.loading import ModelSpec
+from darkness_visible.report.decomposition import scorecard_rows
 from darkness_visible.report.results import stamp
-from darkness_visible.tracing.decomposition import check_decomposition, scorecard_rows
+from darkness_visible.tracing.decomposition import check_decomposition
 from darkness_visible.tracing.harvest import trace_batch
 
 

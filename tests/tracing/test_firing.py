@@ -90,7 +90,7 @@ def test_non_finite_thresholds_are_refused(bad, signed):
 
 
 def test_rate_prose_says_which_rule_fires_more():
-    from darkness_visible.tracing.firing import rate_prose
+    from darkness_visible.report.tracing import rate_prose
 
     a = np.array([-0.15, -0.15, -0.15, 0.5, 0.0])  # abs: 4 of 5, pos: 1 of 5
     got = rate_prose(a, "n")

@@ -205,7 +205,8 @@ def test_a_pass_without_logits_keeps_the_activations_and_stops_early(tiny, tiny_
 def test_agreement_wording_follows_the_gap():
     import math
 
-    from darkness_visible.tracing.harvest import agreement_phrase, agreement_prose
+    from darkness_visible.report.tracing import agreement_prose
+    from darkness_visible.tracing.harvest import agreement_phrase
 
     assert agreement_phrase(0.0) == "are identical to the bit"
     assert agreement_phrase(3e-6).startswith("agree up to float rounding")

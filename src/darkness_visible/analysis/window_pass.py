@@ -43,7 +43,6 @@ class _Part:
     todo: set[int] = field(default_factory=set)
 
 
-
 @releases_locks
 def fill(subject: Subject, *, survey: CorpusSpec | None = None, sink: CorpusSpec | None = None,
          lens_corpus: CorpusSpec | None = None, translators: lens.Translators | None = None,

@@ -39,7 +39,8 @@ def profile_figure(survey: pd.DataFrame, n_layers: int, paper: bool = False) -> 
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from darkness_visible.analysis.crosslayer import PAPER_E10, PAPER_KNOWN
+    from darkness_visible.analysis.crosslayer import PAPER_E10
+    from darkness_visible.report.crosslayer import PAPER_KNOWN
 
     profile = survey.melt(id_vars="layer", value_vars=list(PROFILE_MEASURES), var_name="measure",
                           value_name="Jaccard")
@@ -92,7 +93,7 @@ def lens_figure(lens_frame: pd.DataFrame, labels: Sequence[str], paper: bool = F
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from darkness_visible.lens.lenses import PAPER_LOGIT_TOP1, PAPER_TUNED_TOP1
+    from darkness_visible.report.lens import PAPER_LOGIT_TOP1, PAPER_TUNED_TOP1
 
     fig, axes = plt.subplots(1, 2, figsize=(WIDTH, 4.4))
     sns.lineplot(data=lens_frame, x="index", y="top1_pct", hue="lens", marker="o", ax=axes[0])

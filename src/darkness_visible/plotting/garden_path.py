@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from darkness_visible.analysis.garden_path import CONDITIONS, DEFINITION_LABELS, DEFINITIONS
+from darkness_visible.analysis.garden_path import CONDITIONS, DEFINITIONS
 from darkness_visible.plotting import WIDTH
+from darkness_visible.report.garden_path import DEFINITION_LABELS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

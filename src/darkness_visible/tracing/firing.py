@@ -98,24 +98,3 @@ def unpack(packed: np.ndarray, n_neurons: int, columns: list[int] | tuple[int, .
     cols = np.asarray(columns, dtype=np.int64)
     byte = packed[:, cols // 8]
     return ((byte >> (7 - (cols % 8)).astype(np.uint8)) & 1).astype(bool)
-
-
-def rate_prose(post_gelu: np.ndarray, prefix: str, rules: tuple[FiringRule, FiringRule] = (FIRE_ABS, FIRE_POS),
-               ) -> dict[str, str]:
-    """A neuron's fire rate under two rules, as prose values (one call per section).
-
-    ``post_gelu``: ``[N]`` activations of one neuron. Returns ``{prefix}_abs`` and ``{prefix}_pos`` (percentages of
-    ``rules[0]`` and ``rules[1]``) and ``{prefix}_compare``: which rule makes it fire more often, and by what factor
-    (so the sentence follows the numbers, whichever way they go).
-    """
-    a = np.asarray(post_gelu)
-    first, second = (float(np.mean(r(a))) for r in rules)
-    if first == second:
-        compare = "equally often under both rules"
-    else:
-        more, less = (rules[0], rules[1]) if first > second else (rules[1], rules[0])
-        hi, lo = max(first, second), min(first, second)
-        compare = (f"{hi / lo:.1f} times as often under {more.description} as under {less.description}" if lo > 0
-                   else f"only under {more.description}")
-    return {f"{prefix}_abs": f"{100 * first:.1f} %", f"{prefix}_pos": f"{100 * second:.1f} %",
-            f"{prefix}_compare": compare}

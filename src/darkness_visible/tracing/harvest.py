@@ -141,7 +141,6 @@ class TracedBatch:
     logits: torch.Tensor  # [B, T, vocab]
 
 
-
 def trace_batch(subject: Subject, input_ids: torch.Tensor, layer: int | None = None, *,
                 logits: bool = True) -> TracedBatch:
     """Run one nnsight trace over ``input_ids [B, T]`` and return the layer-L quantities.
@@ -595,14 +594,3 @@ def agreement_phrase(gap: float, tolerance: float = ROUNDING_TOLERANCE) -> str:
     if math.isfinite(gap) and gap <= tolerance:
         return f"agree up to float rounding (largest difference {gap:.1e})"
     return f"differ by up to {gap:.3g}, more than float rounding ({tolerance:g}) explains"
-
-
-def agreement_prose(prefix: str, gaps: dict[str, float] | float,
-                    tolerance: float = ROUNDING_TOLERANCE) -> dict[str, str]:
-    """Prose values for one comparison section: ``{prefix}_gap`` (the largest gap) and ``{prefix}_verdict``.
-
-    ``gaps``: one max absolute difference, or several (e.g. per quantity); the largest decides the wording.
-    """
-    values = list(gaps.values()) if isinstance(gaps, dict) else [gaps]
-    worst = max((float(v) for v in values), key=lambda v: math.inf if math.isnan(v) else v)
-    return {f"{prefix}_gap": f"{worst:.2g}", f"{prefix}_verdict": agreement_phrase(worst, tolerance)}

@@ -351,5 +351,3 @@ def attention_sink(subject: Subject, corpus: CorpusSpec, layer: int | None = Non
     if store is not None:
         store.finalize(corpus.n_windows, {"layer": L, "head": head})
     return _concat(chunks)
-
-
