@@ -192,6 +192,8 @@ def bench_ci() -> Result:
     with tempfile.TemporaryDirectory() as tmp:
         clone = Path(tmp) / "clone"
         subprocess.run(["git", "clone", "-q", str(root), str(clone)], check=True)
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True,
+                                text=True).stdout.strip()  # the clone's, not HEAD's at the end of the run
         env = {k: v for k, v in os.environ.items() if not k.startswith("DV_")}
         load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
         start = time.perf_counter()
@@ -207,7 +209,7 @@ def bench_ci() -> Result:
                          f"{root / '_build' / 'bench-ci.log'}")
     book = re.search(r"book built in (\d+) s", log)
     tests = re.search(r"=+ (.*(?:passed|failed).*) in ([\d.]+)s", log)
-    detail = (f"fresh clone of {_commit()}: book {int(book.group(1)) / 60:.1f} min" if book else "book time not found")
+    detail = (f"fresh clone of {commit}: book {int(book.group(1)) / 60:.1f} min" if book else "book time not found")
     if tests:
         detail += f", pytest {float(tests.group(2)) / 60:.1f} min ({tests.group(1)})"
     detail += f"; load average {load_before} before, {load_after} after"
