@@ -167,15 +167,6 @@ def test_paper_plan_refuses_another_shape(tiny):
         bypass.paper_plan(tiny, (7, 11))
 
 
-def test_suite_runs_cover_the_harness_table():
-    runs = bypass.suite_runs()
-    singles = {layers[0] for layers, rep, where in runs.values() if len(layers) == 1 and rep == "zero"}
-    assert singles == set(bypass.PAPER_SINGLE_LAYER)
-    assert {layers for layers, rep, _ in runs.values() if len(layers) > 1} == set(bypass.PAPER_CUMULATIVE)
-    assert 100 * (bypass.PAPER_CUMULATIVE[(7, 11)] / bypass.PAPER_BASE_PPL - 1) == pytest.approx(
-        bypass_report.PAPER_L7_L11_DELTA_PCT, abs=0.05), "35.55 / 31.79 is the paper's +11.8 %"
-
-
 def test_transparent_mode_is_the_standard_model(tiny, tiny_corpus):
     """Rebuilding the last MLP tier by tier (plus the rest and b_out) leaves the log-probabilities as they were;
     the routing shares are exactly the HOLDS and FIRE-POS means."""

@@ -5,9 +5,6 @@ import torch
 from darkness_visible.analysis import knowledge_control as kc
 from darkness_visible.data.neurons import ROUTING
 from darkness_visible.data.prompts import CONTROL_PROMPTS
-from darkness_visible.models.loading import ModelSpec
-from darkness_visible.report import knowledge_control as knowledge_control_report
-from darkness_visible.report.results import stamp
 
 
 def test_the_residual_set_is_3045_and_the_faithful_one_keeps_the_real_tier_neurons():
@@ -52,11 +49,3 @@ def test_control_table_on_a_traced_model(tiny):
     assert got == want
 
 
-def test_rows_carry_values_on_any_model_and_no_verdict(tiny):
-    rows = knowledge_control_report.scorecard_rows(kc.control_table(tiny), "tiny", False)
-    rows = stamp(rows, ModelSpec.parse("tiny"))
-    claims = {r.claim: r for r in rows}
-    assert {f"E7.base_prob.{i}" for i in range(1, 13)} <= set(claims)
-    assert "E7.water.context_rank.3045" in claims and claims["E7.water.context_rank.3045"].value >= 1
-    assert all(r.value is not None for r in rows)
-    assert {r.verdict for r in rows} <= {"other model", "no paper number"}
