@@ -677,8 +677,49 @@ def characterise(s: IndicatorStats, config: DiscoverConfig) -> Roles:
     core = [int(n) for n in np.flatnonzero(core_mask) if n != i]
     core = [i] + sorted(core, key=lambda n: (-cond[n], n))
     tiers = [int(n) for n in np.flatnonzero(assoc & ~core_mask)]
-    # Differentiators vs Specialists: each tier member's strongest within-exception correlation with another
-    # tier member, clustered; the cluster holding 0 (a neuron firing independently) are the Specialists
+    split = _split_tiers(s, tiers, n_e, config)
+    consensus = _depleted_consensus(s, n_e, z, core, config)
+    roles = {n: "core" for n in core}
+    roles.update({n: "differentiator" for n in split.diffs})
+    roles.update({n: "specialist" for n in split.specs})
+    roles.update({n: "consensus" for n in consensus})
+    rows = sorted(roles, key=lambda n: (0 if n == i else ROLES.index(roles[n]), -cond[n], n))
+    table = pd.DataFrame({
+        "neuron": rows, "role": ["indicator" if n == i else roles[n] for n in rows],
+        "cond_rate": [cond[n] for n in rows], "off_rate": [off[n] for n in rows],
+        "base_rate": [s.fires[n] / s.n for n in rows], "log_odds": [log_or[n] for n in rows],
+        "lower_bound": [lower[n] for n in rows],
+        "max_phi_within": [float(split.best[split.have.index(n)]) if n in split.have else np.nan for n in rows],
+    })
+    below = cond[assoc & ~core_mask]
+    cuts = {"core_level": config.core_level,
+            "core_lowest": float(min(cond[n] for n in core if n != i)) if len(core) > 1 else np.nan,
+            "below_core": float(below.max()) if len(below) else np.nan,
+            "specialist_cut": split.cut, "assoc_log_odds": config.assoc_log_odds}
+    if split.fit is not None:
+        cuts["specialist_components"] = float(len(np.unique(split.fit.labels)))
+    return Roles(tuple(core), tuple(sorted(split.diffs)), tuple(sorted(split.specs)), tuple(consensus),
+                 split.groups, alike, cuts, table)
+
+
+@dataclass(frozen=True)
+class TierSplit:
+    """Differentiators and Specialists of one indicator (:func:`_split_tiers`): the members, their groups,
+    the tier members with within-exception counts (``have``), each one's strongest within-exception phi
+    (``best``), the mixture fit and the cut it puts between the two."""
+
+    diffs: list[int]
+    specs: list[int]
+    groups: tuple[tuple[int, ...], ...]
+    have: list[int]
+    best: np.ndarray
+    fit: Mixture | None
+    cut: float
+
+
+def _split_tiers(s: IndicatorStats, tiers: list[int], n_e: float, config: DiscoverConfig) -> TierSplit:
+    """Differentiators vs Specialists: each tier member's strongest within-exception correlation with another
+    tier member, clustered; the cluster holding 0 (a neuron firing independently) are the Specialists."""
     pos = {int(m): k for k, m in enumerate(s.members)}
     have = [n for n in tiers if n in pos]
     best = np.zeros(len(have))
@@ -699,6 +740,15 @@ def characterise(s: IndicatorStats, config: DiscoverConfig) -> Roles:
     specs = [n for n, sp in zip(have, spec_mask, strict=True) if sp] + [n for n in tiers if n not in pos]
     cut_lo = float(best[spec_mask].max()) if spec_mask.any() else np.nan
     cut_hi = float(best[~spec_mask].min()) if (~spec_mask).any() else np.nan
+    cut = (cut_lo + cut_hi) / 2 if np.isfinite(cut_lo) and np.isfinite(cut_hi) else \
+        (cut_lo if np.isfinite(cut_lo) else cut_hi)
+    return TierSplit(diffs, specs, _groups(have, spec_mask, partner, specs), have, best, fit, cut)
+
+
+def _groups(have: list[int], spec_mask: np.ndarray, partner: np.ndarray,
+            specs: list[int]) -> tuple[tuple[int, ...], ...]:
+    """Differentiator groups: each Differentiator joined to its strongest within-exception partner (largest
+    group first)."""
     groups: list[set[int]] = []
     for k, n in enumerate(have):
         if spec_mask[k]:
@@ -710,37 +760,19 @@ def characterise(s: IndicatorStats, config: DiscoverConfig) -> Roles:
         hit = [g for g in groups if n in g or other in g]
         merged = {n, other}.union(*hit) if hit else {n, other}
         groups = [g for g in groups if g not in hit] + [merged]
-    groups_t = tuple(sorted((tuple(sorted(g)) for g in groups), key=lambda g: (-len(g), g)))
-    # consensus: default-ON under |GELU| and significantly depleted when the indicator fires
-    consensus: list[int] = []
-    if s.abs_fires is not None and s.abs_joint is not None:
-        on = default_on(s.abs_fires / s.n, config)
-        _, _, upper = log_odds_bounds(s.abs_joint[on], n_e, s.abs_fires[on], s.n, z)
-        depleted = on[upper < 0]
-        consensus = [int(n) for n in depleted[np.argsort(upper[upper < 0], kind="stable")] if n not in core]
-    roles = {n: "core" for n in core}
-    roles.update({n: "differentiator" for n in diffs})
-    roles.update({n: "specialist" for n in specs})
-    roles.update({n: "consensus" for n in consensus})
-    rows = sorted(roles, key=lambda n: (0 if n == i else ROLES.index(roles[n]), -cond[n], n))
-    table = pd.DataFrame({
-        "neuron": rows, "role": ["indicator" if n == i else roles[n] for n in rows],
-        "cond_rate": [cond[n] for n in rows], "off_rate": [off[n] for n in rows],
-        "base_rate": [s.fires[n] / s.n for n in rows], "log_odds": [log_or[n] for n in rows],
-        "lower_bound": [lower[n] for n in rows],
-        "max_phi_within": [float(best[have.index(n)]) if n in have else np.nan for n in rows],
-    })
-    below = cond[assoc & ~core_mask]
-    cuts = {"core_level": config.core_level,
-            "core_lowest": float(min(cond[n] for n in core if n != i)) if len(core) > 1 else np.nan,
-            "below_core": float(below.max()) if len(below) else np.nan,
-            "specialist_cut": (cut_lo + cut_hi) / 2 if np.isfinite(cut_lo) and np.isfinite(cut_hi) else
-            (cut_lo if np.isfinite(cut_lo) else cut_hi),
-            "assoc_log_odds": config.assoc_log_odds}
-    if fit is not None:
-        cuts["specialist_components"] = float(len(np.unique(fit.labels)))
-    return Roles(tuple(core), tuple(sorted(diffs)), tuple(sorted(specs)), tuple(consensus), groups_t, alike, cuts,
-                 table)
+    return tuple(sorted((tuple(sorted(g)) for g in groups), key=lambda g: (-len(g), g)))
+
+
+def _depleted_consensus(s: IndicatorStats, n_e: float, z: float, core: list[int],
+                        config: DiscoverConfig) -> list[int]:
+    """Consensus: default-ON under ``|GELU|`` and significantly depleted when the indicator fires (most
+    depleted first); empty without ``|GELU|`` counts."""
+    if s.abs_fires is None or s.abs_joint is None:
+        return []
+    on = default_on(s.abs_fires / s.n, config)
+    _, _, upper = log_odds_bounds(s.abs_joint[on], n_e, s.abs_fires[on], s.n, z)
+    depleted = on[upper < 0]
+    return [int(n) for n in depleted[np.argsort(upper[upper < 0], kind="stable")] if n not in core]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -794,35 +826,92 @@ def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.nd
         a :class:`HandlerReport`; its ``indicator`` is ``None`` when no neuron has a Core.
     """
     if cache is not False:
-        import sys
-        from dataclasses import asdict
-
-        from darkness_visible.io.cache import array_digest, cached_json, source_digest
-        from darkness_visible.stats import cofiring
-        from darkness_visible.tracing import firing
-
-        win = windows if windows is None or isinstance(windows, int) else np.asarray(windows)
-        material = {"what": "discover", "masks": array_digest(np.asarray(pos, dtype=bool),
-                                                             None if abs_mask is None else np.asarray(abs_mask, bool)),
-                    "windows": win if win is None or isinstance(win, int) else array_digest(win),
-                    "config": asdict(config), "code": source_digest(sys.modules[__name__], firing, cofiring)}
-        return HandlerReport.from_state(cached_json(  # a stored state that does not rebuild is recomputed
-            cache, material, "discover", lambda: discover(pos, abs_mask, windows, config).to_state(),
-            valid=lambda state: HandlerReport.from_state(state).to_state() == state))
+        return _discover_cached(pos, abs_mask, windows, config, cache)
     B = np.asarray(pos, dtype=bool)
     A = None if abs_mask is None else np.asarray(abs_mask, dtype=bool)
     if A is not None and A.shape != B.shape:
         raise ValueError(f"the two masks differ in shape: {B.shape} vs {A.shape}")
-    N, F = B.shape
+    N = B.shape[0]
     win = window_ids(N, windows)
     W = int(win.max()) + 1 if N else 0
+    base = {"n_tokens": N, "n_windows": W}
+    found = _search_layer(B, A, config)
+    if found is None:
+        return HandlerReport(None, warnings=("no neuron fires on a share of tokens inside the rate window",), **base)
+    if not found.ranked:
+        return HandlerReport(None, candidates=found.table, warnings=(
+            f"no handler: no neuron is covered (on >= {config.core_level:.0%} of its tokens) by a more general, "
+            f"strongly associated neuron (log relative risk lower bound > {config.strong_log_rr:g})",), **base)
+    best = found.ranked[0]
+    i = best.neuron
+    second = found.ranked[1] if len(found.ranked) > 1 else None
+    stats = _indicator_stats(B, A, win, W, i, found, config)
+    roles = characterise(stats(np.ones(W)), config)
+    stability, share, warns = _bootstrap(B, A, win, W, found, roles, stats, config)
+    margin = _margin(best, second)
+    if second is not None and np.isfinite(margin) and margin < 0.05:
+        warns.append(f"the runner-up N{second.neuron} scores within {margin:.1%} of N{i}")
+    if found.fires[i] < 50:
+        warns.append(f"the indicator fires on only {int(found.fires[i])} tokens")
+    if len(roles.interchangeable) > 1:
+        warns.append("interchangeable: " + ", ".join(f"N{n}" for n in roles.interchangeable)
+                     + " fire on the same tokens; any of them is the indicator")
+    tab = roles.table.copy()
+    tab["stability"] = [stability.get(int(n), np.nan) for n in tab.neuron]
+    return HandlerReport(i, roles.core, roles.differentiators, roles.specialists, roles.consensus, roles.groups,
+                         roles.interchangeable, stability, share, float(margin),
+                         None if second is None else second.neuron, roles.cuts, tuple(warns),
+                         indicator_rate=float(found.fires[i] / max(N, 1)), candidates=found.table, members=tab,
+                         **base)
+
+
+def _discover_cached(pos: np.ndarray, abs_mask: np.ndarray | None, windows: np.ndarray | int | None,
+                     config: DiscoverConfig, cache: str | Path | bool | None) -> HandlerReport:
+    """:func:`discover` through the cache: the report stored under the masks', windows', configuration's and
+    code's digests (a stored state that does not rebuild to itself is recomputed)."""
+    import sys
+    from dataclasses import asdict
+
+    from darkness_visible.io.cache import array_digest, cached_json, source_digest
+    from darkness_visible.stats import cofiring
+    from darkness_visible.tracing import firing
+
+    win = windows if windows is None or isinstance(windows, int) else np.asarray(windows)
+    material = {"what": "discover", "masks": array_digest(np.asarray(pos, dtype=bool),
+                                                         None if abs_mask is None else np.asarray(abs_mask, bool)),
+                "windows": win if win is None or isinstance(win, int) else array_digest(win),
+                "config": asdict(config), "code": source_digest(sys.modules[__name__], firing, cofiring)}
+    return HandlerReport.from_state(cached_json(
+        cache, material, "discover", lambda: discover(pos, abs_mask, windows, config).to_state(),
+        valid=lambda state: HandlerReport.from_state(state).to_state() == state))
+
+
+@dataclass(frozen=True)
+class LayerSearch:
+    """The search over one layer's candidates (:func:`_search_layer`): the candidates' counts and firing,
+    the default-ON neurons ``on``, the depletion bound ``z_dep``, the valid and ranked candidates and their
+    table."""
+
+    cand: np.ndarray
+    full: Counts
+    fires: np.ndarray
+    on: np.ndarray
+    z_dep: float
+    valid: list[Candidate]
+    ranked: list[Candidate]
+    table: pd.DataFrame
+
+
+def _search_layer(B: np.ndarray, A: np.ndarray | None, config: DiscoverConfig) -> LayerSearch | None:
+    """Candidates (rate window, token floor), their depletion of the default-ON neurons and the search
+    (:func:`search`); ``None`` when no neuron fires inside the rate window."""
+    N = B.shape[0]
     fires = B.sum(0).astype(np.float64)
     rates = fires / max(N, 1)
     cand = np.flatnonzero((rates >= config.rate_window[0]) & (rates <= config.rate_window[1])
                           & (fires >= config.min_tokens))
-    base = {"n_tokens": N, "n_windows": W}
     if len(cand) == 0:
-        return HandlerReport(None, warnings=("no neuron fires on a share of tokens inside the rate window",), **base)
+        return None
     full = counts(B, cand)
     on = default_on(A.mean(0), config) if A is not None else np.zeros(0, dtype=np.int64)
     z_dep = bonferroni_z(config.alpha, len(cand) * max(len(on), 1))
@@ -836,99 +925,112 @@ def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.nd
                            "strength": cd.strength, "depletion": cd.depletion, "handler_size": cd.handler_size,
                            "nested_in": -1 if cd.nested_in is None else cd.nested_in,
                            "indicator_candidate": any(r.neuron == cd.neuron for r in ranked)} for cd in valid])
-    if not ranked:
-        return HandlerReport(None, candidates=table, warnings=(
-            f"no handler: no neuron is covered (on >= {config.core_level:.0%} of its tokens) by a more general, "
-            f"strongly associated neuron (log relative risk lower bound > {config.strong_log_rr:g})",), **base)
-    best = ranked[0]
-    i = best.neuron
-    second = ranked[1] if len(ranked) > 1 else None
-    if second is None:
-        margin = np.nan
-    elif best.depletion > 0:
-        margin = (best.depletion - second.depletion) / best.depletion
-    elif best.handler_size != second.handler_size:
-        margin = (best.handler_size - second.handler_size) / max(best.handler_size, 1)
-    else:
-        margin = (best.strength - second.strength) / max(best.strength, 1e-12)
+    return LayerSearch(cand, full, fires, on, z_dep, valid, ranked, table)
 
-    # statistics of the chosen indicator, per window (for the bootstrap) and summed (for the answer)
-    _, lower_i, _ = log_odds_bounds(full.joint[list(cand).index(i)], fires[i], fires, N,
+
+def _margin(best: Candidate, second: Candidate | None) -> float:
+    """How far the winner leads the runner-up, relative, on the first score that separates them."""
+    if second is None:
+        return np.nan
+    if best.depletion > 0:
+        return (best.depletion - second.depletion) / best.depletion
+    if best.handler_size != second.handler_size:
+        return (best.handler_size - second.handler_size) / max(best.handler_size, 1)
+    return (best.strength - second.strength) / max(best.strength, 1e-12)
+
+
+@dataclass(frozen=True)
+class IndicatorCounts:
+    """The chosen indicator's counts per window (``n_w [W]``, ``fires_w [W, F]``, ``joint_w [W, F]``, the
+    ``|GELU|`` ones, and the within-exception ``pairs_w [W, m, m]`` of ``members``); calling it with window
+    weights gives the :class:`IndicatorStats` of that resample (all ones: the data)."""
+
+    indicator: int
+    n_w: np.ndarray
+    fires_w: np.ndarray
+    joint_w: np.ndarray
+    abs_fires_w: np.ndarray | None
+    abs_joint_w: np.ndarray | None
+    members: np.ndarray
+    pairs_w: np.ndarray
+
+    def __call__(self, weights: np.ndarray) -> IndicatorStats:
+        return IndicatorStats(self.indicator, float(weights @ self.n_w), weights @ self.fires_w,
+                              weights @ self.joint_w,
+                              None if self.abs_fires_w is None else weights @ self.abs_fires_w,
+                              None if self.abs_joint_w is None else weights @ self.abs_joint_w, self.members,
+                              np.tensordot(weights, self.pairs_w, axes=1))
+
+
+def _indicator_stats(B: np.ndarray, A: np.ndarray | None, win: np.ndarray, W: int, i: int, found: LayerSearch,
+                     config: DiscoverConfig) -> IndicatorCounts:
+    """The :class:`IndicatorCounts` of indicator ``i``: members are the neurons positively associated with it
+    (log odds lower bound above 0, Bonferroni over the layer)."""
+    N, F = B.shape
+    _, lower_i, _ = log_odds_bounds(found.full.joint[list(found.cand).index(i)], found.fires[i], found.fires, N,
                                     bonferroni_z(config.alpha, F))
     members = np.flatnonzero(lower_i > 0)
     members = members[members != i]
     joint_i_w, fires_w = _per_window(B, win, W, np.array([i]))
     n_w = np.bincount(win, minlength=W).astype(np.float64)
+    abs_joint_w = abs_fires_w = None
     if A is not None:
         abs_joint_w, abs_fires_w = _per_window(np.concatenate([B[:, [i]], A], 1), win, W, np.array([0]))
         abs_joint_w, abs_fires_w = abs_joint_w[:, 0, 1:], abs_fires_w[:, 1:]
-    pairs_w = _pairs_per_window(B, win, W, i, members)
+    return IndicatorCounts(i, n_w, fires_w, joint_i_w[:, 0, :], abs_fires_w, abs_joint_w, members,
+                           _pairs_per_window(B, win, W, i, members))
 
-    def stats(weights: np.ndarray) -> IndicatorStats:
-        return IndicatorStats(i, float(weights @ n_w), weights @ fires_w, weights @ joint_i_w[:, 0, :],
-                              None if A is None else weights @ abs_fires_w,
-                              None if A is None else weights @ abs_joint_w, members,
-                              np.tensordot(weights, pairs_w, axes=1))
 
-    ones = np.ones(W)
-    roles = characterise(stats(ones), config)
-
-    # bootstrap over windows: the search among the shortlist, and the roles around this indicator
-    stability: dict[int, float] = {}
-    share = np.nan
-    winners: dict[int, int] = {}
+def _bootstrap(B: np.ndarray, A: np.ndarray | None, win: np.ndarray, W: int, found: LayerSearch, roles: Roles,
+               stats: IndicatorCounts, config: DiscoverConfig) -> tuple[dict[int, float], float, list[str]]:
+    """The window bootstrap: the search among the shortlist and the roles around the chosen indicator in each
+    resample. Returns ``(stability per reported neuron, the indicator's share, warnings)``."""
+    i = found.ranked[0].neuron
     warns: list[str] = []
-    if config.n_boot > 0 and W >= 2:
-        from darkness_visible.stats.bootstrap import resample_weights
-
-        short = [cd.neuron for cd in sorted(valid, key=lambda cd: (-cd.depletion, -cd.strength))]
-        short = [n for n in dict.fromkeys([i] + [r.neuron for r in ranked] + short)][: max(config.shortlist, 1)]
-        short = np.array(short)
-        sj_w, _ = _per_window(B, win, W, short)
-        if A is not None and len(on):
-            dj_w, dfires_w = _per_window(np.concatenate([B[:, short], A[:, on]], 1), win, W,
-                                         np.arange(len(short)), np.arange(len(short), len(short) + len(on)))
-        weights = resample_weights(np.random.default_rng(config.seed), W, config.n_boot)
-        agree: dict[int, int] = {}
-        mine = roles.role_of()
-        wins = 0
-        for w in weights.astype(np.float64):
-            c = Counts(float(w @ n_w), w @ fires_w, short, np.tensordot(w, sj_w, axes=1))
-            d = None
-            if A is not None and len(on):
-                d = depletion_scores(np.tensordot(w, dj_w, axes=1), c.joint[np.arange(len(short)), short],
-                                     w @ dfires_w, c.n, z_dep)
-            _, rk = search(c, config, d)
-            top = rk[0].neuron if rk else -1
-            winners[top] = winners.get(top, 0) + 1
-            wins += top in roles.interchangeable
-            got = characterise(stats(w), config).role_of()
-            for n, role in mine.items():
-                agree[n] = agree.get(n, 0) + (got.get(n) == role)
-        share = wins / config.n_boot
-        stability = {n: agree[n] / config.n_boot for n in mine}
-        stability[i] = share
-        if share < config.stable_share:
-            others = sorted(((k, v) for k, v in winners.items() if k not in roles.interchangeable),
-                            key=lambda kv: -kv[1])[:3]
-            named = ", ".join(("no handler" if k < 0 else f"N{k}") + f" {v / config.n_boot:.0%}" for k, v in others)
-            warns.append(f"the indicator is not separated: N{i} wins {share:.0%} of {config.n_boot} window "
-                         f"resamples (also chosen: {named})")
-    elif config.n_boot > 0:
+    if config.n_boot <= 0:
+        return {}, np.nan, warns
+    if W < 2:
         warns.append("one window only: no stability scores")
-    if second is not None and np.isfinite(margin) and margin < 0.05:
-        warns.append(f"the runner-up N{second.neuron} scores within {margin:.1%} of N{i}")
-    if fires[i] < 50:
-        warns.append(f"the indicator fires on only {int(fires[i])} tokens")
-    if len(roles.interchangeable) > 1:
-        warns.append("interchangeable: " + ", ".join(f"N{n}" for n in roles.interchangeable)
-                     + " fire on the same tokens; any of them is the indicator")
-    tab = roles.table.copy()
-    tab["stability"] = [stability.get(int(n), np.nan) for n in tab.neuron]
-    return HandlerReport(i, roles.core, roles.differentiators, roles.specialists, roles.consensus, roles.groups,
-                         roles.interchangeable, stability, share, float(margin),
-                         None if second is None else second.neuron, roles.cuts, tuple(warns),
-                         indicator_rate=float(rates[i]), candidates=table, members=tab, **base)
+        return {}, np.nan, warns
+    from darkness_visible.stats.bootstrap import resample_weights
+
+    short = [cd.neuron for cd in sorted(found.valid, key=lambda cd: (-cd.depletion, -cd.strength))]
+    short = [n for n in dict.fromkeys([i] + [r.neuron for r in found.ranked] + short)][: max(config.shortlist, 1)]
+    short = np.array(short)
+    on = found.on
+    sj_w, _ = _per_window(B, win, W, short)
+    if A is not None and len(on):
+        dj_w, dfires_w = _per_window(np.concatenate([B[:, short], A[:, on]], 1), win, W,
+                                     np.arange(len(short)), np.arange(len(short), len(short) + len(on)))
+    weights = resample_weights(np.random.default_rng(config.seed), W, config.n_boot)
+    n_w, fires_w = stats.n_w, stats.fires_w
+    agree: dict[int, int] = {}
+    winners: dict[int, int] = {}
+    mine = roles.role_of()
+    wins = 0
+    for w in weights.astype(np.float64):
+        c = Counts(float(w @ n_w), w @ fires_w, short, np.tensordot(w, sj_w, axes=1))
+        d = None
+        if A is not None and len(on):
+            d = depletion_scores(np.tensordot(w, dj_w, axes=1), c.joint[np.arange(len(short)), short],
+                                 w @ dfires_w, c.n, found.z_dep)
+        _, rk = search(c, config, d)
+        top = rk[0].neuron if rk else -1
+        winners[top] = winners.get(top, 0) + 1
+        wins += top in roles.interchangeable
+        got = characterise(stats(w), config).role_of()
+        for n, role in mine.items():
+            agree[n] = agree.get(n, 0) + (got.get(n) == role)
+    share = wins / config.n_boot
+    stability = {n: agree[n] / config.n_boot for n in mine}
+    stability[i] = share
+    if share < config.stable_share:
+        others = sorted(((k, v) for k, v in winners.items() if k not in roles.interchangeable),
+                        key=lambda kv: -kv[1])[:3]
+        named = ", ".join(("no handler" if k < 0 else f"N{k}") + f" {v / config.n_boot:.0%}" for k, v in others)
+        warns.append(f"the indicator is not separated: N{i} wins {share:.0%} of {config.n_boot} window "
+                     f"resamples (also chosen: {named})")
+    return stability, share, warns
 
 
 def cofire_two(rows_mask: np.ndarray, cols_mask: np.ndarray, rows: np.ndarray, cols: np.ndarray,
