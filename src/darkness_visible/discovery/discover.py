@@ -133,6 +133,7 @@ class DiscoverConfig:
     stable_share: float = 0.9
     alike_tolerance: float = 0.01
     seed: int = 0
+    dependence: tuple[str, ...] = ("token", "position")
 
     def __post_init__(self) -> None:
         """Refuse, in one line, a threshold that is not a finite number or a count below its minimum: a NaN
@@ -146,11 +147,19 @@ class DiscoverConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise SettingError(f"DiscoverConfig.{name} must be a whole number, at least {least}, got {value!r}")
+        unknown = [d for d in self.dependence if d not in DEPENDENCE]
+        if isinstance(self.dependence, str) or unknown:
+            raise SettingError(f"DiscoverConfig.dependence must be a tuple of {', '.join(DEPENDENCE)}, got "
+                               f"{self.dependence!r}")
         low, high = self.rate_window
         if not (math.isfinite(low) and math.isfinite(high) and 0 <= low < high <= 1):
             raise SettingError(f"DiscoverConfig.rate_window must be two rates 0 <= low < high <= 1, got "
                                f"{self.rate_window!r}")
 
+
+#: The units of dependence the strong-partner bound can be clustered by (:class:`Clusters`): the token type
+#: (``tokens`` given to :func:`discover`) and the position in the window (``windows`` given).
+DEPENDENCE: tuple[str, ...] = ("token", "position")
 
 #: The roles a neuron can be given, in the order of the result's fields.
 ROLES: tuple[str, ...] = ("indicator", "core", "differentiator", "specialist", "consensus")
@@ -479,15 +488,25 @@ class Candidate:
         return (round(self.depletion, 9), float(self.handler_size), round(self.strength, 9))
 
 
-def candidate_core(c: Counts, row: int, config: DiscoverConfig, z: float, depletion: float = 0.0) -> Candidate:
-    """The Core of candidate ``c.columns[row]`` (module docstring, step 1) from the counts."""
+def candidate_core(c: Counts, row: int, config: DiscoverConfig, z: float, depletion: float = 0.0,
+                   clusters: Clusters | None = None) -> Candidate:
+    """The Core of candidate ``c.columns[row]`` (module docstring, step 1) from the counts.
+
+    ``clusters``: the units of dependence (:class:`Clusters`); a strong partner's log relative risk bound is
+    then widened by its design effect over them (``None``: tokens are independent)."""
     m = int(c.columns[row])
     n_m = c.joint[row, m]
     joint = c.joint[row]
-    _, lower, _ = log_rr_bounds(joint, n_m, c.fires, c.n, z)
+    log_rr, lower, _ = log_rr_bounds(joint, n_m, c.fires, c.n, z)
     lower[m] = -np.inf
     cond = joint / max(n_m, 1.0)
-    core = np.flatnonzero((lower > config.strong_log_rr) & (cond >= config.core_level))
+    strong = (lower > config.strong_log_rr) & (cond >= config.core_level)
+    if clusters is not None and strong.any():
+        partners = np.flatnonzero(strong)
+        lower[partners] = log_rr[partners] - (log_rr[partners] - lower[partners]) * np.sqrt(
+            clusters.design_effect(m, partners))
+        strong = (lower > config.strong_log_rr) & (cond >= config.core_level)
+    core = np.flatnonzero(strong)
     core = core[np.argsort(-cond[core], kind="stable")]
     # the candidate must be the most specific member: every Core member fires at least as often as it does
     valid = len(core) > 0 and bool(np.all(c.fires[core] >= n_m))
@@ -496,6 +515,55 @@ def candidate_core(c: Counts, row: int, config: DiscoverConfig, z: float, deplet
     size = int(np.sum(lower_or > config.assoc_log_odds))
     return Candidate(m, float(n_m / c.n), tuple(int(n) for n in core), tuple(float(v) for v in cond[core]),
                      tuple(float(v) for v in lower[core]), valid, float(lower[core].sum()), float(depletion), size)
+
+
+class Clusters:
+    """The units within which tokens are dependent, for the strong-partner bound: one or more labelings of the
+    tokens (e.g. the token type, the position in the window), each ``int [N]``.
+
+    A random-weight layer fires largely as a function of the current token (and its position): thousands of
+    occurrences of one token type are then nearly one observation, and a covering pair carried by a few
+    frequent types looks overwhelming on token counts. :meth:`design_effect` is the ratio of the
+    cluster-robust (sandwich) variance of the log relative risk to the independent-token one, the largest over
+    the labelings and never below 1; :func:`candidate_core` widens the bound by its square root. Computed on the
+    data once per pair and reused in the window resamples.
+    """
+
+    def __init__(self, mask: np.ndarray, labelings: list[np.ndarray]) -> None:
+        self.mask = mask
+        self.labelings = [np.unique(np.asarray(lab), return_inverse=True)[1].reshape(-1) for lab in labelings]
+        self._seen: dict[tuple[int, int], float] = {}
+
+    def design_effect(self, m: int, partners: np.ndarray) -> np.ndarray:
+        """Design effect of the log relative risk ``log P(n | m) / P(n | not m)`` for each partner ``n``."""
+        todo = [int(n) for n in partners if (m, int(n)) not in self._seen]
+        if todo:
+            x = np.asarray(self.mask[:, m], dtype=bool)
+            Y = np.asarray(self.mask[:, todo], dtype=bool)
+            for n, deff in zip(todo, self._deff(x, Y), strict=True):
+                self._seen[(m, n)] = float(deff)
+        return np.array([self._seen[(m, int(n))] for n in partners])
+
+    def _deff(self, x: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        N = len(x)
+        a = (Y & x[:, None]).sum(0) + 0.5
+        c = (Y & ~x[:, None]).sum(0) + 0.5
+        rows, rest = x.sum() + 1.0, N - x.sum() + 1.0
+        p1, p0 = a / rows, c / rest
+        iid = np.clip(1 / a - 1 / rows + 1 / c - 1 / rest, 1e-12, None)
+        out = np.ones(Y.shape[1])
+        for lab in self.labelings:
+            G = int(lab.max()) + 1
+            if G < 2:
+                continue
+            n1_g = np.bincount(lab, weights=x, minlength=G)
+            n0_g = np.bincount(lab, weights=~x, minlength=G)
+            a_g = np.stack([np.bincount(lab, weights=Y[:, j] & x, minlength=G) for j in range(Y.shape[1])], 1)
+            c_g = np.stack([np.bincount(lab, weights=Y[:, j] & ~x, minlength=G) for j in range(Y.shape[1])], 1)
+            psi = (a_g - p1 * n1_g[:, None]) / a - (c_g - p0 * n0_g[:, None]) / c
+            robust = (psi ** 2).sum(0) * G / (G - 1)
+            out = np.maximum(out, robust / iid)
+        return out
 
 
 def share_upper(k: np.ndarray | float, n: np.ndarray | float, z: float) -> np.ndarray:
@@ -510,8 +578,8 @@ def share_upper(k: np.ndarray | float, n: np.ndarray | float, z: float) -> np.nd
     return np.where(n > 0, np.clip(up, 0.0, 1.0), 1.0)
 
 
-def search(c: Counts, config: DiscoverConfig, depletion: np.ndarray | None = None) -> tuple[list[Candidate],
-                                                                                            list[Candidate]]:
+def search(c: Counts, config: DiscoverConfig, depletion: np.ndarray | None = None,
+           clusters: Clusters | None = None) -> tuple[list[Candidate], list[Candidate]]:
     """Steps 1-3 of the module docstring ("The indicator rule"): ``(valid candidates, indicators best first)``.
 
     A valid candidate ``m`` is *nested* in another valid candidate ``M`` of its Core when ``P(m | M)`` is
@@ -524,7 +592,7 @@ def search(c: Counts, config: DiscoverConfig, depletion: np.ndarray | None = Non
     """
     z = bonferroni_z(config.alpha, len(c.columns) * len(c.fires))
     dep = np.zeros(len(c.columns)) if depletion is None else np.asarray(depletion, dtype=np.float64)
-    cands = [candidate_core(c, r, config, z, dep[r]) for r in range(len(c.columns))]
+    cands = [candidate_core(c, r, config, z, dep[r], clusters) for r in range(len(c.columns))]
     valid_set = {cd.neuron for cd in cands if cd.valid}
     row_of = {int(m): r for r, m in enumerate(c.columns)}
     z_one = bonferroni_z(config.alpha, 1)
@@ -807,7 +875,8 @@ def _pairs_per_window(mask: np.ndarray, win: np.ndarray, n_windows: int, indicat
 
 
 def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.ndarray | int | None = None,
-             config: DiscoverConfig = DiscoverConfig(), *, cache: str | Path | bool | None = False) -> HandlerReport:
+             config: DiscoverConfig = DiscoverConfig(), *, tokens: np.ndarray | None = None,
+             cache: str | Path | bool | None = False) -> HandlerReport:
     """Find the exception handler in one layer's firing masks (see the module docstring).
 
     ``cache``: ``False`` (the default) computes; ``True`` (the ``DV_CACHE`` folder) or a folder keeps the
@@ -821,12 +890,14 @@ def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.nd
         windows: window id per token (``int [N]``), or the window length, for the bootstrap over windows
             (``None``: one window, no stability scores).
         config: every threshold.
+        tokens: token id per token (``int [N]``); with it the strong-partner bound treats tokens of one type
+            (and, with ``windows``, of one position) as dependent (:class:`Clusters`, ``config.dependence``).
 
     Returns:
         a :class:`HandlerReport`; its ``indicator`` is ``None`` when no neuron has a Core.
     """
     if cache is not False:
-        return _discover_cached(pos, abs_mask, windows, config, cache)
+        return _discover_cached(pos, abs_mask, windows, config, cache, tokens)
     B = np.asarray(pos, dtype=bool)
     A = None if abs_mask is None else np.asarray(abs_mask, dtype=bool)
     if A is not None and A.shape != B.shape:
@@ -835,7 +906,7 @@ def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.nd
     win = window_ids(N, windows)
     W = int(win.max()) + 1 if N else 0
     base = {"n_tokens": N, "n_windows": W}
-    found = _search_layer(B, A, config)
+    found = _search_layer(B, A, config, _clusters(B, win, windows, tokens, config))
     if found is None:
         return HandlerReport(None, warnings=("no neuron fires on a share of tokens inside the rate window",), **base)
     if not found.ranked:
@@ -865,8 +936,24 @@ def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.nd
                          **base)
 
 
+def _clusters(B: np.ndarray, win: np.ndarray, windows: np.ndarray | int | None, tokens: np.ndarray | None,
+              config: DiscoverConfig) -> Clusters | None:
+    """The :class:`Clusters` of ``config.dependence`` that the inputs allow (``None``: none)."""
+    labelings = []
+    if tokens is not None and "token" in config.dependence:
+        tok = np.asarray(tokens).reshape(-1)
+        if len(tok) != B.shape[0]:
+            raise ValueError(f"tokens have length {len(tok)}, the mask has {B.shape[0]} tokens")
+        labelings.append(tok)
+        if windows is not None and "position" in config.dependence:
+            first = np.r_[0, np.flatnonzero(np.diff(win)) + 1]
+            labelings.append(np.arange(len(win)) - np.repeat(first, np.diff(np.r_[first, len(win)])))
+    return Clusters(B, labelings) if labelings else None
+
+
 def _discover_cached(pos: np.ndarray, abs_mask: np.ndarray | None, windows: np.ndarray | int | None,
-                     config: DiscoverConfig, cache: str | Path | bool | None) -> HandlerReport:
+                     config: DiscoverConfig, cache: str | Path | bool | None,
+                     tokens: np.ndarray | None = None) -> HandlerReport:
     """:func:`discover` through the cache: the report stored under the masks', windows', configuration's and
     code's digests (a stored state that does not rebuild to itself is recomputed)."""
     import sys
@@ -881,8 +968,10 @@ def _discover_cached(pos: np.ndarray, abs_mask: np.ndarray | None, windows: np.n
                                                          None if abs_mask is None else np.asarray(abs_mask, bool)),
                 "windows": win if win is None or isinstance(win, int) else array_digest(win),
                 "config": asdict(config), "code": source_digest(sys.modules[__name__], firing, cofiring)}
+    if tokens is not None:
+        material["tokens"] = array_digest(np.asarray(tokens))
     return HandlerReport.from_state(cached_json(
-        cache, material, "discover", lambda: discover(pos, abs_mask, windows, config).to_state(),
+        cache, material, "discover", lambda: discover(pos, abs_mask, windows, config, tokens=tokens).to_state(),
         valid=lambda state: HandlerReport.from_state(state).to_state() == state))
 
 
@@ -900,9 +989,11 @@ class LayerSearch:
     valid: list[Candidate]
     ranked: list[Candidate]
     table: pd.DataFrame
+    clusters: Clusters | None = None
 
 
-def _search_layer(B: np.ndarray, A: np.ndarray | None, config: DiscoverConfig) -> LayerSearch | None:
+def _search_layer(B: np.ndarray, A: np.ndarray | None, config: DiscoverConfig,
+                  clusters: Clusters | None = None) -> LayerSearch | None:
     """Candidates (rate window, token floor), their depletion of the default-ON neurons and the search
     (:func:`search`); ``None`` when no neuron fires inside the rate window."""
     N = B.shape[0]
@@ -920,12 +1011,12 @@ def _search_layer(B: np.ndarray, A: np.ndarray | None, config: DiscoverConfig) -
         dep = depletion_scores(joint_abs, full.joint[np.arange(len(cand)), cand], A[:, on].sum(0), N, z_dep)
     else:
         dep = np.zeros(len(cand))
-    valid, ranked = search(full, config, dep)
+    valid, ranked = search(full, config, dep, clusters)
     table = pd.DataFrame([{"neuron": cd.neuron, "rate": cd.rate, "core": cd.core, "core_size": len(cd.core),
                            "strength": cd.strength, "depletion": cd.depletion, "handler_size": cd.handler_size,
                            "nested_in": -1 if cd.nested_in is None else cd.nested_in,
                            "indicator_candidate": any(r.neuron == cd.neuron for r in ranked)} for cd in valid])
-    return LayerSearch(cand, full, fires, on, z_dep, valid, ranked, table)
+    return LayerSearch(cand, full, fires, on, z_dep, valid, ranked, table, clusters)
 
 
 def _margin(best: Candidate, second: Candidate | None) -> float:
@@ -1014,7 +1105,7 @@ def _bootstrap(B: np.ndarray, A: np.ndarray | None, win: np.ndarray, W: int, fou
         if A is not None and len(on):
             d = depletion_scores(np.tensordot(w, dj_w, axes=1), c.joint[np.arange(len(short)), short],
                                  w @ dfires_w, c.n, found.z_dep)
-        _, rk = search(c, config, d)
+        _, rk = search(c, config, d, found.clusters)
         top = rk[0].neuron if rk else -1
         winners[top] = winners.get(top, 0) + 1
         wins += top in roles.interchangeable
