@@ -65,9 +65,13 @@ candidate's tokens: on at most a third of the other tokens, so no default-ON neu
 **No handler** (``indicator`` None) is the answer when no candidate is valid. The bar comes from a null:
 on the random-weight stand-in (GPT-2 Small's shape, all 12 layers) the strongest covering partner of any
 neuron has a log relative risk lower bound of at most 0.69 on 4,096 tokens and 0.40 on 32,768 tokens
-(point estimates at most 0.98 and 0.51: the relative risk of a random pair does not grow with the
-corpus), small random GPT-2s have no covering partner at all, while every planted Core in the suite has a
-member above 0.96 on 4,096 tokens (median 2.2). :func:`null_reference` recomputes the null's number.
+(point estimates at most 0.98 and 0.51), while every planted Core in the suite has a member above 0.96 on
+4,096 tokens (median 2.2). :func:`null_reference` recomputes the null's number. In narrow, wide random layers
+(2,048-3,072 neurons reading a 64-wide stream) covering pairs pass that bar on token counts because random
+weights fire largely as a function of the current token and its position: such a pair is carried by a few
+token types, i.e. a few observations. With ``tokens`` given, the bound is therefore widened by the pair's
+cluster-robust design effect over token types and window positions (:class:`Clusters`,
+``config.dependence``): the sampling unit is the type, not the token.
 
 **How sure**: the search is repeated on bootstrap resamples of *windows* (the unit within which tokens
 are dependent), among a shortlist of the strongest candidates; the indicator's stability is the share of
