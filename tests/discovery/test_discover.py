@@ -24,6 +24,7 @@ from darkness_visible.discovery.discover import (
 )
 
 FAST = DiscoverConfig(n_boot=20)
+NO_BOOT = DiscoverConfig(n_boot=0)
 
 
 def synthetic_handler(seed: int = 0, n_windows: int = 24, window: int = 200, n_background: int = 120,
@@ -292,3 +293,40 @@ def test_a_cached_discovery_of_another_shape_is_recomputed(text, tmp_path) -> No
         again = discover(pos, ab, win, FAST, cache=tmp_path)
     assert again.to_state() == fresh.to_state()
     assert json.loads(path.read_text())["value"] == fresh.to_state()
+
+
+def test_design_effect_is_one_for_independent_tokens_and_large_when_types_decide() -> None:
+    """The strong-partner bound's clustering (issue 24, the null bar): tokens drawn independently have a design
+    effect near 1; firing decided by the token type (as in a random-weight layer, where a covering pair is
+    carried by a few frequent types) has a large one, so the pair is a few observations, not thousands."""
+    from darkness_visible.discovery.discover import Clusters
+
+    rng = np.random.default_rng(0)
+    N = 6000
+    x = rng.random(N) < 0.1
+    y = x | (rng.random(N) < 0.2)
+    iid = Clusters(np.stack([x, y], 1), [rng.integers(0, 500, N)]).design_effect(0, np.array([1]))
+    assert 1.0 <= iid[0] < 1.5
+    types = rng.choice(40, N, p=np.r_[0.3, 0.2, np.full(38, 0.5 / 38)])  # two frequent types, many rare ones
+    x = np.isin(types, [0])
+    y = np.isin(types, [0, 1])
+    typed = Clusters(np.stack([x, y], 1), [types]).design_effect(0, np.array([1]))
+    assert typed[0] > 20
+
+
+def test_a_pair_carried_by_two_token_types_is_no_handler_but_a_handler_on_many_types_is() -> None:
+    """With ``tokens`` the discovery treats one token type as one unit of evidence: a rare neuron covered by a
+    wider one only because both fire on the same two frequent types is not a handler; the synthetic handler,
+    whose tokens are spread over many types, is still found whole."""
+    rng = np.random.default_rng(1)
+    pos, ab, win, key = synthetic_handler(seed=1)
+    N = pos.shape[0]
+    tokens = rng.integers(0, 3000, N)
+    assert discover(pos, ab, win, NO_BOOT, tokens=tokens).indicator == key["indicator"]
+    types = rng.choice(200, N, p=np.r_[0.06, 0.05, np.full(198, 0.89 / 198)])
+    noise = rng.random((N, 60)) < rng.uniform(0.05, 0.4, 60)
+    pair = np.stack([types == 0, np.isin(types, [0, 1]) | (rng.random(N) < 0.05)], 1)
+    masks = np.concatenate([noise, pair], 1)
+    plain = discover(masks, None, 200, NO_BOOT)
+    assert plain.indicator == 60  # on token counts alone the pair looks like an indicator and its Core
+    assert discover(masks, None, 200, NO_BOOT, tokens=types).indicator is None

@@ -82,3 +82,17 @@ def test_held_out_false_handler_rate(held_out) -> None:
     for setting, row in held_out.iterrows():
         if np.isfinite(row.false_handler_rate):
             assert row.false_handler_rate <= 0.05, setting
+
+
+@pytest.mark.parametrize("seed", [3, 7])
+def test_unplanted_wide_random_models_have_no_handler_at_any_layer(seed: int) -> None:
+    """The negative control the evaluation reports (issue 24: "random models still get no handler"), on the
+    widest MLPs of the construction (2,048 neurons reading a 64-wide stream), where covering random pairs are
+    carried by a few frequent token types and positions: no layer reports a handler."""
+    from darkness_visible.discovery.planted_alt import AltDraw
+
+    draw = draw_alt(seed, where="last")
+    wide = AltDraw(**{**draw.__dict__, "shape": (5, 64, 2048), "layer": 4})
+    control = build_alt_planted(wide, plant=False)
+    result = discover_layers(control.subject, alt_corpus(), NO_BOOT, cache=False)
+    assert not result.table.found.any(), result.table[["layer", "found", "indicator", "core_size"]]

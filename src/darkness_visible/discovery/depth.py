@@ -75,7 +75,8 @@ def discover_layer(model: str | Subject | None = None, corpus: CorpusSpec | None
     L = subject.layer_index(layer)
     H = harvest(subject, corpus, HarvestConfig(layer=L, rules=(FIRE_ABS, FIRE_POS), record=(), tiers=(), variants=()),
                 cache=cache, progress=progress)
-    report = discover(H.mask(FIRE_POS), H.mask(FIRE_ABS), H.window_index, config or DiscoverConfig())
+    report = discover(H.mask(FIRE_POS), H.mask(FIRE_ABS), H.window_index, config or DiscoverConfig(),
+                      tokens=H.arrays["input_ids"])
     return LayerRun(report, L, subject.spec.describe(), H.label, H.is_pretrained)
 
 
@@ -101,17 +102,25 @@ class DepthResult:
 
 
 def echo_origins(masks: Any, reports: list[HandlerReport] | tuple[HandlerReport, ...],
-                 config: DiscoverConfig | None = None) -> list[int | None]:
+                 config: DiscoverConfig | None = None, written: Any = None) -> list[int | None]:
     """Per layer, the earlier layer whose handler the structure found there is downstream of (``None``: none).
 
     A handler found at layer ``L`` is an *echo* of an earlier layer ``K`` with a handler when its indicator's
-    firing is predicted by the firing of a member of ``K``'s handler (indicator, Core, Differentiators,
-    Specialists): the log relative risk of one given the other, in either direction, has a lower bound above
-    ``strong_log_rr`` (the bar a strong Core partner must pass in :func:`~darkness_visible.discovery.discover.discover`;
-    Bonferroni over every pair tested). Random weights reading the residual stream that ``K``'s handler
-    wrote fire as a function of what ``K`` wrote, so their "indicator" is tied to ``K``'s neurons this
-    strongly; a handler formed by ``L``'s own neurons on its own condition is not. The origin reported is the
-    first layer of the chain (an echo of an echo names the handler both come from).
+    firing is predicted by what ``K`` did, by either of two criteria (the log relative risk of one given the
+    other has a lower bound above ``strong_log_rr``, the bar a strong Core partner must pass in
+    :func:`~darkness_visible.discovery.discover.discover`; Bonferroni over every test made):
+
+    1. *firing*: the firing of a member of ``K``'s handler (indicator, Core, Differentiators, Specialists)
+       predicts ``L``'s indicator, or the reverse;
+    2. *residual direction* (when ``written`` is given): the tokens on which ``L``'s MLP input projects most
+       onto the direction ``K``'s handler wrote into the residual stream (as many tokens as ``L``'s indicator
+       fires on) predict ``L``'s indicator. ``written(K, L)`` returns that projection per token (``float [N]``;
+       :func:`written_projections`).
+
+    Random weights reading the residual stream that ``K``'s handler wrote fire as a function of what ``K``
+    wrote, so their "indicator" is tied to ``K``'s neurons or to ``K``'s output direction this strongly; a
+    handler formed by ``L``'s own neurons on its own condition is not. The origin reported is the first layer
+    of the chain (an echo of an echo names the handler both come from).
 
     ``masks``: a callable ``layer -> bool [N, F]`` (signed rule) or a sequence of such masks.
     """
@@ -123,7 +132,8 @@ def echo_origins(masks: Any, reports: list[HandlerReport] | tuple[HandlerReport,
     get = masks if callable(masks) else (lambda L: masks[L])
     origin: list[int | None] = [None] * len(reports)
     found = [L for L, r in enumerate(reports) if r.found]
-    n_tests = sum(2 * len(reports[K].handler) for i, L in enumerate(found) for K in found[:i]) or 1
+    n_tests = sum(2 * len(reports[K].handler) + (written is not None) for i, L in enumerate(found)
+                  for K in found[:i]) or 1
     z = bonferroni_z(config.alpha, n_tests)
     cache: dict[int, np.ndarray] = {}
 
@@ -133,8 +143,7 @@ def echo_origins(masks: Any, reports: list[HandlerReport] | tuple[HandlerReport,
         return cache[L]
 
     for i, L in enumerate(found):
-        ind = reports[L].indicator
-        col = mask(L)[:, [ind]]
+        col = mask(L)[:, [reports[L].indicator]]
         n = float(col.shape[0])
         n_ind = float(col.sum())
         for K in found[:i]:
@@ -146,10 +155,78 @@ def echo_origins(masks: Any, reports: list[HandlerReport] | tuple[HandlerReport,
             n_mem = BK[:, members].sum(0).astype(np.float64)
             _, forward, _ = log_rr_bounds(joint, n_mem, n_ind, n, z)   # P(ind_L | member) / P(ind_L | not)
             _, backward, _ = log_rr_bounds(joint, n_ind, n_mem, n, z)  # P(member | ind_L) / P(member | not)
-            if max(float(forward.max()), float(backward.max())) > config.strong_log_rr:
+            echo = max(float(forward.max()), float(backward.max())) > config.strong_log_rr
+            if not echo and written is not None:
+                echo = direction_echo(np.asarray(written(K, L), dtype=np.float64), col[:, 0], z) \
+                    > config.strong_log_rr
+            if echo:
                 origin[L] = origin[K] if origin[K] is not None else K
                 break
     return origin
+
+
+def direction_echo(projection: Any, indicator: Any, z: float) -> float:
+    """Lower bound of the log relative risk that ``indicator`` (``bool [N]``) fires on the tokens with the
+    largest ``projection`` (as many as it fires on) against the other tokens (``-inf`` when it never fires)."""
+    import numpy as np
+
+    from darkness_visible.discovery.discover import log_rr_bounds
+
+    e = np.asarray(indicator, dtype=bool)
+    k = int(e.sum())
+    if k == 0 or k == len(e):
+        return -np.inf
+    top = np.zeros(len(e), dtype=bool)
+    top[np.argsort(-np.asarray(projection), kind="stable")[:k]] = True
+    _, lower, _ = log_rr_bounds(np.array([float((top & e).sum())]), float(k), float(k), float(len(e)), z)
+    return float(lower[0])
+
+
+def written_projections(subject: Subject, inputs: Any, reports: list[HandlerReport] | tuple[HandlerReport, ...],
+                        masks: Any, batch: int = 8):
+    """``(K, L) -> float [N]``: per token, layer ``L``'s MLP input (``ln_2`` output) projected on the direction
+    layer ``K``'s handler writes into the residual stream: its members' output ``act[:, H] @ W_out[H]``,
+    averaged where ``K``'s indicator fires (``masks(K)``, signed rule) minus averaged elsewhere. One forward
+    pass with plain PyTorch hooks over ``inputs`` (``int [n_windows, T]``, the windows the masks were read on),
+    run on first use."""
+    import numpy as np
+    import torch
+
+    found = [K for K, r in enumerate(reports) if r.found]
+    store: dict[str, dict[int, torch.Tensor]] = {}
+
+    def run() -> None:
+        blocks = subject.hf.transformer.h
+        acts: dict[int, list[torch.Tensor]] = {K: [] for K in found}
+        xhat: dict[int, list[torch.Tensor]] = {L: [] for L in found[1:]}  # only layers the echo test reads
+        members = {K: torch.tensor(reports[K].handler, dtype=torch.long) for K in found}
+        handles = [blocks[K].mlp.act.register_forward_hook(
+            lambda _m, _i, out, K=K: acts[K].append(out.detach().reshape(-1, out.shape[-1])[:, members[K]]
+                                                    .double().cpu())) for K in found]
+        handles += [blocks[L].ln_2.register_forward_hook(
+            lambda _m, _i, out, L=L: xhat[L].append(out.detach().reshape(-1, out.shape[-1]).double().cpu()))
+            for L in xhat]
+        try:
+            ids = torch.as_tensor(np.asarray(inputs, dtype=np.int64))
+            with torch.inference_mode():
+                for lo in range(0, len(ids), batch):
+                    subject.hf(ids[lo:lo + batch].to(subject.device))
+        finally:
+            for h in handles:
+                h.remove()
+        store["direction"] = {}
+        for K in found:
+            wrote = torch.cat(acts[K]) @ blocks[K].mlp.c_proj.weight.detach()[members[K]].double().cpu()
+            e = torch.from_numpy(np.asarray(masks(K), dtype=bool)[:, reports[K].indicator])
+            store["direction"][K] = wrote[e].mean(0) - wrote[~e].mean(0)
+        store["xhat"] = {L: torch.cat(v) for L, v in xhat.items()}
+
+    def projection(K: int, L: int) -> np.ndarray:
+        if not store:
+            run()
+        return (store["xhat"][L] @ store["direction"][K]).numpy()
+
+    return projection
 
 
 def depth_table(reports: list[HandlerReport] | tuple[HandlerReport, ...],
@@ -181,12 +258,16 @@ def depth_table(reports: list[HandlerReport] | tuple[HandlerReport, ...],
 
 def discover_layers(model: str | Subject | None = None, corpus: CorpusSpec | None = None,
                     config: DiscoverConfig | None = None, *, cache: str | Path | bool | None = None,
-                    progress: bool = False) -> DepthResult:
+                    progress: bool = False, echo_directions: bool = True) -> DepthResult:
     """Discovery at every layer from one all-layer pass (both firing rules); see :func:`depth_table`.
+
+    ``echo_directions``: the echo test (:func:`echo_origins`) also checks the residual direction each handler
+    wrote (one more forward pass, only when two or more layers have a structure).
 
     ``model``: a setting (``"standin"``, a hub id, a folder) or a loaded subject; ``corpus``: default the
     settings' windows, shortened to the model's context if needed.
     """
+    import numpy as np
     from tqdm import tqdm
 
     from darkness_visible.discovery.discover import DiscoverConfig, discover
@@ -197,11 +278,32 @@ def discover_layers(model: str | Subject | None = None, corpus: CorpusSpec | Non
     subject = _subject(model)
     corpus = _corpus(subject, corpus)
     masks = layer_masks(subject, corpus, CrossLayerConfig(rules=(FIRE_POS, FIRE_ABS)), cache=cache, progress=progress)
-    reports = tuple(discover(masks.mask(L, FIRE_POS), masks.mask(L, FIRE_ABS), corpus.window, config, cache=cache)
+    ids = getattr(masks, "arrays", {}).get("input_ids")  # the token types, the strong-partner bound's clusters
+    tokens = None if ids is None else np.asarray(ids)
+    reports = tuple(discover(masks.mask(L, FIRE_POS), masks.mask(L, FIRE_ABS), corpus.window, config, tokens=tokens,
+                             cache=cache)
                     for L in tqdm(range(masks.n_layers), desc="discover", disable=not progress))
-    origins = echo_origins(lambda L: masks.mask(L, FIRE_POS), reports, config)
+    pos = _memo(lambda L: masks.mask(L, FIRE_POS))
+    written = None
+    if echo_directions and sum(r.found for r in reports) > 1:
+        from darkness_visible.tracing.layers import masks_plan
+
+        written = written_projections(subject, masks_plan(subject, corpus, None, False).inputs, reports, pos)
+    origins = echo_origins(pos, reports, config, written)
     return DepthResult(subject.spec.describe(), masks.label, masks.is_pretrained, reports,
                        depth_table(reports, origins))
+
+
+def _memo(get):
+    """``get`` (``layer -> array``) with each layer computed once."""
+    seen: dict[int, Any] = {}
+
+    def cached(L: int):
+        if L not in seen:
+            seen[L] = get(L)
+        return seen[L]
+
+    return cached
 
 
 def describe(run: LayerRun) -> str:
@@ -297,4 +399,5 @@ def command(model: str, windows: int = 20, all_layers: bool = True) -> str:
 
 
 __all__ = ["DepthResult", "LayerRun", "add_command", "command", "depth_table", "describe",
-           "discover_layer", "discover_layers", "echo_origins", "run_command"]
+           "direction_echo", "discover_layer", "discover_layers", "echo_origins", "run_command",
+           "written_projections"]

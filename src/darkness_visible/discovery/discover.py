@@ -65,9 +65,13 @@ candidate's tokens: on at most a third of the other tokens, so no default-ON neu
 **No handler** (``indicator`` None) is the answer when no candidate is valid. The bar comes from a null:
 on the random-weight stand-in (GPT-2 Small's shape, all 12 layers) the strongest covering partner of any
 neuron has a log relative risk lower bound of at most 0.69 on 4,096 tokens and 0.40 on 32,768 tokens
-(point estimates at most 0.98 and 0.51: the relative risk of a random pair does not grow with the
-corpus), small random GPT-2s have no covering partner at all, while every planted Core in the suite has a
-member above 0.96 on 4,096 tokens (median 2.2). :func:`null_reference` recomputes the null's number.
+(point estimates at most 0.98 and 0.51), while every planted Core in the suite has a member above 0.96 on
+4,096 tokens (median 2.2). :func:`null_reference` recomputes the null's number. In narrow, wide random layers
+(2,048-3,072 neurons reading a 64-wide stream) covering pairs pass that bar on token counts because random
+weights fire largely as a function of the current token and its position: such a pair is carried by a few
+token types, i.e. a few observations. With ``tokens`` given, the bound is therefore widened by the pair's
+cluster-robust design effect over token types and window positions (:class:`Clusters`,
+``config.dependence``): the sampling unit is the type, not the token.
 
 **How sure**: the search is repeated on bootstrap resamples of *windows* (the unit within which tokens
 are dependent), among a shortlist of the strongest candidates; the indicator's stability is the share of
@@ -133,6 +137,7 @@ class DiscoverConfig:
     stable_share: float = 0.9
     alike_tolerance: float = 0.01
     seed: int = 0
+    dependence: tuple[str, ...] = ("token", "position")
 
     def __post_init__(self) -> None:
         """Refuse, in one line, a threshold that is not a finite number or a count below its minimum: a NaN
@@ -146,11 +151,19 @@ class DiscoverConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise SettingError(f"DiscoverConfig.{name} must be a whole number, at least {least}, got {value!r}")
+        unknown = [d for d in self.dependence if d not in DEPENDENCE]
+        if isinstance(self.dependence, str) or unknown:
+            raise SettingError(f"DiscoverConfig.dependence must be a tuple of {', '.join(DEPENDENCE)}, got "
+                               f"{self.dependence!r}")
         low, high = self.rate_window
         if not (math.isfinite(low) and math.isfinite(high) and 0 <= low < high <= 1):
             raise SettingError(f"DiscoverConfig.rate_window must be two rates 0 <= low < high <= 1, got "
                                f"{self.rate_window!r}")
 
+
+#: The units of dependence the strong-partner bound can be clustered by (:class:`Clusters`): the token type
+#: (``tokens`` given to :func:`discover`) and the position in the window (``windows`` given).
+DEPENDENCE: tuple[str, ...] = ("token", "position")
 
 #: The roles a neuron can be given, in the order of the result's fields.
 ROLES: tuple[str, ...] = ("indicator", "core", "differentiator", "specialist", "consensus")
@@ -479,15 +492,25 @@ class Candidate:
         return (round(self.depletion, 9), float(self.handler_size), round(self.strength, 9))
 
 
-def candidate_core(c: Counts, row: int, config: DiscoverConfig, z: float, depletion: float = 0.0) -> Candidate:
-    """The Core of candidate ``c.columns[row]`` (module docstring, step 1) from the counts."""
+def candidate_core(c: Counts, row: int, config: DiscoverConfig, z: float, depletion: float = 0.0,
+                   clusters: Clusters | None = None) -> Candidate:
+    """The Core of candidate ``c.columns[row]`` (module docstring, step 1) from the counts.
+
+    ``clusters``: the units of dependence (:class:`Clusters`); a strong partner's log relative risk bound is
+    then widened by its design effect over them (``None``: tokens are independent)."""
     m = int(c.columns[row])
     n_m = c.joint[row, m]
     joint = c.joint[row]
-    _, lower, _ = log_rr_bounds(joint, n_m, c.fires, c.n, z)
+    log_rr, lower, _ = log_rr_bounds(joint, n_m, c.fires, c.n, z)
     lower[m] = -np.inf
     cond = joint / max(n_m, 1.0)
-    core = np.flatnonzero((lower > config.strong_log_rr) & (cond >= config.core_level))
+    strong = (lower > config.strong_log_rr) & (cond >= config.core_level)
+    if clusters is not None and strong.any():
+        partners = np.flatnonzero(strong)
+        lower[partners] = log_rr[partners] - (log_rr[partners] - lower[partners]) * np.sqrt(
+            clusters.design_effect(m, partners))
+        strong = (lower > config.strong_log_rr) & (cond >= config.core_level)
+    core = np.flatnonzero(strong)
     core = core[np.argsort(-cond[core], kind="stable")]
     # the candidate must be the most specific member: every Core member fires at least as often as it does
     valid = len(core) > 0 and bool(np.all(c.fires[core] >= n_m))
@@ -496,6 +519,55 @@ def candidate_core(c: Counts, row: int, config: DiscoverConfig, z: float, deplet
     size = int(np.sum(lower_or > config.assoc_log_odds))
     return Candidate(m, float(n_m / c.n), tuple(int(n) for n in core), tuple(float(v) for v in cond[core]),
                      tuple(float(v) for v in lower[core]), valid, float(lower[core].sum()), float(depletion), size)
+
+
+class Clusters:
+    """The units within which tokens are dependent, for the strong-partner bound: one or more labelings of the
+    tokens (e.g. the token type, the position in the window), each ``int [N]``.
+
+    A random-weight layer fires largely as a function of the current token (and its position): thousands of
+    occurrences of one token type are then nearly one observation, and a covering pair carried by a few
+    frequent types looks overwhelming on token counts. :meth:`design_effect` is the ratio of the
+    cluster-robust (sandwich) variance of the log relative risk to the independent-token one, the largest over
+    the labelings and never below 1; :func:`candidate_core` widens the bound by its square root. Computed on the
+    data once per pair and reused in the window resamples.
+    """
+
+    def __init__(self, mask: np.ndarray, labelings: list[np.ndarray]) -> None:
+        self.mask = mask
+        self.labelings = [np.unique(np.asarray(lab), return_inverse=True)[1].reshape(-1) for lab in labelings]
+        self._seen: dict[tuple[int, int], float] = {}
+
+    def design_effect(self, m: int, partners: np.ndarray) -> np.ndarray:
+        """Design effect of the log relative risk ``log P(n | m) / P(n | not m)`` for each partner ``n``."""
+        todo = [int(n) for n in partners if (m, int(n)) not in self._seen]
+        if todo:
+            x = np.asarray(self.mask[:, m], dtype=bool)
+            Y = np.asarray(self.mask[:, todo], dtype=bool)
+            for n, deff in zip(todo, self._deff(x, Y), strict=True):
+                self._seen[(m, n)] = float(deff)
+        return np.array([self._seen[(m, int(n))] for n in partners])
+
+    def _deff(self, x: np.ndarray, Y: np.ndarray) -> np.ndarray:
+        N = len(x)
+        a = (Y & x[:, None]).sum(0) + 0.5
+        c = (Y & ~x[:, None]).sum(0) + 0.5
+        rows, rest = x.sum() + 1.0, N - x.sum() + 1.0
+        p1, p0 = a / rows, c / rest
+        iid = np.clip(1 / a - 1 / rows + 1 / c - 1 / rest, 1e-12, None)
+        out = np.ones(Y.shape[1])
+        for lab in self.labelings:
+            G = int(lab.max()) + 1
+            if G < 2:
+                continue
+            n1_g = np.bincount(lab, weights=x, minlength=G)
+            n0_g = np.bincount(lab, weights=~x, minlength=G)
+            a_g = np.stack([np.bincount(lab, weights=Y[:, j] & x, minlength=G) for j in range(Y.shape[1])], 1)
+            c_g = np.stack([np.bincount(lab, weights=Y[:, j] & ~x, minlength=G) for j in range(Y.shape[1])], 1)
+            psi = (a_g - p1 * n1_g[:, None]) / a - (c_g - p0 * n0_g[:, None]) / c
+            robust = (psi ** 2).sum(0) * G / (G - 1)
+            out = np.maximum(out, robust / iid)
+        return out
 
 
 def share_upper(k: np.ndarray | float, n: np.ndarray | float, z: float) -> np.ndarray:
@@ -510,8 +582,8 @@ def share_upper(k: np.ndarray | float, n: np.ndarray | float, z: float) -> np.nd
     return np.where(n > 0, np.clip(up, 0.0, 1.0), 1.0)
 
 
-def search(c: Counts, config: DiscoverConfig, depletion: np.ndarray | None = None) -> tuple[list[Candidate],
-                                                                                            list[Candidate]]:
+def search(c: Counts, config: DiscoverConfig, depletion: np.ndarray | None = None,
+           clusters: Clusters | None = None) -> tuple[list[Candidate], list[Candidate]]:
     """Steps 1-3 of the module docstring ("The indicator rule"): ``(valid candidates, indicators best first)``.
 
     A valid candidate ``m`` is *nested* in another valid candidate ``M`` of its Core when ``P(m | M)`` is
@@ -524,7 +596,7 @@ def search(c: Counts, config: DiscoverConfig, depletion: np.ndarray | None = Non
     """
     z = bonferroni_z(config.alpha, len(c.columns) * len(c.fires))
     dep = np.zeros(len(c.columns)) if depletion is None else np.asarray(depletion, dtype=np.float64)
-    cands = [candidate_core(c, r, config, z, dep[r]) for r in range(len(c.columns))]
+    cands = [candidate_core(c, r, config, z, dep[r], clusters) for r in range(len(c.columns))]
     valid_set = {cd.neuron for cd in cands if cd.valid}
     row_of = {int(m): r for r, m in enumerate(c.columns)}
     z_one = bonferroni_z(config.alpha, 1)
@@ -677,8 +749,49 @@ def characterise(s: IndicatorStats, config: DiscoverConfig) -> Roles:
     core = [int(n) for n in np.flatnonzero(core_mask) if n != i]
     core = [i] + sorted(core, key=lambda n: (-cond[n], n))
     tiers = [int(n) for n in np.flatnonzero(assoc & ~core_mask)]
-    # Differentiators vs Specialists: each tier member's strongest within-exception correlation with another
-    # tier member, clustered; the cluster holding 0 (a neuron firing independently) are the Specialists
+    split = _split_tiers(s, tiers, n_e, config)
+    consensus = _depleted_consensus(s, n_e, z, core, config)
+    roles = {n: "core" for n in core}
+    roles.update({n: "differentiator" for n in split.diffs})
+    roles.update({n: "specialist" for n in split.specs})
+    roles.update({n: "consensus" for n in consensus})
+    rows = sorted(roles, key=lambda n: (0 if n == i else ROLES.index(roles[n]), -cond[n], n))
+    table = pd.DataFrame({
+        "neuron": rows, "role": ["indicator" if n == i else roles[n] for n in rows],
+        "cond_rate": [cond[n] for n in rows], "off_rate": [off[n] for n in rows],
+        "base_rate": [s.fires[n] / s.n for n in rows], "log_odds": [log_or[n] for n in rows],
+        "lower_bound": [lower[n] for n in rows],
+        "max_phi_within": [float(split.best[split.have.index(n)]) if n in split.have else np.nan for n in rows],
+    })
+    below = cond[assoc & ~core_mask]
+    cuts = {"core_level": config.core_level,
+            "core_lowest": float(min(cond[n] for n in core if n != i)) if len(core) > 1 else np.nan,
+            "below_core": float(below.max()) if len(below) else np.nan,
+            "specialist_cut": split.cut, "assoc_log_odds": config.assoc_log_odds}
+    if split.fit is not None:
+        cuts["specialist_components"] = float(len(np.unique(split.fit.labels)))
+    return Roles(tuple(core), tuple(sorted(split.diffs)), tuple(sorted(split.specs)), tuple(consensus),
+                 split.groups, alike, cuts, table)
+
+
+@dataclass(frozen=True)
+class TierSplit:
+    """Differentiators and Specialists of one indicator (:func:`_split_tiers`): the members, their groups,
+    the tier members with within-exception counts (``have``), each one's strongest within-exception phi
+    (``best``), the mixture fit and the cut it puts between the two."""
+
+    diffs: list[int]
+    specs: list[int]
+    groups: tuple[tuple[int, ...], ...]
+    have: list[int]
+    best: np.ndarray
+    fit: Mixture | None
+    cut: float
+
+
+def _split_tiers(s: IndicatorStats, tiers: list[int], n_e: float, config: DiscoverConfig) -> TierSplit:
+    """Differentiators vs Specialists: each tier member's strongest within-exception correlation with another
+    tier member, clustered; the cluster holding 0 (a neuron firing independently) are the Specialists."""
     pos = {int(m): k for k, m in enumerate(s.members)}
     have = [n for n in tiers if n in pos]
     best = np.zeros(len(have))
@@ -699,6 +812,15 @@ def characterise(s: IndicatorStats, config: DiscoverConfig) -> Roles:
     specs = [n for n, sp in zip(have, spec_mask, strict=True) if sp] + [n for n in tiers if n not in pos]
     cut_lo = float(best[spec_mask].max()) if spec_mask.any() else np.nan
     cut_hi = float(best[~spec_mask].min()) if (~spec_mask).any() else np.nan
+    cut = (cut_lo + cut_hi) / 2 if np.isfinite(cut_lo) and np.isfinite(cut_hi) else \
+        (cut_lo if np.isfinite(cut_lo) else cut_hi)
+    return TierSplit(diffs, specs, _groups(have, spec_mask, partner, specs), have, best, fit, cut)
+
+
+def _groups(have: list[int], spec_mask: np.ndarray, partner: np.ndarray,
+            specs: list[int]) -> tuple[tuple[int, ...], ...]:
+    """Differentiator groups: each Differentiator joined to its strongest within-exception partner (largest
+    group first)."""
     groups: list[set[int]] = []
     for k, n in enumerate(have):
         if spec_mask[k]:
@@ -710,37 +832,19 @@ def characterise(s: IndicatorStats, config: DiscoverConfig) -> Roles:
         hit = [g for g in groups if n in g or other in g]
         merged = {n, other}.union(*hit) if hit else {n, other}
         groups = [g for g in groups if g not in hit] + [merged]
-    groups_t = tuple(sorted((tuple(sorted(g)) for g in groups), key=lambda g: (-len(g), g)))
-    # consensus: default-ON under |GELU| and significantly depleted when the indicator fires
-    consensus: list[int] = []
-    if s.abs_fires is not None and s.abs_joint is not None:
-        on = default_on(s.abs_fires / s.n, config)
-        _, _, upper = log_odds_bounds(s.abs_joint[on], n_e, s.abs_fires[on], s.n, z)
-        depleted = on[upper < 0]
-        consensus = [int(n) for n in depleted[np.argsort(upper[upper < 0], kind="stable")] if n not in core]
-    roles = {n: "core" for n in core}
-    roles.update({n: "differentiator" for n in diffs})
-    roles.update({n: "specialist" for n in specs})
-    roles.update({n: "consensus" for n in consensus})
-    rows = sorted(roles, key=lambda n: (0 if n == i else ROLES.index(roles[n]), -cond[n], n))
-    table = pd.DataFrame({
-        "neuron": rows, "role": ["indicator" if n == i else roles[n] for n in rows],
-        "cond_rate": [cond[n] for n in rows], "off_rate": [off[n] for n in rows],
-        "base_rate": [s.fires[n] / s.n for n in rows], "log_odds": [log_or[n] for n in rows],
-        "lower_bound": [lower[n] for n in rows],
-        "max_phi_within": [float(best[have.index(n)]) if n in have else np.nan for n in rows],
-    })
-    below = cond[assoc & ~core_mask]
-    cuts = {"core_level": config.core_level,
-            "core_lowest": float(min(cond[n] for n in core if n != i)) if len(core) > 1 else np.nan,
-            "below_core": float(below.max()) if len(below) else np.nan,
-            "specialist_cut": (cut_lo + cut_hi) / 2 if np.isfinite(cut_lo) and np.isfinite(cut_hi) else
-            (cut_lo if np.isfinite(cut_lo) else cut_hi),
-            "assoc_log_odds": config.assoc_log_odds}
-    if fit is not None:
-        cuts["specialist_components"] = float(len(np.unique(fit.labels)))
-    return Roles(tuple(core), tuple(sorted(diffs)), tuple(sorted(specs)), tuple(consensus), groups_t, alike, cuts,
-                 table)
+    return tuple(sorted((tuple(sorted(g)) for g in groups), key=lambda g: (-len(g), g)))
+
+
+def _depleted_consensus(s: IndicatorStats, n_e: float, z: float, core: list[int],
+                        config: DiscoverConfig) -> list[int]:
+    """Consensus: default-ON under ``|GELU|`` and significantly depleted when the indicator fires (most
+    depleted first); empty without ``|GELU|`` counts."""
+    if s.abs_fires is None or s.abs_joint is None:
+        return []
+    on = default_on(s.abs_fires / s.n, config)
+    _, _, upper = log_odds_bounds(s.abs_joint[on], n_e, s.abs_fires[on], s.n, z)
+    depleted = on[upper < 0]
+    return [int(n) for n in depleted[np.argsort(upper[upper < 0], kind="stable")] if n not in core]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -775,7 +879,8 @@ def _pairs_per_window(mask: np.ndarray, win: np.ndarray, n_windows: int, indicat
 
 
 def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.ndarray | int | None = None,
-             config: DiscoverConfig = DiscoverConfig(), *, cache: str | Path | bool | None = False) -> HandlerReport:
+             config: DiscoverConfig = DiscoverConfig(), *, tokens: np.ndarray | None = None,
+             cache: str | Path | bool | None = False) -> HandlerReport:
     """Find the exception handler in one layer's firing masks (see the module docstring).
 
     ``cache``: ``False`` (the default) computes; ``True`` (the ``DV_CACHE`` folder) or a folder keeps the
@@ -789,137 +894,40 @@ def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.nd
         windows: window id per token (``int [N]``), or the window length, for the bootstrap over windows
             (``None``: one window, no stability scores).
         config: every threshold.
+        tokens: token id per token (``int [N]``); with it the strong-partner bound treats tokens of one type
+            (and, with ``windows``, of one position) as dependent (:class:`Clusters`, ``config.dependence``).
 
     Returns:
         a :class:`HandlerReport`; its ``indicator`` is ``None`` when no neuron has a Core.
     """
     if cache is not False:
-        import sys
-        from dataclasses import asdict
-
-        from darkness_visible.io.cache import array_digest, cached_json, source_digest
-        from darkness_visible.stats import cofiring
-        from darkness_visible.tracing import firing
-
-        win = windows if windows is None or isinstance(windows, int) else np.asarray(windows)
-        material = {"what": "discover", "masks": array_digest(np.asarray(pos, dtype=bool),
-                                                             None if abs_mask is None else np.asarray(abs_mask, bool)),
-                    "windows": win if win is None or isinstance(win, int) else array_digest(win),
-                    "config": asdict(config), "code": source_digest(sys.modules[__name__], firing, cofiring)}
-        return HandlerReport.from_state(cached_json(  # a stored state that does not rebuild is recomputed
-            cache, material, "discover", lambda: discover(pos, abs_mask, windows, config).to_state(),
-            valid=lambda state: HandlerReport.from_state(state).to_state() == state))
+        return _discover_cached(pos, abs_mask, windows, config, cache, tokens)
     B = np.asarray(pos, dtype=bool)
     A = None if abs_mask is None else np.asarray(abs_mask, dtype=bool)
     if A is not None and A.shape != B.shape:
         raise ValueError(f"the two masks differ in shape: {B.shape} vs {A.shape}")
-    N, F = B.shape
+    N = B.shape[0]
     win = window_ids(N, windows)
     W = int(win.max()) + 1 if N else 0
-    fires = B.sum(0).astype(np.float64)
-    rates = fires / max(N, 1)
-    cand = np.flatnonzero((rates >= config.rate_window[0]) & (rates <= config.rate_window[1])
-                          & (fires >= config.min_tokens))
     base = {"n_tokens": N, "n_windows": W}
-    if len(cand) == 0:
+    found = _search_layer(B, A, config, _clusters(B, win, windows, tokens, config))
+    if found is None:
         return HandlerReport(None, warnings=("no neuron fires on a share of tokens inside the rate window",), **base)
-    full = counts(B, cand)
-    on = default_on(A.mean(0), config) if A is not None else np.zeros(0, dtype=np.int64)
-    z_dep = bonferroni_z(config.alpha, len(cand) * max(len(on), 1))
-    if A is not None and len(on):
-        joint_abs = cofire_two(B, A, cand, on)
-        dep = depletion_scores(joint_abs, full.joint[np.arange(len(cand)), cand], A[:, on].sum(0), N, z_dep)
-    else:
-        dep = np.zeros(len(cand))
-    valid, ranked = search(full, config, dep)
-    table = pd.DataFrame([{"neuron": cd.neuron, "rate": cd.rate, "core": cd.core, "core_size": len(cd.core),
-                           "strength": cd.strength, "depletion": cd.depletion, "handler_size": cd.handler_size,
-                           "nested_in": -1 if cd.nested_in is None else cd.nested_in,
-                           "indicator_candidate": any(r.neuron == cd.neuron for r in ranked)} for cd in valid])
-    if not ranked:
-        return HandlerReport(None, candidates=table, warnings=(
+    if not found.ranked:
+        return HandlerReport(None, candidates=found.table, warnings=(
             f"no handler: no neuron is covered (on >= {config.core_level:.0%} of its tokens) by a more general, "
             f"strongly associated neuron (log relative risk lower bound > {config.strong_log_rr:g})",), **base)
-    best = ranked[0]
+    best = found.ranked[0]
     i = best.neuron
-    second = ranked[1] if len(ranked) > 1 else None
-    if second is None:
-        margin = np.nan
-    elif best.depletion > 0:
-        margin = (best.depletion - second.depletion) / best.depletion
-    elif best.handler_size != second.handler_size:
-        margin = (best.handler_size - second.handler_size) / max(best.handler_size, 1)
-    else:
-        margin = (best.strength - second.strength) / max(best.strength, 1e-12)
-
-    # statistics of the chosen indicator, per window (for the bootstrap) and summed (for the answer)
-    _, lower_i, _ = log_odds_bounds(full.joint[list(cand).index(i)], fires[i], fires, N,
-                                    bonferroni_z(config.alpha, F))
-    members = np.flatnonzero(lower_i > 0)
-    members = members[members != i]
-    joint_i_w, fires_w = _per_window(B, win, W, np.array([i]))
-    n_w = np.bincount(win, minlength=W).astype(np.float64)
-    if A is not None:
-        abs_joint_w, abs_fires_w = _per_window(np.concatenate([B[:, [i]], A], 1), win, W, np.array([0]))
-        abs_joint_w, abs_fires_w = abs_joint_w[:, 0, 1:], abs_fires_w[:, 1:]
-    pairs_w = _pairs_per_window(B, win, W, i, members)
-
-    def stats(weights: np.ndarray) -> IndicatorStats:
-        return IndicatorStats(i, float(weights @ n_w), weights @ fires_w, weights @ joint_i_w[:, 0, :],
-                              None if A is None else weights @ abs_fires_w,
-                              None if A is None else weights @ abs_joint_w, members,
-                              np.tensordot(weights, pairs_w, axes=1))
-
-    ones = np.ones(W)
-    roles = characterise(stats(ones), config)
-
-    # bootstrap over windows: the search among the shortlist, and the roles around this indicator
-    stability: dict[int, float] = {}
-    share = np.nan
-    winners: dict[int, int] = {}
-    warns: list[str] = []
-    if config.n_boot > 0 and W >= 2:
-        from darkness_visible.stats.bootstrap import resample_weights
-
-        short = [cd.neuron for cd in sorted(valid, key=lambda cd: (-cd.depletion, -cd.strength))]
-        short = [n for n in dict.fromkeys([i] + [r.neuron for r in ranked] + short)][: max(config.shortlist, 1)]
-        short = np.array(short)
-        sj_w, _ = _per_window(B, win, W, short)
-        if A is not None and len(on):
-            dj_w, dfires_w = _per_window(np.concatenate([B[:, short], A[:, on]], 1), win, W,
-                                         np.arange(len(short)), np.arange(len(short), len(short) + len(on)))
-        weights = resample_weights(np.random.default_rng(config.seed), W, config.n_boot)
-        agree: dict[int, int] = {}
-        mine = roles.role_of()
-        wins = 0
-        for w in weights.astype(np.float64):
-            c = Counts(float(w @ n_w), w @ fires_w, short, np.tensordot(w, sj_w, axes=1))
-            d = None
-            if A is not None and len(on):
-                d = depletion_scores(np.tensordot(w, dj_w, axes=1), c.joint[np.arange(len(short)), short],
-                                     w @ dfires_w, c.n, z_dep)
-            _, rk = search(c, config, d)
-            top = rk[0].neuron if rk else -1
-            winners[top] = winners.get(top, 0) + 1
-            wins += top in roles.interchangeable
-            got = characterise(stats(w), config).role_of()
-            for n, role in mine.items():
-                agree[n] = agree.get(n, 0) + (got.get(n) == role)
-        share = wins / config.n_boot
-        stability = {n: agree[n] / config.n_boot for n in mine}
-        stability[i] = share
-        if share < config.stable_share:
-            others = sorted(((k, v) for k, v in winners.items() if k not in roles.interchangeable),
-                            key=lambda kv: -kv[1])[:3]
-            named = ", ".join(("no handler" if k < 0 else f"N{k}") + f" {v / config.n_boot:.0%}" for k, v in others)
-            warns.append(f"the indicator is not separated: N{i} wins {share:.0%} of {config.n_boot} window "
-                         f"resamples (also chosen: {named})")
-    elif config.n_boot > 0:
-        warns.append("one window only: no stability scores")
+    second = found.ranked[1] if len(found.ranked) > 1 else None
+    stats = _indicator_stats(B, A, win, W, i, found, config)
+    roles = characterise(stats(np.ones(W)), config)
+    stability, share, warns = _bootstrap(B, A, win, W, found, roles, stats, config)
+    margin = _margin(best, second)
     if second is not None and np.isfinite(margin) and margin < 0.05:
         warns.append(f"the runner-up N{second.neuron} scores within {margin:.1%} of N{i}")
-    if fires[i] < 50:
-        warns.append(f"the indicator fires on only {int(fires[i])} tokens")
+    if found.fires[i] < 50:
+        warns.append(f"the indicator fires on only {int(found.fires[i])} tokens")
     if len(roles.interchangeable) > 1:
         warns.append("interchangeable: " + ", ".join(f"N{n}" for n in roles.interchangeable)
                      + " fire on the same tokens; any of them is the indicator")
@@ -928,7 +936,196 @@ def discover(pos: np.ndarray, abs_mask: np.ndarray | None = None, windows: np.nd
     return HandlerReport(i, roles.core, roles.differentiators, roles.specialists, roles.consensus, roles.groups,
                          roles.interchangeable, stability, share, float(margin),
                          None if second is None else second.neuron, roles.cuts, tuple(warns),
-                         indicator_rate=float(rates[i]), candidates=table, members=tab, **base)
+                         indicator_rate=float(found.fires[i] / max(N, 1)), candidates=found.table, members=tab,
+                         **base)
+
+
+def _clusters(B: np.ndarray, win: np.ndarray, windows: np.ndarray | int | None, tokens: np.ndarray | None,
+              config: DiscoverConfig) -> Clusters | None:
+    """The :class:`Clusters` of ``config.dependence`` that the inputs allow (``None``: none)."""
+    labelings = []
+    if tokens is not None and "token" in config.dependence:
+        tok = np.asarray(tokens).reshape(-1)
+        if len(tok) != B.shape[0]:
+            raise ValueError(f"tokens have length {len(tok)}, the mask has {B.shape[0]} tokens")
+        labelings.append(tok)
+        if windows is not None and "position" in config.dependence:
+            first = np.r_[0, np.flatnonzero(np.diff(win)) + 1]
+            labelings.append(np.arange(len(win)) - np.repeat(first, np.diff(np.r_[first, len(win)])))
+    return Clusters(B, labelings) if labelings else None
+
+
+def _discover_cached(pos: np.ndarray, abs_mask: np.ndarray | None, windows: np.ndarray | int | None,
+                     config: DiscoverConfig, cache: str | Path | bool | None,
+                     tokens: np.ndarray | None = None) -> HandlerReport:
+    """:func:`discover` through the cache: the report stored under the masks', windows', configuration's and
+    code's digests (a stored state that does not rebuild to itself is recomputed)."""
+    import sys
+    from dataclasses import asdict
+
+    from darkness_visible.io.cache import array_digest, cached_json, source_digest
+    from darkness_visible.stats import cofiring
+    from darkness_visible.tracing import firing
+
+    win = windows if windows is None or isinstance(windows, int) else np.asarray(windows)
+    material = {"what": "discover", "masks": array_digest(np.asarray(pos, dtype=bool),
+                                                         None if abs_mask is None else np.asarray(abs_mask, bool)),
+                "windows": win if win is None or isinstance(win, int) else array_digest(win),
+                "config": asdict(config), "code": source_digest(sys.modules[__name__], firing, cofiring)}
+    if tokens is not None:
+        material["tokens"] = array_digest(np.asarray(tokens))
+    return HandlerReport.from_state(cached_json(
+        cache, material, "discover", lambda: discover(pos, abs_mask, windows, config, tokens=tokens).to_state(),
+        valid=lambda state: HandlerReport.from_state(state).to_state() == state))
+
+
+@dataclass(frozen=True)
+class LayerSearch:
+    """The search over one layer's candidates (:func:`_search_layer`): the candidates' counts and firing,
+    the default-ON neurons ``on``, the depletion bound ``z_dep``, the valid and ranked candidates and their
+    table."""
+
+    cand: np.ndarray
+    full: Counts
+    fires: np.ndarray
+    on: np.ndarray
+    z_dep: float
+    valid: list[Candidate]
+    ranked: list[Candidate]
+    table: pd.DataFrame
+    clusters: Clusters | None = None
+
+
+def _search_layer(B: np.ndarray, A: np.ndarray | None, config: DiscoverConfig,
+                  clusters: Clusters | None = None) -> LayerSearch | None:
+    """Candidates (rate window, token floor), their depletion of the default-ON neurons and the search
+    (:func:`search`); ``None`` when no neuron fires inside the rate window."""
+    N = B.shape[0]
+    fires = B.sum(0).astype(np.float64)
+    rates = fires / max(N, 1)
+    cand = np.flatnonzero((rates >= config.rate_window[0]) & (rates <= config.rate_window[1])
+                          & (fires >= config.min_tokens))
+    if len(cand) == 0:
+        return None
+    full = counts(B, cand)
+    on = default_on(A.mean(0), config) if A is not None else np.zeros(0, dtype=np.int64)
+    z_dep = bonferroni_z(config.alpha, len(cand) * max(len(on), 1))
+    if A is not None and len(on):
+        joint_abs = cofire_two(B, A, cand, on)
+        dep = depletion_scores(joint_abs, full.joint[np.arange(len(cand)), cand], A[:, on].sum(0), N, z_dep)
+    else:
+        dep = np.zeros(len(cand))
+    valid, ranked = search(full, config, dep, clusters)
+    table = pd.DataFrame([{"neuron": cd.neuron, "rate": cd.rate, "core": cd.core, "core_size": len(cd.core),
+                           "strength": cd.strength, "depletion": cd.depletion, "handler_size": cd.handler_size,
+                           "nested_in": -1 if cd.nested_in is None else cd.nested_in,
+                           "indicator_candidate": any(r.neuron == cd.neuron for r in ranked)} for cd in valid])
+    return LayerSearch(cand, full, fires, on, z_dep, valid, ranked, table, clusters)
+
+
+def _margin(best: Candidate, second: Candidate | None) -> float:
+    """How far the winner leads the runner-up, relative, on the first score that separates them."""
+    if second is None:
+        return np.nan
+    if best.depletion > 0:
+        return (best.depletion - second.depletion) / best.depletion
+    if best.handler_size != second.handler_size:
+        return (best.handler_size - second.handler_size) / max(best.handler_size, 1)
+    return (best.strength - second.strength) / max(best.strength, 1e-12)
+
+
+@dataclass(frozen=True)
+class IndicatorCounts:
+    """The chosen indicator's counts per window (``n_w [W]``, ``fires_w [W, F]``, ``joint_w [W, F]``, the
+    ``|GELU|`` ones, and the within-exception ``pairs_w [W, m, m]`` of ``members``); calling it with window
+    weights gives the :class:`IndicatorStats` of that resample (all ones: the data)."""
+
+    indicator: int
+    n_w: np.ndarray
+    fires_w: np.ndarray
+    joint_w: np.ndarray
+    abs_fires_w: np.ndarray | None
+    abs_joint_w: np.ndarray | None
+    members: np.ndarray
+    pairs_w: np.ndarray
+
+    def __call__(self, weights: np.ndarray) -> IndicatorStats:
+        return IndicatorStats(self.indicator, float(weights @ self.n_w), weights @ self.fires_w,
+                              weights @ self.joint_w,
+                              None if self.abs_fires_w is None else weights @ self.abs_fires_w,
+                              None if self.abs_joint_w is None else weights @ self.abs_joint_w, self.members,
+                              np.tensordot(weights, self.pairs_w, axes=1))
+
+
+def _indicator_stats(B: np.ndarray, A: np.ndarray | None, win: np.ndarray, W: int, i: int, found: LayerSearch,
+                     config: DiscoverConfig) -> IndicatorCounts:
+    """The :class:`IndicatorCounts` of indicator ``i``: members are the neurons positively associated with it
+    (log odds lower bound above 0, Bonferroni over the layer)."""
+    N, F = B.shape
+    _, lower_i, _ = log_odds_bounds(found.full.joint[list(found.cand).index(i)], found.fires[i], found.fires, N,
+                                    bonferroni_z(config.alpha, F))
+    members = np.flatnonzero(lower_i > 0)
+    members = members[members != i]
+    joint_i_w, fires_w = _per_window(B, win, W, np.array([i]))
+    n_w = np.bincount(win, minlength=W).astype(np.float64)
+    abs_joint_w = abs_fires_w = None
+    if A is not None:
+        abs_joint_w, abs_fires_w = _per_window(np.concatenate([B[:, [i]], A], 1), win, W, np.array([0]))
+        abs_joint_w, abs_fires_w = abs_joint_w[:, 0, 1:], abs_fires_w[:, 1:]
+    return IndicatorCounts(i, n_w, fires_w, joint_i_w[:, 0, :], abs_fires_w, abs_joint_w, members,
+                           _pairs_per_window(B, win, W, i, members))
+
+
+def _bootstrap(B: np.ndarray, A: np.ndarray | None, win: np.ndarray, W: int, found: LayerSearch, roles: Roles,
+               stats: IndicatorCounts, config: DiscoverConfig) -> tuple[dict[int, float], float, list[str]]:
+    """The window bootstrap: the search among the shortlist and the roles around the chosen indicator in each
+    resample. Returns ``(stability per reported neuron, the indicator's share, warnings)``."""
+    i = found.ranked[0].neuron
+    warns: list[str] = []
+    if config.n_boot <= 0:
+        return {}, np.nan, warns
+    if W < 2:
+        warns.append("one window only: no stability scores")
+        return {}, np.nan, warns
+    from darkness_visible.stats.bootstrap import resample_weights
+
+    short = [cd.neuron for cd in sorted(found.valid, key=lambda cd: (-cd.depletion, -cd.strength))]
+    short = [n for n in dict.fromkeys([i] + [r.neuron for r in found.ranked] + short)][: max(config.shortlist, 1)]
+    short = np.array(short)
+    on = found.on
+    sj_w, _ = _per_window(B, win, W, short)
+    if A is not None and len(on):
+        dj_w, dfires_w = _per_window(np.concatenate([B[:, short], A[:, on]], 1), win, W,
+                                     np.arange(len(short)), np.arange(len(short), len(short) + len(on)))
+    weights = resample_weights(np.random.default_rng(config.seed), W, config.n_boot)
+    n_w, fires_w = stats.n_w, stats.fires_w
+    agree: dict[int, int] = {}
+    winners: dict[int, int] = {}
+    mine = roles.role_of()
+    wins = 0
+    for w in weights.astype(np.float64):
+        c = Counts(float(w @ n_w), w @ fires_w, short, np.tensordot(w, sj_w, axes=1))
+        d = None
+        if A is not None and len(on):
+            d = depletion_scores(np.tensordot(w, dj_w, axes=1), c.joint[np.arange(len(short)), short],
+                                 w @ dfires_w, c.n, found.z_dep)
+        _, rk = search(c, config, d, found.clusters)
+        top = rk[0].neuron if rk else -1
+        winners[top] = winners.get(top, 0) + 1
+        wins += top in roles.interchangeable
+        got = characterise(stats(w), config).role_of()
+        for n, role in mine.items():
+            agree[n] = agree.get(n, 0) + (got.get(n) == role)
+    share = wins / config.n_boot
+    stability = {n: agree[n] / config.n_boot for n in mine}
+    stability[i] = share
+    if share < config.stable_share:
+        others = sorted(((k, v) for k, v in winners.items() if k not in roles.interchangeable),
+                        key=lambda kv: -kv[1])[:3]
+        named = ", ".join(("no handler" if k < 0 else f"N{k}") + f" {v / config.n_boot:.0%}" for k, v in others)
+        warns.append(f"the indicator is not separated: N{i} wins {share:.0%} of {config.n_boot} window "
+                     f"resamples (also chosen: {named})")
+    return stability, share, warns
 
 
 def cofire_two(rows_mask: np.ndarray, cols_mask: np.ndarray, rows: np.ndarray, cols: np.ndarray,

@@ -172,6 +172,38 @@ def evaluation_summary(table):
     return pd.DataFrame(out)
 
 
+def evaluation_markdown(summary, *, commit: str, seeds: int, seconds: float | None = None) -> str:
+    """The per-setting summary as a markdown page: what ran (commit, seeds per setting, the seeds' range) and
+    one row per setting (indicator accuracy, precision and recall of every role, the share passing the issue's
+    bar, the false-handler rate downstream of the plant and the "no handler" rate of the unplanted controls)."""
+    cols = [("seeds", "seeds", "{:d}"), ("indicator_accuracy", "indicator (Core)", "{:.3f}"),
+            ("indicator_exact", "indicator (exact)", "{:.3f}"), ("passed", "passed", "{:.3f}")]
+    for role, short in (("core", "Core"), ("differentiator", "Diff"), ("specialist", "Spec"),
+                        ("consensus", "cons")):
+        cols += [(f"{role}_precision", f"{short} P", "{:.3f}"), (f"{role}_recall", f"{short} R", "{:.3f}")]
+    cols += [("false_handler_rate", "false handler (downstream)", "{:.3f}"),
+             ("upstream_false_rate", "false handler (upstream)", "{:.3f}"),
+             ("no_handler_rate", "no handler (controls)", "{:.3f}")]
+
+    def cell(value, fmt: str) -> str:
+        if value is None or (isinstance(value, float) and not np.isfinite(value)):
+            return "n/a"
+        return fmt.format(int(value) if fmt == "{:d}" else float(value))
+
+    lines = ["# Discovery: held-out evaluation", "",
+             f"`python -m darkness_visible.discovery.evaluate --seeds {seeds}` at commit `{commit}`: {seeds} seeds "
+             f"per setting (seeds {EVAL_SEEDS[0]}-{EVAL_SEEDS[0] + seeds - 1}), each a planted model and an unplanted "
+             "control of the same shape" + (f"; {seconds / 60:.0f} min" if seconds else "") + ".", "",
+             "Rates are shares of seeds (indicator, passed: a planted Core neuron named, Core precision and recall "
+             ">= 0.9), means over seeds (precision, recall), or shares of layers (false handler: layers after / "
+             "before the planted one reported as a handler of their own; no handler: control layers with none).",
+             "", "| setting | " + " | ".join(c[1] for c in cols) + " |",
+             "|---|" + "---|" * len(cols)]
+    for row in summary.to_dict("records"):
+        lines.append(f"| {row['setting']} | " + " | ".join(cell(row.get(k), f) for k, _, f in cols) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def chapter_evaluation(n_seeds: int | None = None, *, cache: str | Path | bool | None = None,
                        progress: bool = False):
     """The summary the chapter shows: :func:`evaluation_summary` over the first ``n_seeds`` of
@@ -195,7 +227,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="only these settings, e.g. alt/middle/random (construction/where/indices)")
     parser.add_argument("--cache", default=None, help="cache folder (default: DV_CACHE)")
     parser.add_argument("--out", default=None, help="write the per-seed rows to this CSV file")
+    parser.add_argument("--markdown", default=None, help="write the per-setting summary to this markdown file")
+    parser.add_argument("--commit", default="unknown", help="the commit the markdown names (default: unknown)")
     args = parser.parse_args(argv)
+    start = time.perf_counter()
     grid = GRID
     if args.setting:
         wanted = {tuple(s.split("/")) for s in args.setting}
@@ -203,8 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     table = evaluation_table(EVAL_SEEDS[: args.seeds], grid, cache=args.cache, progress=True)
     if args.out:
         table.to_csv(args.out, index=False)
+    summary = evaluation_summary(table)
+    if args.markdown:
+        Path(args.markdown).write_text(evaluation_markdown(summary, commit=args.commit, seeds=args.seeds,
+                                                           seconds=time.perf_counter() - start))
     with pd.option_context("display.width", 200, "display.max_columns", 40):
-        print(evaluation_summary(table).round(3).to_string(index=False))
+        print(summary.round(3).to_string(index=False))
     return 0
 
 

@@ -220,44 +220,11 @@ def build_planted(config: PlantConfig | None = None, **overrides: object) -> Pla
     rng = np.random.default_rng(cfg.seed + 7919)
     directions, _ = np.linalg.qr(rng.standard_normal((cfg.d_model, n_dirs)))
     dirs = torch.from_numpy(directions.T.copy())  # [n_dirs, d_model], orthonormal rows: u, v, w_1..
-    proj = xhat @ dirs.T  # [N, n_dirs]
-    s_u, s_v, s_w = proj[:, 0], proj[:, 1], proj[:, 2:]
-
-    def quantile(values: torch.Tensor, q: float) -> float:
-        return float(np.quantile(values.cpu().numpy(), q))
-
-    t_exc = quantile(s_u, 1 - cfg.exception_rate)
-    exc = s_u > t_exc
-    # (input direction, threshold on the projection) for every planted neuron, in tier order
-    plans: list[tuple[torch.Tensor, float]] = []
-    for j in range(cfg.n_core):
-        plans.append((dirs[0], t_exc - cfg.core_margin * j / max(cfg.n_core - 1, 1)))
-    for r in cfg.diff_rates:
-        plans.append((dirs[0] + dirs[1], quantile((s_u + s_v)[exc], 1 - r)))
-    for k, r in enumerate(cfg.spec_rates):
-        plans.append((dirs[0] + dirs[2 + k], quantile((s_u + s_w[:, k])[exc], 1 - r)))
-
+    plans = _tier_plans(cfg, xhat, dirs)
     picks = rng.permutation(cfg.d_mlp)[:n_planted]
     indices = [int(i) for i in picks]
-    x_theta = gelu_inverse(cfg.rule.threshold)
     mlp = module.transformer.h[layer].mlp
-    with torch.no_grad():
-        w_in = mlp.c_fc.weight.double()  # [d_model, d_mlp] (Conv1D layout: column n = neuron n)
-        # background neurons: remove the planted features in the input-covariance metric
-        centred = xhat - xhat.mean(0)
-        cov = centred.T @ centred / len(xhat)
-        sigma_dirs = cov @ dirs.T  # [d_model, n_dirs]
-        q, _ = torch.linalg.qr(sigma_dirs)
-        w_in = w_in - q @ (q.T @ w_in)
-        out_dirs = torch.from_numpy(rng.standard_normal((n_planted, cfg.d_model)))
-        out_dirs = out_dirs / out_dirs.norm(dim=1, keepdim=True)
-        w_out = mlp.c_proj.weight.double()
-        for n, (direction, threshold), out in zip(indices, plans, out_dirs, strict=True):
-            w_in[:, n] = cfg.gain * direction
-            mlp.c_fc.bias[n] = float(x_theta - cfg.gain * threshold)
-            w_out[n] = out * cfg.out_norm / cfg.gain
-        mlp.c_fc.weight.copy_(w_in.float())
-        mlp.c_proj.weight.copy_(w_out.float())
+    _write_tiers(mlp, cfg, plans, indices, xhat, dirs, rng)
 
     n_d = len(cfg.diff_rates)
     core = tuple(indices[: cfg.n_core])
@@ -280,6 +247,52 @@ def build_planted(config: PlantConfig | None = None, **overrides: object) -> Pla
         }
     truth = PlantedHandler(layer, cfg.rule, core[0], core, diffs, specs, target, measured, directions.T.copy())
     return PlantedModel(subject, truth, cfg)
+
+
+def _tier_plans(cfg: PlantConfig, xhat: torch.Tensor, dirs: torch.Tensor) -> list[tuple[torch.Tensor, float]]:
+    """``(input direction, threshold on the projection)`` for every planted neuron, in tier order, the
+    thresholds calibrated on ``xhat`` (``dirs``: the orthonormal rows ``u, v, w_1..``)."""
+    proj = xhat @ dirs.T  # [N, n_dirs]
+    s_u, s_v, s_w = proj[:, 0], proj[:, 1], proj[:, 2:]
+
+    def quantile(values: torch.Tensor, q: float) -> float:
+        return float(np.quantile(values.cpu().numpy(), q))
+
+    t_exc = quantile(s_u, 1 - cfg.exception_rate)
+    exc = s_u > t_exc
+    plans: list[tuple[torch.Tensor, float]] = []
+    for j in range(cfg.n_core):
+        plans.append((dirs[0], t_exc - cfg.core_margin * j / max(cfg.n_core - 1, 1)))
+    for r in cfg.diff_rates:
+        plans.append((dirs[0] + dirs[1], quantile((s_u + s_v)[exc], 1 - r)))
+    for k, r in enumerate(cfg.spec_rates):
+        plans.append((dirs[0] + dirs[2 + k], quantile((s_u + s_w[:, k])[exc], 1 - r)))
+    return plans
+
+
+def _write_tiers(mlp, cfg: PlantConfig, plans: list[tuple[torch.Tensor, float]], indices: list[int],
+                 xhat: torch.Tensor, dirs: torch.Tensor, rng: np.random.Generator) -> None:
+    """Write the planted neurons into ``mlp`` (random output directions of norm ``out_norm``); background
+    neurons lose the planted features in the input-covariance metric."""
+    x_theta = gelu_inverse(cfg.rule.threshold)
+    n_planted = len(plans)
+    with torch.no_grad():
+        w_in = mlp.c_fc.weight.double()  # [d_model, d_mlp] (Conv1D layout: column n = neuron n)
+        # background neurons: remove the planted features in the input-covariance metric
+        centred = xhat - xhat.mean(0)
+        cov = centred.T @ centred / len(xhat)
+        sigma_dirs = cov @ dirs.T  # [d_model, n_dirs]
+        q, _ = torch.linalg.qr(sigma_dirs)
+        w_in = w_in - q @ (q.T @ w_in)
+        out_dirs = torch.from_numpy(rng.standard_normal((n_planted, cfg.d_model)))
+        out_dirs = out_dirs / out_dirs.norm(dim=1, keepdim=True)
+        w_out = mlp.c_proj.weight.double()
+        for n, (direction, threshold), out in zip(indices, plans, out_dirs, strict=True):
+            w_in[:, n] = cfg.gain * direction
+            mlp.c_fc.bias[n] = float(x_theta - cfg.gain * threshold)
+            w_out[n] = out * cfg.out_norm / cfg.gain
+        mlp.c_fc.weight.copy_(w_in.float())
+        mlp.c_proj.weight.copy_(w_out.float())
 
 
 def planted_harvest_config(planted: PlantedModel, **overrides: object):

@@ -159,7 +159,7 @@ def build_alt_planted(seed: int | AltDraw, *, where: Where = "middle", paper_ind
     from nnsight import TransformersModel
     from transformers import GPT2Config
 
-    from darkness_visible.discovery.planted import PlantedSpec, gelu_inverse
+    from darkness_visible.discovery.planted import PlantedSpec
     from darkness_visible.models.loading import Subject, load_tokenizer, random_model
     from darkness_visible.tracing.firing import FIRE_ABS, FIRE_POS, gelu_new
 
@@ -180,99 +180,20 @@ def build_alt_planted(seed: int | AltDraw, *, where: Where = "middle", paper_ind
     rng = np.random.default_rng([draw.seed, 25])
     ids = _calibration_ids(tokenizer, DISCOVERY_WINDOWS, CALIBRATION_WINDOWS)
     xhat, resid = _hooked(module, ids, L)
-
-    # whitening: the eigenbasis of the covariance, restricted to its non-null part (ln_2 centres its input)
-    centred = xhat - xhat.mean(0)
-    cov = centred.T @ centred / len(xhat)
-    evals, evecs = torch.linalg.eigh(cov)
-    keep = evals > evals.max() * 1e-6
-    E, lam = evecs[:, keep], evals[keep]
-    white = E / lam.sqrt()            # x̂ @ white: whitened coordinates [N, r]
-    r = int(keep.sum())
+    w = _whitening(xhat)
     n_dirs = 1 + 3 + 5 + 5 + 4 + 7     # gate, nuisance, diff pairs, specialists, core spill, consensus
-    if n_dirs > r:
-        raise ValueError(f"{n_dirs} planted directions do not fit in a {r}-dimensional MLP input")
-    Q, _ = np.linalg.qr(rng.standard_normal((r, n_dirs)))
+    if n_dirs > w.rank:
+        raise ValueError(f"{n_dirs} planted directions do not fit in a {w.rank}-dimensional MLP input")
+    Q, _ = np.linalg.qr(rng.standard_normal((w.rank, n_dirs)))
     Q = torch.from_numpy(Q)
-    gate, nuisance = Q[:, 0], Q[:, 1:4]
-    pairs, specs, spill, cons = Q[:, 4:9], Q[:, 9:14], Q[:, 14:18], Q[:, 18:25]
-    z = centred @ white                # whitened tokens [N, r]
-
-    def noisy(direction: torch.Tensor) -> torch.Tensor:
-        mix = torch.from_numpy(rng.standard_normal(3))
-        v = direction + draw.noise * (nuisance @ (mix / mix.norm()))
-        return v / v.norm()
-
-    def q(values: torch.Tensor, level: float) -> float:
-        return float(np.quantile(values.numpy(), min(max(level, 0.0), 1.0)))
-
-    # (role, whitened read direction, threshold on its projection)
-    plans: list[tuple[str, torch.Tensor, float]] = []
-    w_ind = noisy(gate)
-    s_ind = z @ w_ind
-    t_ind = q(s_ind, 1 - draw.exception_rate)
-    exc = s_ind > t_ind
-    plans.append(("core", w_ind, t_ind))
-    for k, (cond, spread) in enumerate(zip(draw.core_cond, draw.core_spread, strict=True)):
-        # covers ``cond`` of the exception tokens; the spill (up to ``spread`` times the indicator's rate) comes
-        # from a weight on its own spill direction, found by bisection
-        base = noisy(gate)
-
-        def member(eta: float, k: int = k, cond: float = cond, base: torch.Tensor = base):
-            v = base + eta * spill[:, k]
-            v = v / v.norm()
-            p = z @ v
-            t = q(p[exc], 1 - cond) - 1e-9
-            return v, t, float((p > t).double().mean())
-
-        lo, hi = 0.0, 6.0
-        for _ in range(30):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if member(mid)[2] < draw.exception_rate * spread else (lo, mid)
-        v, t, _ = member(hi)
-        plans.append(("core", v, t))
-    for j, cond in enumerate(draw.diff_cond):
-        v = noisy(gate) + 0.6 * pairs[:, j // 2]
-        v = v / v.norm()
-        plans.append((f"differentiator/{j // 2}", v, q((z @ v)[exc], 1 - cond)))
-    for j, cond in enumerate(draw.spec_cond):
-        v = noisy(gate) + float(rng.uniform(0.5, 1.2)) * specs[:, j]
-        v = v / v.norm()
-        plans.append(("specialist", v, q((z @ v)[exc], 1 - cond)))
-    for j, rate in enumerate(draw.consensus_rate):
-        v = -gate + 0.3 * cons[:, j]
-        v = v / v.norm()
-        plans.append(("consensus", v, q(z @ v, 1 - rate)))
-
+    plans = _alt_plans(draw, Q, w.centred @ w.white, rng)
     if draw.paper_indices:
         roles = paper_roles()
         indices = list(roles["core"] + roles["differentiator"] + roles["specialist"] + roles["consensus"])
     else:
         indices = [int(i) for i in rng.permutation(d_mlp)[: len(plans)]]
-    x_theta = gelu_inverse(FIRE_POS.threshold)
-    mean = xhat.mean(0)
     mlp = module.transformer.h[L].mlp
-    planted_read = white @ Q           # [d_model, n_dirs]: the x̂ directions of every planted projection
-    with torch.no_grad():
-        w_in = mlp.c_fc.weight.double()
-        bias = mlp.c_fc.bias.double()
-        # background neurons: their pre-activations uncorrelated with every planted projection (whitened metric)
-        back = cov @ planted_read
-        basis, _ = torch.linalg.qr(back)
-        w_in = w_in - basis @ (basis.T @ w_in)
-        w_out = mlp.c_proj.weight.double()
-        scale = float(resid.norm(dim=1).median()) * draw.write
-        outs = torch.from_numpy(rng.standard_normal((len(plans), d_model)))
-        outs = outs / outs.norm(dim=1, keepdim=True)
-        for n, (_role, v, t), o in zip(indices, plans, outs, strict=True):
-            read = white @ v               # x̂ direction whose projection (after centring) is z @ v
-            w_in[:, n] = draw.gain * read
-            # pre = gain (z·v - t) + x_theta, with z = (x̂ - mean) @ white
-            bias[n] = x_theta - draw.gain * (t + float(mean @ read))
-            w_out[n] = o * scale / draw.gain / len(plans) ** 0.5
-        mlp.c_fc.weight.copy_(w_in.float())
-        mlp.c_fc.bias.copy_(bias.float())
-        mlp.c_proj.weight.copy_(w_out.float())
+    _write_alt(mlp, plans, indices, w, Q, float(resid.norm(dim=1).median()) * draw.write, draw.gain, rng)
 
     by_role: dict[str, list[int]] = {}
     for n, (role, *_rest) in zip(indices, plans, strict=True):
@@ -289,6 +210,117 @@ def build_alt_planted(seed: int | AltDraw, *, where: Where = "middle", paper_ind
                 "cond": {int(n): float(pos[e, n].mean()) for n in indices},
                 "consensus_rate": {int(n): float(ab[:, n].mean()) for n in key.consensus}}
     return AltPlanted(subject, key, draw, measured)
+
+
+@dataclass(frozen=True)
+class Whitening:
+    """The whitened coordinates of the MLP input: ``white [d_model, r]`` maps centred ``x̂`` to unit-variance,
+    uncorrelated coordinates; ``cov``, ``mean`` and ``centred`` are ``x̂``'s."""
+
+    white: torch.Tensor
+    cov: torch.Tensor
+    mean: torch.Tensor
+    centred: torch.Tensor
+
+    @property
+    def rank(self) -> int:
+        return int(self.white.shape[1])
+
+
+def _whitening(xhat: torch.Tensor) -> Whitening:
+    """The eigenbasis of ``x̂``'s covariance, restricted to its non-null part (ln_2 centres its input)."""
+    centred = xhat - xhat.mean(0)
+    cov = centred.T @ centred / len(xhat)
+    evals, evecs = torch.linalg.eigh(cov)
+    keep = evals > evals.max() * 1e-6
+    return Whitening(evecs[:, keep] / evals[keep].sqrt(), cov, xhat.mean(0), centred)
+
+
+def _q(values: torch.Tensor, level: float) -> float:
+    return float(np.quantile(values.numpy(), min(max(level, 0.0), 1.0)))
+
+
+def _alt_plans(draw: AltDraw, Q: torch.Tensor, z: torch.Tensor,
+               rng: np.random.Generator) -> list[tuple[str, torch.Tensor, float]]:
+    """Every planted neuron as ``(role, whitened read direction, threshold on its projection)``, indicator first;
+    ``z``: the whitened calibration tokens ``[N, r]``; ``Q``: the orthonormal planted directions."""
+    gate, nuisance = Q[:, 0], Q[:, 1:4]
+    pairs, specs, spill, cons = Q[:, 4:9], Q[:, 9:14], Q[:, 14:18], Q[:, 18:25]
+
+    def noisy(direction: torch.Tensor) -> torch.Tensor:
+        mix = torch.from_numpy(rng.standard_normal(3))
+        v = direction + draw.noise * (nuisance @ (mix / mix.norm()))
+        return v / v.norm()
+
+    plans: list[tuple[str, torch.Tensor, float]] = []
+    w_ind = noisy(gate)
+    s_ind = z @ w_ind
+    t_ind = _q(s_ind, 1 - draw.exception_rate)
+    exc = s_ind > t_ind
+    plans.append(("core", w_ind, t_ind))
+    for k, (cond, spread) in enumerate(zip(draw.core_cond, draw.core_spread, strict=True)):
+        plans.append(_alt_core(noisy(gate), spill[:, k], cond, draw.exception_rate * spread, z, exc))
+    for j, cond in enumerate(draw.diff_cond):
+        v = noisy(gate) + 0.6 * pairs[:, j // 2]
+        v = v / v.norm()
+        plans.append((f"differentiator/{j // 2}", v, _q((z @ v)[exc], 1 - cond)))
+    for j, cond in enumerate(draw.spec_cond):
+        v = noisy(gate) + float(rng.uniform(0.5, 1.2)) * specs[:, j]
+        v = v / v.norm()
+        plans.append(("specialist", v, _q((z @ v)[exc], 1 - cond)))
+    for j, rate in enumerate(draw.consensus_rate):
+        v = -gate + 0.3 * cons[:, j]
+        v = v / v.norm()
+        plans.append(("consensus", v, _q(z @ v, 1 - rate)))
+    return plans
+
+
+def _alt_core(base: torch.Tensor, spill: torch.Tensor, cond: float, target: float, z: torch.Tensor,
+              exc: torch.Tensor) -> tuple[str, torch.Tensor, float]:
+    """A Core member: covers ``cond`` of the exception tokens; the spill (up to ``target`` of all tokens) comes
+    from a weight on its own spill direction, found by bisection."""
+    def member(eta: float):
+        v = base + eta * spill
+        v = v / v.norm()
+        p = z @ v
+        t = _q(p[exc], 1 - cond) - 1e-9
+        return v, t, float((p > t).double().mean())
+
+    lo, hi = 0.0, 6.0
+    for _ in range(30):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if member(mid)[2] < target else (lo, mid)
+    v, t, _ = member(hi)
+    return ("core", v, t)
+
+
+def _write_alt(mlp, plans: list[tuple[str, torch.Tensor, float]], indices: list[int], w: Whitening,
+               Q: torch.Tensor, scale: float, gain: float, rng: np.random.Generator) -> None:
+    """Write the planted neurons into ``mlp``: read direction and bias from the whitened plan, an output of
+    norm ``scale`` shared over them; background neurons uncorrelated with every planted projection."""
+    from darkness_visible.discovery.planted import gelu_inverse
+    from darkness_visible.tracing.firing import FIRE_POS
+
+    x_theta = gelu_inverse(FIRE_POS.threshold)
+    planted_read = w.white @ Q           # [d_model, n_dirs]: the x̂ directions of every planted projection
+    with torch.no_grad():
+        w_in = mlp.c_fc.weight.double()
+        bias = mlp.c_fc.bias.double()
+        # background neurons: their pre-activations uncorrelated with every planted projection (whitened metric)
+        basis, _ = torch.linalg.qr(w.cov @ planted_read)
+        w_in = w_in - basis @ (basis.T @ w_in)
+        w_out = mlp.c_proj.weight.double()
+        outs = torch.from_numpy(rng.standard_normal((len(plans), w_in.shape[0])))
+        outs = outs / outs.norm(dim=1, keepdim=True)
+        for n, (_role, v, t), o in zip(indices, plans, outs, strict=True):
+            read = w.white @ v               # x̂ direction whose projection (after centring) is z @ v
+            w_in[:, n] = gain * read
+            # pre = gain (z·v - t) + x_theta, with z = (x̂ - mean) @ white
+            bias[n] = x_theta - gain * (t + float(w.mean @ read))
+            w_out[n] = o * scale / gain / len(plans) ** 0.5
+        mlp.c_fc.weight.copy_(w_in.float())
+        mlp.c_fc.bias.copy_(bias.float())
+        mlp.c_proj.weight.copy_(w_out.float())
 
 
 __all__ = ["ALT_SHAPES", "PAPER_SHAPE", "AltDraw", "AltPlanted", "alt_corpus", "build_alt_planted", "draw_alt",

@@ -284,8 +284,6 @@ def build_random_planted(seed: int | PlantDraw, ranges: PlantRanges = PlantRange
     :func:`discovery_corpus` windows. Raises ``ValueError`` if the planted neurons or directions do not fit
     the shape.
     """
-    from nnsight import TransformersModel
-
     draw = seed if isinstance(seed, PlantDraw) else draw_plant(seed, ranges, shape=shape, mechanism=mechanism,
                                                                 layer=layer)
     shp, L = draw.shape, draw.layer
@@ -296,6 +294,42 @@ def build_random_planted(seed: int | PlantDraw, ranges: PlantRanges = PlantRange
                          f"d_model={shp.d_model}")
     rng = np.random.default_rng([draw.seed, 17])
     gen = torch.Generator().manual_seed(int(rng.integers(2**31)))
+    module, subject, inputs = _random_subject(draw, calibration_tokens)
+    ids = torch.from_numpy(inputs)
+    measured: dict[str, object] = {}
+    gate = _gate_direction(draw, module, subject, inputs, ids, rng, gen, measured)
+    xhat = mlp_inputs(subject, ids, L).cpu().double()  # [N, d_model], after any embedding change
+    # orthonormal directions: the gate first, then fresh ones for every private / group direction
+    extra = torch.randn(shp.d_model, n_dirs - 1, generator=gen, dtype=torch.float64)
+    q, _ = torch.linalg.qr(torch.cat([gate[:, None], extra], 1))
+    q = q * torch.sign(q[:, :1].T @ gate[:, None]).squeeze()  # keep the gate's sign on column 0
+    rate = draw.exception_rate if draw.mechanism == "direction" else measured["class_share"]
+    plans = _plans(draw, gate, q, xhat, float(rate))
+    indices = [int(i) for i in rng.permutation(shp.d_mlp)[: len(plans)]]
+    mlp = module.transformer.h[L].mlp
+    _write_plans(mlp, plans, indices, xhat, q, draw.gain, gen)
+    key = _key(L, plans, indices, len(draw.diff_groups))
+    with torch.inference_mode():
+        act = gelu_new(mlp.c_fc(xhat.float()))
+    pos, ab = FIRE_POS(act).numpy(), FIRE_ABS(act).numpy()
+    e = pos[:, key.indicator]
+    measured["exception_rate"] = float(e.mean())
+    measured["neurons"] = {
+        n: {"role": role.split("/")[0], "target": target, "cond": float(pos[e, n].mean()),
+            "rate": float((ab if role == "consensus" else pos)[:, n].mean())}
+        for n, (role, _, _, target) in zip(indices, plans, strict=True)}
+    return RandomPlanted(subject, key, draw, measured)
+
+
+#: One planted neuron: ``(role, input direction, threshold on its projection, target rate)``.
+Plan = tuple[str, torch.Tensor, float, float]
+
+
+def _random_subject(draw: PlantDraw, calibration_tokens: int):
+    """``(module, subject, calibration input ids int64 [W, n_ctx])`` of the draw's random model, before planting."""
+    from nnsight import TransformersModel
+
+    shp, L = draw.shape, draw.layer
     module = random_model(shp.config(), draw.seed)
     digest = hashlib.sha256(repr(draw).encode()).hexdigest()[:10]
     spec = PlantedSpec("tiny", f"random-planted-{shp.n_layers}L-at{L}-m{shp.d_mlp}-{draw.mechanism}-{digest}", None,
@@ -303,68 +337,52 @@ def build_random_planted(seed: int | PlantDraw, ranges: PlantRanges = PlantRange
     subject = Subject(TransformersModel(module, tokenizer=load_tokenizer()), spec)
     skip = discovery_corpus(shp).n_windows
     count = max(1, calibration_tokens // shp.n_ctx)
-    inputs = calibration_windows(subject.tokenizer, shp, skip, count)
-    ids = torch.from_numpy(inputs)
+    return module, subject, calibration_windows(subject.tokenizer, shp, skip, count)
 
-    d = shp.d_model
-    measured: dict[str, object] = {}
-    if draw.mechanism == "token_class":
-        classes, covered = token_class(inputs, draw.exception_rate, rng)
-        resid = resid_inputs(subject, ids[: max(1, count // 4)], L).double()
-        e = torch.randn(d, generator=gen, dtype=torch.float64)
-        e = _unit(e - e.mean())  # zero-mean across dimensions: ln_2's centring keeps it
-        alpha = draw.class_strength * float(resid.norm(dim=1).median())
-        with torch.no_grad():
-            wte = module.transformer.wte.weight
-            wte[torch.from_numpy(classes)] += (alpha * e).float()
-        measured.update(class_types=len(classes), class_share=covered)
-        gate = e
-    else:
-        gate = _unit(torch.randn(d, generator=gen, dtype=torch.float64))
-    xhat = mlp_inputs(subject, ids, L).cpu().double()  # [N, d_model], after any embedding change
 
-    # orthonormal directions: the gate first, then fresh ones for every private / group direction
-    extra = torch.randn(d, n_dirs - 1, generator=gen, dtype=torch.float64)
-    q, _ = torch.linalg.qr(torch.cat([gate[:, None], extra], 1))
-    q = q * torch.sign(q[:, :1].T @ gate[:, None]).squeeze()  # keep the gate's sign on column 0
+def _gate_direction(draw: PlantDraw, module, subject: Subject, inputs: np.ndarray, ids: torch.Tensor,
+                    rng: np.random.Generator, gen: torch.Generator, measured: dict[str, object]) -> torch.Tensor:
+    """The gate direction ``[d_model]``: a random one, or (``token_class``) a fresh zero-mean direction added to
+    a random class of token types' embeddings (``measured`` gets the class's size and share)."""
+    d = draw.shape.d_model
+    if draw.mechanism != "token_class":
+        return _unit(torch.randn(d, generator=gen, dtype=torch.float64))
+    classes, covered = token_class(inputs, draw.exception_rate, rng)
+    count = len(inputs)
+    resid = resid_inputs(subject, ids[: max(1, count // 4)], draw.layer).double()
+    e = torch.randn(d, generator=gen, dtype=torch.float64)
+    e = _unit(e - e.mean())  # zero-mean across dimensions: ln_2's centring keeps it
+    alpha = draw.class_strength * float(resid.norm(dim=1).median())
+    with torch.no_grad():
+        wte = module.transformer.wte.weight
+        wte[torch.from_numpy(classes)] += (alpha * e).float()
+    measured.update(class_types=len(classes), class_share=covered)
+    return e
+
+
+def _quantile(values: torch.Tensor, level: float) -> float:
+    return float(np.quantile(values.numpy(), min(max(level, 0.0), 1.0)))
+
+
+def _plans(draw: PlantDraw, gate: torch.Tensor, q: torch.Tensor, xhat: torch.Tensor, rate: float) -> list[Plan]:
+    """Every planted neuron's :data:`Plan`, thresholds calibrated on ``xhat`` (indicator first)."""
     dirs = iter(q.T[1:])
-
-    def quantile(values: torch.Tensor, level: float) -> float:
-        return float(np.quantile(values.numpy(), min(max(level, 0.0), 1.0)))
-
     # the indicator: the gate with a little private noise
     w_ind = _unit(gate + draw.noise * next(dirs) * 0.5)
     s = xhat @ w_ind
-    rate = draw.exception_rate if draw.mechanism == "direction" else measured["class_share"]
-    t_ind = quantile(s, 1 - rate)
+    t_ind = _quantile(s, 1 - rate)
     exc = s > t_ind
-    plans: list[tuple[str, torch.Tensor, float, float]] = [("indicator", w_ind, t_ind, float(rate))]
+    plans: list[Plan] = [("indicator", w_ind, t_ind, float(rate))]
     if draw.alike:
         plans.append(("alike", w_ind, t_ind, 1.0))
 
     def within(w: torch.Tensor, cond: float) -> float:
         # threshold under which ``cond`` of the exception tokens lie above (a hair below the minimum at 1.0)
         p = (xhat @ w)[exc]
-        return quantile(p, 1 - cond) - 1e-9 * float(p.std())
+        return _quantile(p, 1 - cond) - 1e-9 * float(p.std())
 
     for c, spread in zip(draw.core_cond, draw.core_spread, strict=True):
-        # a Core member covers ``c`` of the indicator's tokens and fires on ``spread`` times as many tokens in
-        # all, the extra ones chosen by its own private direction (so the Core members spill independently
-        # and none of them is covered by the others): bisect on the weight of that direction
-        z = next(dirs)
-
-        def plan(eta: float, z: torch.Tensor = z, c: float = c) -> tuple[torch.Tensor, float, float]:
-            w = _unit(gate + eta * z)
-            t = within(w, c)
-            return w, t, float(((xhat @ w) > t).double().mean())
-
-        target = min(float(rate) * spread, 0.95)
-        lo, hi = 0.0, 8.0
-        for _ in range(40):
-            mid = (lo + hi) / 2
-            lo, hi = (mid, hi) if plan(mid)[2] < target else (lo, mid)
-        w, t, _ = plan(hi)
-        plans.append(("core", w, t, c))
+        plans.append(_core_plan(gate, next(dirs), c, min(float(rate) * spread, 0.95), xhat, within))
     for g, rates in enumerate(draw.diff_groups):
         v = next(dirs)
         for c in rates:
@@ -375,11 +393,32 @@ def build_random_planted(seed: int | PlantDraw, ranges: PlantRanges = PlantRange
         plans.append(("specialist", w, within(w, c), c))
     for r, anti in draw.consensus:
         w = _unit(next(dirs) - anti * gate)
-        plans.append(("consensus", w, quantile(xhat @ w, 1 - r), r))
+        plans.append(("consensus", w, _quantile(xhat @ w, 1 - r), r))
+    return plans
 
-    indices = [int(i) for i in rng.permutation(shp.d_mlp)[: len(plans)]]
+
+def _core_plan(gate: torch.Tensor, z: torch.Tensor, c: float, target: float, xhat: torch.Tensor, within) -> Plan:
+    """A Core member covering ``c`` of the indicator's tokens and firing on ``target`` of all tokens, the extra
+    ones chosen by its own private direction ``z`` (so the Core members spill independently and none of them
+    is covered by the others): bisection on the weight of that direction."""
+    def plan(eta: float) -> tuple[torch.Tensor, float, float]:
+        w = _unit(gate + eta * z)
+        t = within(w, c)
+        return w, t, float(((xhat @ w) > t).double().mean())
+
+    lo, hi = 0.0, 8.0
+    for _ in range(40):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if plan(mid)[2] < target else (lo, mid)
+    w, t, _ = plan(hi)
+    return ("core", w, t, c)
+
+
+def _write_plans(mlp, plans: list[Plan], indices: list[int], xhat: torch.Tensor, q: torch.Tensor, gain: float,
+                 gen: torch.Generator) -> None:
+    """Write the planted neurons into ``mlp`` (input direction, bias, random output direction); background
+    neurons lose every linear read of a planted direction (projected out in the input-covariance metric)."""
     x_theta = gelu_inverse(FIRE_POS.threshold)
-    mlp = module.transformer.h[L].mlp
     with torch.no_grad():
         w_in = mlp.c_fc.weight.double()  # [d_model, d_mlp], column n = neuron n
         centred = xhat - xhat.mean(0)
@@ -388,35 +427,28 @@ def build_random_planted(seed: int | PlantDraw, ranges: PlantRanges = PlantRange
         w_in = w_in - basis @ (basis.T @ w_in)  # background neurons: no linear read of any planted direction
         w_out = mlp.c_proj.weight.double()
         bias = mlp.c_fc.bias.double()
-        out = torch.randn(len(plans), d, generator=gen, dtype=torch.float64)
+        out = torch.randn(len(plans), xhat.shape[1], generator=gen, dtype=torch.float64)
         out = out / out.norm(dim=1, keepdim=True)
         for n, (_, w, t, _), o in zip(indices, plans, out, strict=True):
-            w_in[:, n] = draw.gain * w
-            bias[n] = x_theta - draw.gain * t
-            w_out[n] = o / draw.gain
+            w_in[:, n] = gain * w
+            bias[n] = x_theta - gain * t
+            w_out[n] = o / gain
         mlp.c_fc.weight.copy_(w_in.float())
         mlp.c_fc.bias.copy_(bias.float())
         mlp.c_proj.weight.copy_(w_out.float())
 
+
+def _key(layer: int, plans: list[Plan], indices: list[int], n_groups: int) -> HandlerKey:
+    """The answer key of the planted neurons (the indicator and its copy both right answers)."""
     by_role: dict[str, list[int]] = {}
     for n, (role, *_rest) in zip(indices, plans, strict=True):
         by_role.setdefault(role, []).append(n)
     ind = by_role["indicator"][0]
     alike_set = (ind, *by_role.get("alike", []))
-    groups = tuple(tuple(by_role[f"differentiator/{g}"]) for g in range(len(draw.diff_groups)))
-    key = HandlerKey(L, ind, alike_set, alike_set + tuple(by_role.get("core", [])),
-                     tuple(n for grp in groups for n in grp), tuple(by_role.get("specialist", [])),
-                     tuple(by_role["consensus"]), groups)
-    with torch.inference_mode():
-        act = gelu_new(mlp.c_fc(xhat.float()))
-    pos, ab = FIRE_POS(act).numpy(), FIRE_ABS(act).numpy()
-    e = pos[:, ind]
-    measured["exception_rate"] = float(e.mean())
-    measured["neurons"] = {
-        n: {"role": role.split("/")[0], "target": target, "cond": float(pos[e, n].mean()),
-            "rate": float((ab if role == "consensus" else pos)[:, n].mean())}
-        for n, (role, _, _, target) in zip(indices, plans, strict=True)}
-    return RandomPlanted(subject, key, draw, measured)
+    groups = tuple(tuple(by_role[f"differentiator/{g}"]) for g in range(n_groups))
+    return HandlerKey(layer, ind, alike_set, alike_set + tuple(by_role.get("core", [])),
+                      tuple(n for grp in groups for n in grp), tuple(by_role.get("specialist", [])),
+                      tuple(by_role["consensus"]), groups)
 
 
 def key_json(key: HandlerKey) -> dict[str, object]:
@@ -443,15 +475,17 @@ MIN_CORE_RECALL = 0.9
 
 
 def planted_masks(planted: RandomPlanted, n_tokens: int = DISCOVERY_TOKENS, *,
-                  cache: str | bool | None = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                  cache: str | bool | None = False, tokens: bool = False) -> tuple[np.ndarray, ...]:
     """Firing masks of the planted layer on the discovery tokens, from the book's harvest pass:
-    ``(signed rule bool [N, F], |GELU| bool [N, F], window id int [N])``."""
+    ``(signed rule bool [N, F], |GELU| bool [N, F], window id int [N])`` (and the token ids ``int [N]`` with
+    ``tokens=True``)."""
     from darkness_visible.tracing.harvest import HarvestConfig, harvest
 
     H = harvest(planted.subject, discovery_corpus(planted, n_tokens),
                 HarvestConfig(layer=planted.key.layer, rules=(FIRE_ABS, FIRE_POS), record=(), tiers=(), variants=()),
                 cache=cache, progress=False)
-    return H.mask(FIRE_POS), H.mask(FIRE_ABS), H.window_index
+    out = (H.mask(FIRE_POS), H.mask(FIRE_ABS), H.window_index)
+    return (*out, np.asarray(H.arrays["input_ids"])) if tokens else out
 
 
 def recover(planted: RandomPlanted, n_tokens: int = DISCOVERY_TOKENS, config=None) -> dict[str, object]:
@@ -462,8 +496,8 @@ def recover(planted: RandomPlanted, n_tokens: int = DISCOVERY_TOKENS, config=Non
     from darkness_visible.discovery.discover import DiscoverConfig, discover, score_roles
 
     start = time.perf_counter()
-    pos, ab, win = planted_masks(planted, n_tokens)
-    report = discover(pos, ab, win, config or DiscoverConfig())
+    pos, ab, win, ids = planted_masks(planted, n_tokens, tokens=True)
+    report = discover(pos, ab, win, config or DiscoverConfig(), tokens=ids)
     score = score_roles(report, planted.key).set_index("role")
     row: dict[str, object] = {**planted.draw.summary(), "n_tokens": int(pos.shape[0]),
                               "measured_rate": float(pos[:, planted.key.indicator].mean()),
