@@ -102,7 +102,7 @@ def test_the_depth_points_place_every_layer_at_its_relative_depth_and_the_figure
     points = family.depth_points(table)
     assert len(points) == 18 and points.relative_depth.max() == 1.0 and points.relative_depth.min() == 0.0
     found = points[points.status == "handler found"]
-    assert list(zip(found.model, found.layer)) == [("distilgpt2", 5)]
+    assert list(zip(found.model, found.layer, strict=True)) == [("distilgpt2", 5)]
     fig = family_figure(points)
     try:
         assert len(fig.axes) == 1

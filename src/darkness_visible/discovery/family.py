@@ -154,9 +154,12 @@ def book_weights(name: str, cached: bool | None = None) -> tuple[Weights, ...]:
     Hugging Face cache (``cached``: default, look; no network is used), else random and planted weights of its
     shape, which check the procedure (no handler expected on random weights, one at the last layer on planted)."""
     if cached is None:
-        from darkness_visible.analysis.prediction import is_cached
-
-        cached = is_cached(FAMILY[name].hub_id)
+        try:
+            from huggingface_hub import try_to_load_from_cache
+        except ImportError:  # pragma: no cover - a dependency of transformers
+            cached = False
+        else:
+            cached = isinstance(try_to_load_from_cache(FAMILY[name].hub_id, "config.json"), str)
     return ("hub",) if cached else ("random", "planted")
 
 
