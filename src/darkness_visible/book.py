@@ -207,6 +207,18 @@ def _register_magics(run: Run) -> None:
     shell.register_magic_function(needs_handler, "cell", "needs_handler")
 
 
+def defined(*names: str) -> dict[str, Any]:
+    """``{name: value}`` of the chapter kernel's variables ``names``, ``None`` for each one no cell defined (a
+    section skipped by ``%%needs_handler``), so that one call can build the chapter's rows from whatever ran."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        get_ipython = None  # type: ignore[assignment]
+    shell = get_ipython() if get_ipython is not None else None
+    space = shell.user_ns if shell is not None else {}
+    return {name: space.get(name) for name in names}
+
+
 #: Names glued so far in this kernel, and whether a ``%%needs_handler`` cell was skipped (see :func:`glue_missing`).
 _GLUED: set[str] = set()
 _SKIPPED: list[str] = []
@@ -284,7 +296,7 @@ def show_rows(chapter: str, rows: list, run: Run | None = None) -> Any:
 
     table = pd.DataFrame([r.as_dict() for r in load_rows(path)])
     columns = ["claim", "description", "paper", "value", "ci", "tolerance", "verdict", "consistent_ci",
-               "comparison", "scope", "note"]
+               "comparison", "scope", "not_applicable", "note"]
     return table[[c for c in columns if c in table.columns]]
 
 

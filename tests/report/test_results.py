@@ -114,3 +114,20 @@ def test_a_gpt2_shaped_folder_with_other_weights_gets_no_verdict(save_gpt2):
     rows = stamp([_row(), _row(claim="E3.crossover", paper=4.5, value=4.5)], ModelSpec.parse(str(folder)))
     assert {r.verdict for r in rows} == {"other model"}
     assert all(str(folder) in r.identity and "not verified as GPT-2" in r.identity for r in rows)
+
+
+def test_a_claim_with_no_counterpart_on_the_model_is_not_applicable(tmp_path):
+    """Issue 23: a row naming GPT-2 Small's own neurons or layers, on a model whose neurons were discovered, says
+    "not applicable" and why; it keeps no value, and it survives a round trip; it never replicates or differs."""
+    from darkness_visible.report.results import VERDICTS, not_applicable_row, not_applicable_rows
+
+    assert "not applicable" in VERDICTS
+    row = not_applicable_rows([_row(ci=(0.01, 0.02))], "names GPT-2 Small's N584")[0]
+    assert row.verdict == "not applicable" and row.value is None and row.ci is None
+    assert row.not_applicable == "names GPT-2 Small's N584"
+    assert _row(gpt2_small=True, not_applicable="the paper's layer pair").verdict == "not applicable"
+    one = not_applicable_row("c", "E17.bypass_L7_L11.ppl_delta", "d", 11.8, "the paper's layer pair")
+    path = save_rows([row, one], tmp_path / "c.json")
+    assert [r.verdict for r in load_rows(path)] == ["not applicable"] * 2
+    with pytest.raises(ValueError):
+        not_applicable_rows([_row()], "")

@@ -71,11 +71,13 @@ def holds(H: Harvest, neurons: tuple[int, ...] = CONSENSUS, fraction: float = HO
     return consensus_level(H, neurons, FIRE_POS) / len(neurons) >= fraction
 
 
-def gates(H: Harvest) -> dict[str, np.ndarray]:
-    """The gates compared: the code's HOLDS and the paper text's "7/7" under both firing rules, ``bool [N]`` each."""
-    return {"HOLDS: CONS-POS >= 6/7 (the code)": holds(H),
-            "CONS-POS = 7/7": consensus_level(H, CONSENSUS, FIRE_POS) == len(CONSENSUS),
-            "CONS-ABS = 7/7 (the text's '7/7, 40 %')": consensus_level(H, CONSENSUS, FIRE_ABS) == len(CONSENSUS)}
+def gates(H: Harvest, consensus: tuple[int, ...] = CONSENSUS) -> dict[str, np.ndarray]:
+    """The gates compared: the code's HOLDS and the paper text's "7/7" under both firing rules, ``bool [N]`` each,
+    of the ``consensus`` neurons (the paper's seven, or the run's discovered consensus: ``run.study.consensus``)."""
+    k = len(consensus)
+    return {f"HOLDS: CONS-POS >= {quorum(k)}/{k} (the code)": holds(H, consensus),
+            f"CONS-POS = {k}/{k}": consensus_level(H, consensus, FIRE_POS) == k,
+            f"CONS-ABS = {k}/{k} (the text's '7/7, 40 %')": consensus_level(H, consensus, FIRE_ABS) == k}
 
 
 def gated_window_nll(H: Harvest, gate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -88,8 +90,10 @@ def gated_window_nll(H: Harvest, gate: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return sums, counts
 
 
-def bypass_table(H: Harvest, n_boot: int = 10_000, seed: int = 42) -> pd.DataFrame:
-    """Perplexity cost of zeroing the last MLP under each gate, with a window-bootstrap CI (seed 42).
+def bypass_table(H: Harvest, n_boot: int = 10_000, seed: int = 42,
+                 consensus: tuple[int, ...] = CONSENSUS) -> pd.DataFrame:
+    """Perplexity cost of zeroing the last MLP under each gate of ``consensus`` (:func:`gates`), with a
+    window-bootstrap CI (seed 42). The rows are in :func:`gates`' order: HOLDS, CONS-POS all, CONS-ABS all.
 
     Columns: ``gate, bypassed_pct, ppl_base, ppl, delta_pct, ci_low, ci_high, n_scored``.
     """
@@ -97,7 +101,7 @@ def bypass_table(H: Harvest, n_boot: int = 10_000, seed: int = 42) -> pd.DataFra
     weights = resample_weights(np.random.default_rng(seed), len(base[0]), n_boot)
     scored = H.within_window
     out = []
-    for name, gate in gates(H).items():
+    for name, gate in gates(H, consensus).items():
         other = gated_window_nll(H, gate)
         draws = 100 * (ppl_ratio_draws(base, other, weights) - 1)
         lo, hi = percentile_ci(draws[np.isfinite(draws)])

@@ -97,6 +97,14 @@ class Study:
     def nonempty_tiers(self) -> dict[str, tuple[int, ...]]:
         return {k: v for k, v in self.tiers.items() if v}
 
+    @property
+    def jaccard_pairs(self) -> tuple[tuple[int, int], ...]:
+        """The neuron pairs chapter 02 reads the Jaccard of: the paper's N2123-N2910 and N584-N2378 on its lists,
+        else the indicator and its first Core partner (none when the Core is the indicator alone)."""
+        if self.is_paper:
+            return ((paper.EXCEPTION_NEURON, paper.CORE[1]), paper.SUPPRESSION_PAIR)
+        return ((self.indicator, self.core[1]),) if self.found and len(self.core) > 1 else ()
+
     # -- names ------------------------------------------------------------------------------------------------
     @staticmethod
     def label(index: int) -> str:

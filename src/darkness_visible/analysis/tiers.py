@@ -150,11 +150,16 @@ def jaccard_frames(H: Harvest, exception: np.ndarray, rule: FiringRule = FIRE_PO
 
 def jaccard_summary(frames: dict[str, pd.DataFrame], tiers: dict[str, tuple[int, ...]] = HANDLER_TIERS,
                     pairs: tuple[tuple[int, int], ...] = ((EXCEPTION_NEURON, 2910), (584, 2378))) -> pd.DataFrame:
-    """Within-tier min / max Jaccard and named pairs, for each population (rows) -> tidy table."""
+    """Within-tier min / max Jaccard and named pairs, for each population (rows) -> tidy table.
+
+    ``tiers``/``pairs``: the paper's by default; the run's are ``study.tiers`` and ``study.jaccard_pairs``. A tier
+    of fewer than two neurons has no pair and no row."""
     rows = []
     for population, J in frames.items():
         for name, members in tiers.items():
             labels = [f"N{n}" for n in members]
+            if len(labels) < 2:  # a discovered tier of one neuron (or none) has no pair
+                continue
             block = J.loc[labels, labels].to_numpy()
             off = block[~np.eye(len(labels), dtype=bool)]
             rows.append({"population": population, "statistic": f"{name} min", "value": float(np.nanmin(off))})

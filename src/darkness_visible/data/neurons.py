@@ -89,6 +89,9 @@ HANDLER_TIERS: dict[str, tuple[int, ...]] = {
     "specialist": SPECIALISTS,
 }
 
+#: The paper's suppression pair of Differentiators (Jaccard 0.889 within exception tokens, paper-claims E1).
+SUPPRESSION_PAIR: tuple[int, int] = (584, 2378)
+
 #: The *wrong* Differentiator / Specialist lists of the original control script
 #: (``src/null_model_controls.py``; paper-claims §2). Only for the "faithful" mode that reproduces
 #: ``enrichment_stats.json``; never for an analysis the book stands behind.

@@ -144,6 +144,87 @@ def depth_prediction(models: Sequence[str] = tuple(FAMILY), weights: Weights = "
     return table
 
 
+#: The members the book's depth section runs (chapter 06): the two smallest, which a CPU sweeps in about a minute
+#: at the ``quick`` size. The rest of the family is one ``depth`` command away (:func:`command`).
+BOOK_MODELS: tuple[str, ...] = ("distilgpt2", "gpt2")
+
+
+def book_weights(name: str, cached: bool | None = None) -> tuple[Weights, ...]:
+    """The weights the book's section runs for family member ``name``: the real checkpoint when it is in the local
+    Hugging Face cache (``cached``: default, look; no network is used), else random and planted weights of its
+    shape, which check the procedure (no handler expected on random weights, one at the last layer on planted)."""
+    if cached is None:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+        except ImportError:  # pragma: no cover - a dependency of transformers
+            cached = False
+        else:
+            cached = isinstance(try_to_load_from_cache(FAMILY[name].hub_id, "config.json"), str)
+    return ("hub",) if cached else ("random", "planted")
+
+
+def book_corpus(size: Any = None) -> tuple[int, int]:
+    """``(windows, window)`` of the book's depth section at ``size`` (a :class:`~darkness_visible.config.sizes.Size`,
+    default the settings'): 8 windows of 128 tokens at ``quick`` (about a minute on a CPU for both members),
+    the ``depth`` command's 8 x 256 otherwise. Both are far smaller than the paper's survey: the section locates a
+    handler, it does not measure one."""
+    from darkness_visible.config.sizes import resolve_size
+
+    size = size or resolve_size()
+    return (8, 128) if size.name == "quick" else (8, 256)
+
+
+def book_prediction(size: Any = None, models: Sequence[str] = BOOK_MODELS, *, cached: bool | None = None,
+                    seed: int = 0, cache: object = None) -> pd.DataFrame:
+    """The book's depth section: :func:`depth_prediction` for each of ``models`` with :func:`book_weights`, on
+    :func:`book_corpus` ``(size)``. One row per model and weights (the columns of :func:`prediction_row`);
+    ``attrs["results"]`` maps ``(model, weights)`` to each :class:`~darkness_visible.discovery.depth.DepthResult`."""
+    import pandas as pd
+
+    windows, window = book_corpus(size)
+    tables, results = [], {}
+    for name in models:
+        for weights in book_weights(name, cached):
+            table = depth_prediction((name,), weights, windows=windows, window=window, seed=seed, cache=cache)
+            results[(name, weights)] = table.attrs["results"][name]
+            tables.append(table)
+    table = pd.concat(tables, ignore_index=True)
+    table.attrs["results"] = results
+    return table
+
+
+def depth_points(table: pd.DataFrame) -> pd.DataFrame:
+    """Every layer of every model of a :func:`book_prediction` table, for the depth figure: ``model, weights,
+    n_layers, layer, relative_depth`` (0 = the first block, 1 = the last) and ``status`` ("handler found",
+    "downstream of a handler", "no handler")."""
+    import pandas as pd
+
+    rows = []
+    for (name, weights), result in table.attrs["results"].items():
+        t = result.table
+        n_layers = len(t)
+        for r in t.itertuples():
+            own = bool(r.handler) if hasattr(r, "handler") else bool(r.found)
+            status = "handler found" if own else "downstream of a handler" if r.found else "no handler"
+            rows.append({"model": name, "weights": weights, "n_layers": n_layers, "layer": int(r.layer),
+                         "relative_depth": int(r.layer) / (n_layers - 1) if n_layers > 1 else 1.0,
+                         "status": status})
+    return pd.DataFrame(rows)
+
+
+def commands_table() -> pd.DataFrame:
+    """Every family member with its depth and the command that runs the prediction on its real weights."""
+    import pandas as pd
+
+    return pd.DataFrame([{"model": name, "hub id": m.hub_id, "layers": m.n_layers, "MLP width": m.d_mlp,
+                          "command": command(name)} for name, m in FAMILY.items()])
+
+
+def command(name: str, weights: Weights = "hub") -> str:
+    """The shell command that runs the depth prediction on family member ``name``."""
+    return f"python -m darkness_visible depth --models {name} --weights {weights}"
+
+
 def add_command(sub: Any) -> None:
     """Register ``depth`` on the CLI's subparsers."""
     p = sub.add_parser(

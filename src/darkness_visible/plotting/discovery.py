@@ -51,3 +51,33 @@ def depth_figure(table: pd.DataFrame, label: str, ax: Any = None):
     fig.suptitle(label, fontsize=9)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
+
+
+def family_figure(points: pd.DataFrame, title: str = "where a handler appears, relative to depth"):
+    """The depth prediction across models: one line per model and weights (``points`` from
+    :func:`darkness_visible.discovery.family.depth_points`), each of its layers at its relative depth (0 = the first
+    block, 1 = the last), a filled circle where discovery finds a handler, a square where a layer only echoes an
+    earlier handler, a small cross where it finds none. The paper's prediction is a circle at 1.0 and nowhere else.
+    Drawn at the book's content width. Returns the matplotlib figure."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    t = points.assign(line=[f"{m} ({w}, {n} layers)" for m, w, n in
+                            zip(points.model, points.weights, points.n_layers, strict=True)])
+    order = [k for k in ("handler found", "downstream of a handler", "no handler") if k in set(t.status)]
+    fig, ax = plt.subplots(figsize=(WIDTH, 0.6 * t.line.nunique() + 1.8))
+    sns.scatterplot(data=t, x="relative_depth", y="line", hue="status", style="status", hue_order=order,
+                    style_order=order, markers={"handler found": "o", "downstream of a handler": "s",
+                                                "no handler": "X"},
+                    sizes={"handler found": 110, "downstream of a handler": 80, "no handler": 30}, size="status",
+                    ax=ax)
+    ax.axvline(1.0, color="grey", lw=1, ls="--")
+    ax.set(xlim=(-0.05, 1.1), xlabel="relative depth of the layer (0 = first block, 1 = last block)", ylabel="",
+           title=title)
+    ax.title.set_fontsize(10)
+    handles, labels = ax.get_legend_handles_labels()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
+    return fig

@@ -5,6 +5,7 @@ The computation is in :mod:`darkness_visible.analysis.crosslayer`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -89,6 +90,93 @@ def scorecard_rows(survey: Any, known: Any | None, sink: Any | None, importance:
         rows.append(ResultRow(chapter, "E15.importance_top_head", "index of the most important head (paper: H7)",
                               float(SINK_HEAD), float(np.argmax(importance)), None, label, pretrained))
     return rows
+
+
+# ---- chapter 06 on any model ----
+
+#: Chapter 06's claims that name GPT-2 Small's own layers, heads or neurons (regex on the claim id -> why): on
+#: a model whose neurons under study were discovered they are "not applicable".
+PAPER_ONLY_06: dict[str, str] = {
+    r"^E10\.L\d+\.(exception_neuron|exception_rate|max_jaccard|max_enrichment|high_jaccard_count)$":
+        "the paper's per-layer survey values are GPT-2 Small's layers 0-11 and their neuron indices; this model's "
+        "survey is in the chapter's table",
+    r"^E15\.(sink_|entropy_|importance_top_head)": "L11H7 is a head of GPT-2 Small's last layer; on this model "
+                                                   "the heads are compared by importance only",
+    r"^E1[12]\.": "the null model and the threshold sweep read the paper's named neurons, GPT-2 Small's indices, "
+                  "on random models of GPT-2 Small's shape",
+}
+#: The lens claims per residual state (``E14.logit.L3``): GPT-2 Small's 13 states, so not applicable at another
+#: depth.
+LENS_STATES = r"^E14\.(logit|tuned)\.(Emb|L\d+)$"
+
+
+def _template_rows_06(label: str, pretrained: bool) -> list:
+    """Every claim of chapter 06 with the paper's number and no value."""
+    import pandas as pd
+
+    from darkness_visible.lens.lenses import LensResult
+    from darkness_visible.report.controls import PAPER_SWEEP, SWEEP_COLUMNS
+    from darkness_visible.report.controls import scorecard_rows as controls_rows
+    from darkness_visible.report.lens import scorecard_rows as lens_rows
+
+    nan = float("nan")
+    survey = pd.DataFrame([{"layer": L, "exception_neuron": nan, "exception_fire_rate": nan, "max_jaccard": nan,
+                            "max_enrichment": nan, "high_jaccard_count": nan} for L in PAPER_E10])
+    known = pd.DataFrame([{"which": w, "max_jaccard_within_exception": nan, "n_above_0.5_within": nan,
+                           "max_jaccard_all_tokens": nan} for w in ("known, the paper's measure", "known")])
+    sink = pd.DataFrame({"group": ["all tokens", "exception (GELU > 0.1)", "high consensus (7/7)"],
+                         "sink_share": nan, "entropy_bits": nan})
+    rows = scorecard_rows(survey, known, sink, np.full(len(PAPER_E10), nan), label, pretrained)
+    n = len(PAPER_E10)
+    blank = np.zeros((1, n + 1), dtype=bool)
+    rows += lens_rows(LensResult(blank, blank, n, label, pretrained, blank[:, 0]), label)
+    rows += controls_rows({}, {}, [{"threshold": t, **dict.fromkeys(SWEEP_COLUMNS, nan)} for t in PAPER_SWEEP],
+                          label, pretrained, trained_pos_rate=nan)
+    return rows
+
+
+def crystallization_rows(run, *, survey=None, known=None, sink_table=None, importance=None, masks=None,
+                         lens_result=None, lens_source="", published=None, trained=None, null_summary=None,
+                         sweep=None, Hc=None, trained_pos=None, controls_corpus=None, family_table=None) -> list:
+    """Chapter 06's rows from whatever its cells computed (``None``: a section the run skipped), on the run's
+    neurons under study.
+
+    On the paper's lists every row as the paper's procedures give them. On any other model: the survey's
+    across-layer rows, the like-for-like comparison on the discovered indicator, the heads' importance, the lens
+    (its per-state rows only at GPT-2 Small's depth) and the depth prediction, which say "other model" once
+    saved; the claims naming GPT-2 Small's own layers, heads or neurons are "not applicable" with the reason
+    (:data:`PAPER_ONLY_06`). Where discovery found no handler, the rows that need one say so."""
+    from darkness_visible.report.controls import scorecard_rows as controls_rows
+    from darkness_visible.report.family import depth_rows
+    from darkness_visible.report.lens import scorecard_rows as lens_rows
+    from darkness_visible.report.results import not_applicable_rows
+
+    study = run.study
+    label, pretrained = masks.label if masks is not None else run.spec.describe(), run.pretrained
+    rows = scorecard_rows(survey, known, sink_table, importance, label, pretrained) if survey is not None else []
+    if lens_result is not None:
+        rows += lens_rows(lens_result, tuned_note=lens_source, published_lens=published is not None)
+    if trained is not None:
+        rows += controls_rows(trained, null_summary, sweep, Hc.label, pretrained, trained_pos_rate=trained_pos,
+                              corpus=controls_corpus)
+    if family_table is not None:
+        rows += depth_rows(family_table, label, pretrained)
+    if study.is_paper:
+        return rows
+    other_depth = lens_result is not None and lens_result.n_layers != len(PAPER_E10)
+    table = {**PAPER_ONLY_06, **({LENS_STATES: f"the paper's lens values are per residual state of GPT-2 Small's "
+                                               f"{len(PAPER_E10)} layers; this model has {lens_result.n_layers}"}
+                                 if other_depth else {})}
+
+    def paper_only(claim: str) -> str:
+        return next((why for pattern, why in table.items() if re.search(pattern, claim)), "")
+
+    rows = [r for r in rows if not paper_only(r.claim)]
+    absent = (f"not computed: discovery found no exception handler at layer {study.layer} of this model, and the "
+              "section that computes this claim needs one" if not study.found else "not computed on this model")
+    have = {r.claim for r in rows}
+    return rows + [not_applicable_rows([r], paper_only(r.claim) or absent)[0]
+                   for r in _template_rows_06(label, pretrained) if r.claim not in have]
 
 
 def survey_prose(survey: Any, n_tokens: int) -> dict[str, str]:

@@ -5,6 +5,9 @@ page gathers them. The verdict rule (:data:`darkness_visible.report.tolerances.V
 
 * only a model identified as GPT-2 Small at the pinned revision (:mod:`darkness_visible.models.identity`) earns a
   verdict; any other model's rows say ``"other model"`` (rows that need no model are ``model_free``);
+* a row that only makes sense on GPT-2 Small's own lists or layers (a paper-specific neuron, the paper's layer
+  pair, a control built on the paper's indices) is ``"not applicable"`` on a model whose neurons under study are
+  not the paper's; it carries the reason in ``not_applicable`` and no value (:func:`not_applicable_rows`);
 * a row computed at another size than the paper's (``DV_SIZE=quick``, a ``DV_WINDOWS`` override) or on
   another corpus than the paper's run (DS-A: WikiText-103 test, 200 windows of 1,024 tokens) says how in
   ``scope`` and is ``"not comparable"`` (:func:`run_scope`; rows that need no model keep their verdict);
@@ -26,8 +29,10 @@ from typing import Any, Literal
 from darkness_visible.report.tolerances import ToleranceError
 from darkness_visible.report.tolerances import check as check_tolerance
 
-Verdict = Literal["replicated", "differs", "other model", "not comparable", "no paper number", "not run"]
-VERDICTS: tuple[str, ...] = ("replicated", "differs", "other model", "not comparable", "no paper number", "not run")
+Verdict = Literal["replicated", "differs", "other model", "not comparable", "not applicable", "no paper number",
+                  "not run"]
+VERDICTS: tuple[str, ...] = ("replicated", "differs", "other model", "not comparable", "not applicable",
+                             "no paper number", "not run")
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,8 @@ class ResultRow:
     claims a replication); ``comparison``: empty when corpus and procedure are the paper's, else what differs
     (e.g. ``"different corpus: ..."``); ``model_free``: the value needs no model (e.g. a power analysis);
     ``relation``: ``"="`` (the paper reports a value) or ``"<="``/``">="`` (the paper states a bound, e.g. an
-    error below 6e-5: replicated when ``value <= paper + tolerance``).
+    error below 6e-5: replicated when ``value <= paper + tolerance``); ``not_applicable``: why the claim has no
+    counterpart on this run's model (e.g. it names GPT-2 Small's neurons): the row is then "not applicable".
     """
 
     chapter: str
@@ -65,6 +71,7 @@ class ResultRow:
     gpt2_small: bool = False
     identity: str = ""
     relation: Literal["=", "<=", ">="] = "="
+    not_applicable: str = ""
     tolerance_source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
@@ -81,6 +88,8 @@ class ResultRow:
 
     @property
     def verdict(self) -> Verdict:
+        if self.not_applicable:
+            return "not applicable"
         if self.value is None or (isinstance(self.value, float) and math.isnan(self.value)):
             return "not run"
         if self.paper is None:
@@ -103,6 +112,22 @@ class ResultRow:
         data["verdict"] = self.verdict
         data["consistent_ci"] = self.consistent_ci
         return data
+
+
+def not_applicable_rows(rows: list[ResultRow], reason: str) -> list[ResultRow]:
+    """``rows`` marked "not applicable" with ``reason`` (one sentence: why the claim has no counterpart on this
+    model); their values and intervals are dropped, so nothing computed on another model's neurons sits beside a
+    paper number that names GPT-2 Small's."""
+    if not reason:
+        raise ValueError("a not-applicable row needs its reason")
+    return [replace(r, value=None, ci=None, not_applicable=reason) for r in rows]
+
+
+def not_applicable_row(chapter: str, claim: str, description: str, paper: float | None, reason: str,
+                       model: str = "", pretrained: bool = False, unit: str = "") -> ResultRow:
+    """One "not applicable" row of a claim that was not computed on this model (``reason``: why)."""
+    return not_applicable_rows([ResultRow(chapter, claim, description, paper, None, None, model, pretrained,
+                                          unit=unit)], reason)[0]
 
 
 #: The paper's run (paper-claims §4, DS-A): the WikiText-103 test stream in 200 windows of 1,024 tokens.

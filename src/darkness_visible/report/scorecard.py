@@ -132,8 +132,8 @@ HEADLINES: tuple[Headline, ...] = (
 )
 
 COLUMNS = ["experiment", "claim", "description", "paper", "value", "ci", "tolerance", "verdict", "consistent_ci",
-           "comparison", "scope", "chapter", "model", "identity", "gpt2_small", "model_free", "preset", "corpus",
-           "tolerance_source", "unit", "relation",
+           "comparison", "scope", "not_applicable", "chapter", "model", "identity", "gpt2_small", "model_free",
+           "preset", "corpus", "tolerance_source", "unit", "relation",
            "verdict_rule", "note"]
 
 
@@ -260,7 +260,8 @@ def summary_sentence(counts: dict[str, int], what: str = "rows") -> str:
 
 
 _VERDICT_CLASS = {"replicated": "dv-v-ok", "differs": "dv-v-bad", "other model": "dv-v-other",
-                  "not comparable": "dv-v-other", "no paper number": "dv-v-none", "not run": "dv-v-none"}
+                  "not comparable": "dv-v-other", "not applicable": "dv-v-none", "no paper number": "dv-v-none",
+                  "not run": "dv-v-none"}
 
 
 def summary_html(counts: dict[str, int], what: str = "claims of the paper") -> str:
@@ -300,7 +301,7 @@ def details_html(table: pd.DataFrame) -> str:
     import html
 
     columns = ["claim", "verdict", "paper", "value", "ci", "tolerance", "consistent_ci", "comparison", "scope",
-               "description"]
+               "not_applicable", "description"]
     parts = []
     for chapter, group in display_rows(table).groupby("chapter", sort=True):
         counts = verdict_counts(group)

@@ -5,21 +5,36 @@ The computation is in :mod:`darkness_visible.analysis.tiers`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from darkness_visible.analysis.tiers import (
+    ACTIVE_REGIME,
     CANONICAL_PATH,
+    EXCEPTION_PATHS,
     PAPER_ABLATIONS,
+    PAPER_ENRICHMENT,
     TierResults,
     enrichment_comparison,
     ln_f_bias_norm,
+    tier_of,
 )
-from darkness_visible.data.neurons import EXCEPTION_NEURON
-from darkness_visible.report.results import ResultRow
+from darkness_visible.data.neurons import (
+    CONSENSUS,
+    CORE,
+    EXCEPTION_NEURON,
+    HANDLER,
+    HANDLER_TIERS,
+    NAMED_NEURONS,
+    SUPPRESSION_PAIR,
+)
+from darkness_visible.report import bypass as bypass_report
+from darkness_visible.report.results import ResultRow, not_applicable_rows
 
 if TYPE_CHECKING:
     from darkness_visible.models.loading import Subject
@@ -225,6 +240,140 @@ def _discovery_rows(add: _Add, discovery_recovered: int | None, discovery_scores
                 add(f"NEW.discovery.{r.role}.{stat}", f"discovered {r.role} vs the paper's list: {stat} "
                     f"({int(r.hits)} of {int(r.n_found)} found, {int(r.n_true)} listed; not in paper)", None,
                     r[stat])
+
+
+# ---- chapter 02 on any model: the rows of the neurons under study, the paper's own as "not applicable" ----
+
+#: Chapter 02's claims that name GPT-2 Small's own neurons or layers: on a model whose neurons under study were
+#: discovered they are "not applicable" (regex on the claim id -> why).
+PAPER_ONLY_02: dict[str, str] = {
+    r"^E1\.cond\.": "the paper's per-neuron conditional rates name GPT-2 Small's 20 handler neurons; this model's "
+                    "discovered tiers are in the chapter's table",
+    r"^E1\.jaccard\.584_2378": "N584 and N2378 are GPT-2 Small's suppression pair; this model has no named pair",
+    r"^E13\.": "the enrichment test runs on the paper's routing lists (GPT-2 Small's indices, faithful and "
+               "corrected), which name no neuron of this model",
+    r"^NEW\.discovery\.": "scores the discovered roles against the paper's GPT-2 Small lists, which name no "
+                          "neuron of this model",
+    r"^E17\.(bypass_L7|bypass_L0|linear_|layer\d)": "the bypass suite's layers and gate neurons are GPT-2 Small's "
+                                                    "(the paper's layer pair L7 + L11 and the predecessor's "
+                                                    "per-layer consensus neurons)",
+}
+
+
+def _paper_only(claim: str, table: dict[str, str]) -> str:
+    """Why ``claim`` is not applicable off the paper's lists (``table``: :data:`PAPER_ONLY_02`-like), or ``""``."""
+    return next((why for pattern, why in table.items() if re.search(pattern, claim)), "")
+
+
+def paper_template(label: str, pretrained: bool) -> TierResults:
+    """Chapter 02's tables in the paper's shape with no values: the claims its rows compare (ids and paper
+    numbers), used to write the rows that are not applicable on another model."""
+    nan = float("nan")
+    names = [ACTIVE_REGIME.description] + [p.name for p in EXCEPTION_PATHS]
+    regimes_t = pd.DataFrame({"definition": names, "rate_pct": nan})
+    owner = tier_of(HANDLER_TIERS)
+    cond = {n.index: n.cond_fire_pct for n in NAMED_NEURONS}
+    rates_t = pd.DataFrame([{"neuron": f"N{n}", "tier": owner[n], "cond_pct": nan, "paper_cond_pct": cond.get(n)}
+                            for n in HANDLER])
+    w, a = "within exception tokens", "all tokens"
+    stats = [(w, "core min"), (w, f"N{EXCEPTION_NEURON}-N{CORE[1]}"),
+             (w, "N{}-N{}".format(*SUPPRESSION_PAIR)), (a, "N{}-N{}".format(*SUPPRESSION_PAIR))]
+    jsum_t = pd.DataFrame([{"population": p, "statistic": s, "value": nan} for p, s in stats])
+    shares_t = pd.DataFrame({"tier": ["core", "differentiator", "specialist", "residual"],
+                             "share_of_norms_pct": nan})
+    ablation_t = pd.DataFrame([{"variant": v, "ablation": lab, "ppl_base": nan, "delta_pct": nan, "ci_low": nan,
+                                "ci_high": nan} for v, (lab, _, _) in PAPER_ABLATIONS.items()])
+    simpson_t = pd.DataFrame({"level": [f"{k}/{len(CONSENSUS)}" for k in range(len(CONSENSUS) + 1)],
+                              "delta_pct": nan})
+    enrich = pd.DataFrame([{"neuron": f"N{n}", "paper_enrichment": p, "json_enrichment": j, "enrichment": nan,
+                            "base_rate": nan, "exc_rate": nan, "significant": False, "a": 0, "b": 0, "c": 0,
+                            "d": 0} for n, (p, j) in PAPER_ENRICHMENT.items()])
+    return TierResults(label, pretrained, regimes_t, rates_t, {}, jsum_t, shares_t, ablation_t, simpson_t,
+                       {"faithful lists": enrich, "corrected lists": enrich})
+
+
+def _template_rows_02(H, label: str, pretrained: bool) -> list[ResultRow]:
+    """Every claim of chapter 02 with the paper's number and no value (:func:`paper_template`)."""
+    nan = float("nan")
+    rows = scorecard_rows(paper_template(label, pretrained))
+    blank = pd.DataFrame(nan, index=[f"N{EXCEPTION_NEURON}", f"N{CORE[1]}"], columns=["z"])
+    rows += sign_rows({"ln_f": blank, "ln_f_no_bias": blank}, label, pretrained)
+    gates = pd.DataFrame({"gate": ["HOLDS", "CONS-POS", "CONS-ABS"], "bypassed_pct": nan, "delta_pct": nan,
+                          "ci_low": nan, "ci_high": nan})
+    rows += bypass_report.scorecard_rows(H, gates, not_applicable="not computed")
+    keys = ("ppl", "ppl_standard", "delta_pct", "max_abs_logprob_diff", "consensus_pct", "exception_pct")
+    rows += bypass_report.transparent_rows(H, dict.fromkeys(keys, nan))
+    return rows
+
+
+def _pair_rows(study, jsum, fw, label: str, pretrained: bool) -> list[ResultRow]:
+    """The paper's N2123-N2910 rows (the Core's peak Jaccard, the output-direction signs) on the discovered
+    indicator and its first Core partner, under the paper's claim ids."""
+    if not study.jaccard_pairs:
+        return []
+    a, b = study.jaccard_pairs[0]
+    rows = []
+    if jsum is not None:
+        js = jsum.set_index(["population", "statistic"]).value
+        value = js.get(("within exception tokens", f"N{a}-N{b}"))
+        rows.append(ResultRow(CHAPTER, "E1.jaccard.core_peak", f"Jaccard of the discovered indicator N{a} and its "
+                              f"Core partner N{b} (within exception tokens; the paper's N{EXCEPTION_NEURON}-"
+                              f"N{CORE[1]})", 0.998, None if value is None else float(value), None, label,
+                              pretrained))
+    if fw is not None:
+        for mine, theirs in ((a, EXCEPTION_NEURON), (b, CORE[1])):
+            for r in sign_rows(fw, label, pretrained, neurons=(mine,)):
+                rows.append(replace(r, claim=r.claim.replace(f".n{mine}_", f".n{theirs}_"),
+                                    note=f"{r.note}; this model's discovered N{mine} in the role of the paper's "
+                                         f"N{theirs}"))
+    return rows
+
+
+def exception_handler_rows(run, H, *, regimes=None, rates=None, jac=None, jsum=None, shares=None, ablation=None,
+                           simpson=None, enrichment=None, Hc=None, train_ablation=None, paper_scores=None, fw=None,
+                           H_ppl=None, bypass_table=None, bypass_suite=None, why_not=None,
+                           transparent=None) -> list[ResultRow]:
+    """Chapter 02's rows from whatever its cells computed (``None``: a section the run skipped), on the run's
+    neurons under study (``run.study``).
+
+    On the paper's lists (GPT-2 Small, or the stand-in of its shape) every row as the paper's procedures give
+    them. On any other model: the rows of the procedures that run on the discovered roles (the indicator's
+    rates, the tiers' Jaccard, norm shares and ablations, the last-layer bypass, the transparent mode), which
+    say "other model" once saved, and every claim naming GPT-2 Small's own neurons or layers as "not
+    applicable" with the reason (:data:`PAPER_ONLY_02`). Where discovery found no handler every claim is "not
+    applicable" and says so."""
+    study = run.study
+    label, pretrained = H.label, H.is_pretrained
+    if study.is_paper:
+        results = TierResults(label, pretrained, regimes, rates, jac, jsum, shares, ablation, simpson,
+                              {f"{m} lists": t for m, t in enrichment.items()}, enrichment_corpus=Hc.meta["corpus"])
+        rows = scorecard_rows(results, None, train_ablation, discovery_scores=paper_scores)
+        rows += sign_rows(fw, label, pretrained)
+        rows += bypass_report.scorecard_rows(H_ppl, bypass_table, suite=bypass_suite, not_applicable=why_not or "")
+        return rows + bypass_report.transparent_rows(H_ppl, transparent)
+    computed: list[ResultRow] = []
+    if study.found:
+        results = TierResults(label, pretrained, regimes, rates, jac, jsum, shares, ablation, simpson, {})
+        computed = scorecard_rows(results, None, train_ablation) + _pair_rows(study, jsum, fw, label, pretrained)
+        if bypass_table is not None:
+            computed += bypass_report.scorecard_rows(H_ppl, bypass_table)
+        if transparent is not None:
+            computed += bypass_report.transparent_rows(H_ppl, transparent)
+        computed = [r for r in computed if not _paper_only(r.claim, PAPER_ONLY_02)]
+        absent = (f"this model's discovered roles (indicator N{study.indicator}, {len(study.core)} Core, "
+                  f"{len(study.differentiators)} Differentiators, {len(study.specialists)} Specialists, "
+                  f"{len(study.consensus)} consensus) have no counterpart of this claim")
+    else:
+        absent = (f"not computed: discovery found no exception handler at layer {study.layer} of this model, and "
+                  "this claim needs one")
+    template = _template_rows_02(H, label, pretrained)
+    if paper_scores is not None:  # the discovered roles scored against the paper's lists: shown, not a row
+        _discovery_rows(lambda claim, description, paper, value, **_: template.append(
+            ResultRow(CHAPTER, claim, description, paper, value, None, label, pretrained)), None, paper_scores)
+    have = {r.claim for r in computed}
+    rest = [not_applicable_rows([r], _paper_only(r.claim, PAPER_ONLY_02) or absent)[0]
+            for r in template if r.claim not in have]
+    return computed + rest
 
 
 def _num(x: Any, spec: str) -> str:

@@ -35,9 +35,11 @@ VERDICT_RULE = (
     "**consistent (CI)** (the paper's number lies inside the interval). Only GPT-2 Small at the pinned "
     "revision earns a verdict: any other model's rows say **other model**. A run at another size than the "
     "paper's (the `quick` preset, a `DV_WINDOWS` override) or on another corpus than the paper's DS-A says so in "
-    "the column **scope**, and its rows get **not comparable**. Rows whose own corpus or procedure differs "
-    "from the paper's say so in the column **comparison** and get **not comparable** too. Rows that need no "
-    "model (a power analysis) are marked **model-free** and keep their verdict."
+    "the column **scope**, and its rows get **not comparable**. A claim that names GPT-2 Small's own neurons or "
+    "layers (a paper-specific neuron, the paper's layer pair, a control on the paper's indices) is **not "
+    "applicable** on a model whose neurons under study were discovered, and says why. Rows whose own corpus or "
+    "procedure differs from the paper's say so in the column **comparison** and get **not comparable** too. "
+    "Rows that need no model (a power analysis) are marked **model-free** and keep their verdict."
 )
 
 
