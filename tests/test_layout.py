@@ -173,3 +173,13 @@ def test_each_statistic_has_one_kernel():
                "add_command", "run_command"}
     twice = {name: mods for name, mods in defined.items() if len(mods) > 1 and name not in allowed}
     assert not twice, twice
+
+
+def test_no_function_over_eighty_lines():
+    """Issue 22: a function a newcomer can read in one screen; longer ones are split into named steps."""
+    long = []
+    for path in PKG.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > 80:
+                long.append(f"{path.relative_to(PKG)}:{node.name} ({node.end_lineno - node.lineno + 1} lines)")
+    assert not long, long
