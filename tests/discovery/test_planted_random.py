@@ -115,9 +115,6 @@ def test_suite_never_names_a_background_neuron(suite) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 24, open: with the indicator rule of this session the direction mechanism fails 7 of its 23 seeds "
-    "in 1020-1059 (0.304 > 0.3; seeded, so this fails the same way each run); strict, so it turns red when fixed"))
 def test_wider_sweep_and_both_mechanisms() -> None:
     table = recovery_suite(range(1020, 1060), config=DiscoverConfig(n_boot=10))
     assert failure_rate(table) <= MAX_FAILURE_RATE
