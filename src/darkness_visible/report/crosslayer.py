@@ -5,7 +5,6 @@ The computation is in :mod:`darkness_visible.analysis.crosslayer`.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
@@ -149,7 +148,7 @@ def crystallization_rows(run, *, survey=None, known=None, sink_table=None, impor
     from darkness_visible.report.controls import scorecard_rows as controls_rows
     from darkness_visible.report.family import depth_rows
     from darkness_visible.report.lens import scorecard_rows as lens_rows
-    from darkness_visible.report.results import not_applicable_rows
+    from darkness_visible.report.results import not_applicable_rows, paper_only_reason
 
     study = run.study
     label, pretrained = masks.label if masks is not None else run.spec.describe(), run.pretrained
@@ -169,7 +168,7 @@ def crystallization_rows(run, *, survey=None, known=None, sink_table=None, impor
                                  if other_depth else {})}
 
     def paper_only(claim: str) -> str:
-        return next((why for pattern, why in table.items() if re.search(pattern, claim)), "")
+        return paper_only_reason(claim, table)
 
     rows = [r for r in rows if not paper_only(r.claim)]
     absent = (f"not computed: discovery found no exception handler at layer {study.layer} of this model, and the "

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -121,6 +122,12 @@ def not_applicable_rows(rows: list[ResultRow], reason: str) -> list[ResultRow]:
     if not reason:
         raise ValueError("a not-applicable row needs its reason")
     return [replace(r, value=None, ci=None, not_applicable=reason) for r in rows]
+
+
+def paper_only_reason(claim: str, table: dict[str, str]) -> str:
+    """Why ``claim`` is not applicable off GPT-2 Small's lists, or ``""``: ``table`` maps a regular expression over
+    claim ids to its reason (e.g. ``report.tiers.PAPER_ONLY_02``); the first pattern that matches gives it."""
+    return next((why for pattern, why in table.items() if re.search(pattern, claim)), "")
 
 
 def not_applicable_row(chapter: str, claim: str, description: str, paper: float | None, reason: str,

@@ -5,7 +5,6 @@ The computation is in :mod:`darkness_visible.analysis.tiers`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -34,7 +33,7 @@ from darkness_visible.data.neurons import (
     SUPPRESSION_PAIR,
 )
 from darkness_visible.report import bypass as bypass_report
-from darkness_visible.report.results import ResultRow, not_applicable_rows
+from darkness_visible.report.results import ResultRow, not_applicable_rows, paper_only_reason
 
 if TYPE_CHECKING:
     from darkness_visible.models.loading import Subject
@@ -260,11 +259,6 @@ PAPER_ONLY_02: dict[str, str] = {
 }
 
 
-def _paper_only(claim: str, table: dict[str, str]) -> str:
-    """Why ``claim`` is not applicable off the paper's lists (``table``: :data:`PAPER_ONLY_02`-like), or ``""``."""
-    return next((why for pattern, why in table.items() if re.search(pattern, claim)), "")
-
-
 def paper_template(label: str, pretrained: bool) -> TierResults:
     """Chapter 02's tables in the paper's shape with no values: the claims its rows compare (ids and paper
     numbers), used to write the rows that are not applicable on another model."""
@@ -359,7 +353,7 @@ def exception_handler_rows(run, H, *, regimes=None, rates=None, jac=None, jsum=N
             computed += bypass_report.scorecard_rows(H_ppl, bypass_table)
         if transparent is not None:
             computed += bypass_report.transparent_rows(H_ppl, transparent)
-        computed = [r for r in computed if not _paper_only(r.claim, PAPER_ONLY_02)]
+        computed = [r for r in computed if not paper_only_reason(r.claim, PAPER_ONLY_02)]
         absent = (f"this model's discovered roles (indicator N{study.indicator}, {len(study.core)} Core, "
                   f"{len(study.differentiators)} Differentiators, {len(study.specialists)} Specialists, "
                   f"{len(study.consensus)} consensus) have no counterpart of this claim")
@@ -371,7 +365,7 @@ def exception_handler_rows(run, H, *, regimes=None, rates=None, jac=None, jsum=N
         _discovery_rows(lambda claim, description, paper, value, **_: template.append(
             ResultRow(CHAPTER, claim, description, paper, value, None, label, pretrained)), None, paper_scores)
     have = {r.claim for r in computed}
-    rest = [not_applicable_rows([r], _paper_only(r.claim, PAPER_ONLY_02) or absent)[0]
+    rest = [not_applicable_rows([r], paper_only_reason(r.claim, PAPER_ONLY_02) or absent)[0]
             for r in template if r.claim not in have]
     return computed + rest
 
